@@ -1,0 +1,142 @@
+# lanswarm — a plain Makefile.
+#
+# Public targets (each installs missing Debian packages first, see `deps`):
+#   make            every binary into bin/
+#   make test       build and run every test (Catch2 summaries, then a total)
+#   make asan       the tests built and run with AddressSanitizer + UBSan
+#   make static     statically linked binaries into bin/static/ (docker images)
+#   make bench      benchmarks; results go into doc/benchmarks.md by hand
+#   make demo       the main job, end to end (arrives with `peer get`)
+#   make deps       install the Debian packages the build needs, if any is missing
+#   make clean
+#
+# Internally each flavour (MODE=release|asan|static) builds in build/$(MODE)/
+# through a recursive, parallel make of the `binaries` and `tests` targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+MODE ?= release
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+BUILD := build/$(MODE)
+SUBMAKE := $(MAKE) --no-print-directory -j$(NPROC)
+
+# Everything a fresh Debian bookworm machine with only a toolchain lacks.
+DEBIAN_PACKAGES := g++ make liburing-dev libxxhash-dev libtomlplusplus-dev catch2 libcli11-dev \
+  libspdlog-dev libfmt-dev libsodium-dev nlohmann-json3-dev
+
+CXX := g++
+CPPFLAGS := -I. -MMD -MP
+CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread
+LDFLAGS := -pthread
+# xxHash's _dispatch entry points (run-time choice of SSE2/AVX2/AVX-512) are
+# in Debian's shared library only; see fileinfo/checksum.h.
+LIBXXHASH := -lxxhash
+LOGLIBS := -lspdlog -lfmt
+BINDIR := bin
+
+ifeq ($(MODE),asan)
+  SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  # GCC 12's -Wmaybe-uninitialized misfires on sanitizer-instrumented
+  # libstdc++ code (std::regex inside Catch2); the release build keeps it.
+  CXXFLAGS += $(SAN) -Wno-maybe-uninitialized
+  LDFLAGS += $(SAN)
+  BINDIR := $(BUILD)/bin
+endif
+ifeq ($(MODE),static)
+  # Debian ships spdlog, fmt and toml++ as shared libraries only, so the
+  # static flavour compiles them in through their header-only forms.
+  CPPFLAGS += -DFMT_HEADER_ONLY -DLANSWARM_STATIC
+  LOGLIBS :=
+  LDFLAGS += -static
+  BINDIR := bin/static
+else
+  CPPFLAGS += -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB
+endif
+
+# libcore.a: everything pure (no sockets, no liburing). Mains are separate.
+CORE_SRCS := $(filter-out %/main.cc,$(wildcard common/*.cc fileinfo/*.cc))
+CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
+LIBCORE := $(BUILD)/libcore.a
+
+BINARIES := $(BINDIR)/fileinfo
+CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(LOGLIBS)
+
+UNIT_SRCS := $(wildcard tests/unit/*.cc tests/support/*.cc)
+CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc
+CATCH_MAIN := $(BUILD)/tests/catch_main.o
+UNIT_TESTS := $(BUILD)/tests/unit_tests
+CLI_TESTS := $(BUILD)/tests/cli_tests
+
+.PHONY: all test asan static bench demo deps clean binaries tests benches run-tests
+
+all: deps
+	@$(SUBMAKE) MODE=release binaries
+
+test: deps
+	@$(SUBMAKE) MODE=release binaries tests
+	@$(MAKE) --no-print-directory MODE=release run-tests
+
+asan: deps
+	@$(SUBMAKE) MODE=asan binaries tests
+	@$(MAKE) --no-print-directory MODE=asan run-tests
+
+static: deps
+	@$(SUBMAKE) MODE=static binaries
+
+bench: deps
+	@$(SUBMAKE) MODE=release binaries benches
+	@tests/bench/fileinfo_create.sh
+
+demo: deps
+	@echo "make demo: not yet — it arrives with 'peer get' (see README.md)." >&2; exit 2
+
+# Installs only what is missing; `apt-get update` runs once, only then.
+deps:
+	@missing=""; \
+	for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root, or install:$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+clean:
+	rm -rf build bin
+
+# ---- per-MODE rules (reached through SUBMAKE) ----
+
+binaries: $(BINARIES)
+tests: $(UNIT_TESTS) $(CLI_TESTS)
+benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench
+
+run-tests:
+	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(CLI_TESTS)
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(LIBCORE): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/fileinfo: $(BUILD)/fileinfo/main.o $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< $(CORE_LIBS) -o $@
+
+# Unit tests link libcore.a and nothing that can open a socket.
+$(UNIT_TESTS): $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(CORE_LIBS) -o $@
+
+$(CLI_TESTS): $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(CORE_LIBS) -o $@
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBCORE)
+	$(CXX) $(LDFLAGS) $< $(CORE_LIBS) -o $@
+
+-include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)

@@ -1,0 +1,23 @@
+// Whole-file reads and writes with the guarantees lanswarm's small files
+// (configs, .fileinfo, registries) need.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace lanswarm {
+
+// Reads `path` whole. Fails, without reading the rest, once more than
+// max_bytes arrive: the buffer is bounded by us, never by the file's claim.
+Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
+
+// Writes `contents` to `path` so that readers see the old file or the new
+// one, never a mix: a temporary in the same directory, fsync, rename, fsync
+// of the directory. With overwrite=false an existing `path` is an
+// AlreadyExists error and is left untouched, atomically.
+Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite);
+
+}  // namespace lanswarm

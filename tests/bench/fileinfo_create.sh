@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmark: `fileinfo create` of a 2 GiB file already in page cache against
+# `cat file > /dev/null` in the same run (target >= 0.8x cat's throughput), and
+# create's peak RSS (target <= 64 MiB). Then .fileinfo size and parse time.
+# Usage: tests/bench/fileinfo_create.sh [SIZE_MIB] (default 2048)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+size_mib=${1:-2048}
+runs=5
+measure=build/release/tests/bench/measure
+dir=$(mktemp -d "${TMPDIR:-/tmp}/lanswarm-bench-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+file=$dir/bench.bin
+
+echo "# fileinfo create vs cat, ${size_mib} MiB, page cache warm, $runs runs each, $(nproc) cores"
+head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$file"
+cat "$file" > /dev/null  # warm the page cache
+
+best_cat=999999 best_create=999999 max_rss=0
+for i in $(seq "$runs"); do
+  read -r t_cat _ _ < <($measure cat "$file")
+  read -r t_create rss rc < <($measure bin/fileinfo create -q -o - "$file")
+  [ "$rc" = 0 ] || { echo "fileinfo create failed (exit $rc)" >&2; exit 1; }
+  printf "run %d: cat %.3f s   create %.3f s   create peak RSS %d KiB\n" "$i" "$t_cat" "$t_create" "$rss"
+  best_cat=$(awk -v a="$best_cat" -v b="$t_cat" 'BEGIN{print (b<a)?b:a}')
+  best_create=$(awk -v a="$best_create" -v b="$t_create" 'BEGIN{print (b<a)?b:a}')
+  (( rss > max_rss )) && max_rss=$rss
+done
+awk -v c="$best_cat" -v f="$best_create" -v mib="$size_mib" -v rss="$max_rss" 'BEGIN{
+  printf "best: cat %.0f MiB/s, fileinfo create %.0f MiB/s, ratio %.2fx (target >= 0.80x)\n", mib/c, mib/f, c/f;
+  printf "fileinfo create peak RSS: %.1f MiB (target <= 64 MiB)\n", rss/1024 }'
+
+echo
+echo "# .fileinfo size and parse time"
+build/release/tests/bench/fileinfo_parse_bench
