@@ -56,7 +56,7 @@ else
 endif
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
-CORE_SRCS := $(filter-out %/main.cc,$(wildcard common/*.cc fileinfo/*.cc))
+CORE_SRCS := $(filter-out %/main.cc,$(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc))
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 

@@ -1,0 +1,210 @@
+// Every message lanswarm sends over TCP, as plain structs. doc/protocol.md
+// is the specification; common/proto/codec.h turns these into frames.
+//
+// No socket headers here: addresses travel as Endpoint bytes, and
+// common/net converts them at the edge.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/bytes.h"
+#include "fileinfo/chunk_layout.h"
+#include "fileinfo/file_id.h"
+
+namespace lanswarm::proto {
+
+// "LSWM" read as a little-endian u32.
+inline constexpr std::uint32_t kMagic = 0x4D57534C;
+inline constexpr std::uint16_t kProtocolVersion = 1;
+// [u32 payload length][u8 type]
+inline constexpr std::size_t kFrameHeaderSize = 5;
+// Hard ceiling on a frame's payload; connections may set lower limits.
+inline constexpr std::uint32_t kMaxFramePayload = 4u << 20;
+inline constexpr std::size_t kNonceSize = 32;
+inline constexpr std::size_t kMaxAuthBytes = 64;
+inline constexpr std::size_t kMaxReasonBytes = 1024;
+inline constexpr std::size_t kMaxStatNameBytes = 64;
+// Raw bytes after a CHUNK header: at most one chunk.
+inline constexpr std::uint32_t kMaxChunkData = kMaxChunkSize;
+// The index REJECT uses for a whole file (an OPEN that failed).
+inline constexpr std::uint32_t kWholeFile = 0xFFFFFFFF;
+
+enum class MessageType : std::uint8_t {
+  kHello = 1,
+  kError = 2,
+  // peer <-> coordinator
+  kReport = 16,
+  kQuery = 17,
+  kHolders = 18,
+  kStatsRequest = 19,
+  kStats = 20,
+  // peer <-> peer
+  kOpen = 32,
+  kBitfield = 33,
+  kHave = 34,
+  kRequest = 35,
+  kChunk = 36,
+  kReject = 37,
+  kCancel = 38,
+};
+
+const char* MessageTypeName(MessageType type);
+
+enum class Role : std::uint8_t { kPeer = 1, kCoordinator = 2, kTool = 3 };
+
+using PeerId = std::array<std::uint8_t, 16>;
+using Nonce = std::array<std::uint8_t, kNonceSize>;
+
+struct Hello {
+  std::uint16_t min_version = kProtocolVersion;
+  std::uint16_t max_version = kProtocolVersion;
+  Role role = Role::kPeer;
+  PeerId peer_id{};
+  Nonce nonce{};  // for the challenge-response of the authentication layer
+  Bytes auth;     // 0..kMaxAuthBytes; empty until authentication is configured
+  friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+enum class ErrorCode : std::uint16_t {
+  kProtocol = 1,      // a malformed or unexpected message
+  kVersion = 2,       // no protocol version in common
+  kAuth = 3,          // authentication failed
+  kLimit = 4,         // a configured limit was exceeded
+  kInternal = 5,
+  kShuttingDown = 6,
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kProtocol;
+  std::string reason;  // UTF-8, at most kMaxReasonBytes
+  friend bool operator==(const Error&, const Error&) = default;
+};
+
+// An IP endpoint. family 0 means "unspecified": in a REPORT, the coordinator
+// then uses the address it sees the connection come from.
+struct Endpoint {
+  std::uint8_t family = 0;                 // 0, 4 or 6
+  std::array<std::uint8_t, 16> address{};  // IPv4 in the first 4 bytes, the rest zero
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+enum class FileState : std::uint8_t { kGone = 0, kPartial = 1, kWhole = 2 };
+
+struct ReportEntry {
+  FileId file;
+  FileState state = FileState::kWhole;
+  friend bool operator==(const ReportEntry&, const ReportEntry&) = default;
+};
+
+// A peer's whole availability: replaces its previous report.
+struct Report {
+  Endpoint listen;
+  std::vector<ReportEntry> files;
+  friend bool operator==(const Report&, const Report&) = default;
+};
+
+struct Query {
+  std::uint32_t request_id = 0;
+  FileId file;
+  friend bool operator==(const Query&, const Query&) = default;
+};
+
+struct Holder {
+  PeerId peer{};
+  Endpoint endpoint;
+  FileState state = FileState::kWhole;
+  friend bool operator==(const Holder&, const Holder&) = default;
+};
+
+struct Holders {
+  std::uint32_t request_id = 0;
+  FileId file;
+  std::vector<Holder> holders;
+  friend bool operator==(const Holders&, const Holders&) = default;
+};
+
+struct StatsRequest {
+  std::uint32_t request_id = 0;
+  friend bool operator==(const StatsRequest&, const StatsRequest&) = default;
+};
+
+struct StatEntry {
+  std::string name;  // 1..kMaxStatNameBytes of [a-z0-9_]
+  std::uint64_t value = 0;
+  friend bool operator==(const StatEntry&, const StatEntry&) = default;
+};
+
+struct Stats {
+  std::uint32_t request_id = 0;
+  std::vector<StatEntry> entries;
+  friend bool operator==(const Stats&, const Stats&) = default;
+};
+
+// Binds `slot`, chosen by the downloading side, to a file for later messages.
+struct Open {
+  std::uint16_t slot = 0;
+  FileId file;
+  friend bool operator==(const Open&, const Open&) = default;
+};
+
+// Verified chunks: bit i is byte i / 8, mask 1 << (i % 8). Spare bits are 0.
+struct Bitfield {
+  std::uint16_t slot = 0;
+  std::uint32_t chunk_count = 0;
+  Bytes bits;  // exactly ceil(chunk_count / 8) bytes
+  friend bool operator==(const Bitfield&, const Bitfield&) = default;
+};
+
+struct Have {
+  std::uint16_t slot = 0;
+  std::uint32_t index = 0;
+  friend bool operator==(const Have&, const Have&) = default;
+};
+
+struct Request {
+  std::uint16_t slot = 0;
+  std::uint32_t index = 0;
+  friend bool operator==(const Request&, const Request&) = default;
+};
+
+// Followed on the wire by `length` raw bytes: the chunk.
+struct ChunkHeader {
+  std::uint16_t slot = 0;
+  std::uint32_t index = 0;
+  std::uint32_t length = 0;  // 1..kMaxChunkData
+  friend bool operator==(const ChunkHeader&, const ChunkHeader&) = default;
+};
+
+enum class RejectReason : std::uint8_t {
+  kUnknownFile = 1,  // OPEN of a file this peer does not serve
+  kNotOpen = 2,      // a slot that no OPEN bound
+  kOutOfRange = 3,   // index >= chunk count
+  kMissing = 4,      // the chunk is not verified here (yet)
+  kBusy = 5,         // too many requests in flight; ask later or elsewhere
+  kChanged = 6,      // the file changed on disk; this peer stopped serving it
+};
+
+struct Reject {
+  std::uint16_t slot = 0;
+  std::uint32_t index = 0;  // kWholeFile for a failed OPEN
+  RejectReason reason = RejectReason::kMissing;
+  friend bool operator==(const Reject&, const Reject&) = default;
+};
+
+struct Cancel {
+  std::uint16_t slot = 0;
+  std::uint32_t index = 0;
+  friend bool operator==(const Cancel&, const Cancel&) = default;
+};
+
+using Message = std::variant<Hello, Error, Report, Query, Holders, StatsRequest, Stats, Open, Bitfield,
+                             Have, Request, ChunkHeader, Reject, Cancel>;
+
+MessageType TypeOf(const Message& m);
+
+}  // namespace lanswarm::proto
