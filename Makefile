@@ -60,14 +60,22 @@ CORE_SRCS := $(filter-out %/main.cc,$(wildcard common/*.cc common/proto/*.cc fil
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 
+# libnet.a: the io_uring loop, the only code that links liburing.
+NET_SRCS := $(wildcard common/net/*.cc)
+NET_OBJS := $(NET_SRCS:%.cc=$(BUILD)/%.o)
+LIBNET := $(BUILD)/libnet.a
+
 BINARIES := $(BINDIR)/fileinfo
 CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(LOGLIBS)
+NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/support/*.cc)
 CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
 CLI_TESTS := $(BUILD)/tests/cli_tests
+NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
+NET_TESTS := $(BUILD)/tests/net_tests
 
 .PHONY: all test asan static bench demo deps clean binaries tests benches run-tests
 
@@ -111,17 +119,21 @@ clean:
 # ---- per-MODE rules (reached through SUBMAKE) ----
 
 binaries: $(BINARIES)
-tests: $(UNIT_TESTS) $(CLI_TESTS)
+tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench
 
 run-tests:
-	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(CLI_TESTS)
+	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(LIBCORE): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBNET): $(NET_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -138,5 +150,9 @@ $(CLI_TESTS): $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBCORE)
 	$(CXX) $(LDFLAGS) $< $(CORE_LIBS) -o $@
+
+# Loop tests: real sockets on loopback, so they link libnet.a and liburing.
+$(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(NET_LIBS) -o $@
 
 -include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)

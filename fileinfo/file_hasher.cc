@@ -7,22 +7,17 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <cstdlib>
-#include <memory>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "common/aligned_buffer.h"
 #include "fileinfo/checksum.h"
 
 namespace lanswarm {
 
 namespace {
-
-// The kernel copies into a destination that is not 64-byte aligned about 4x
-// slower on this hardware (doc/benchmarks.md), so buffers are page-aligned.
-constexpr std::size_t kBufferAlign = 4096;
 
 // pread until `len` bytes arrive. Returns bytes read (< len only at EOF) or -errno.
 std::int64_t ReadFull(int fd, std::uint8_t* buf, std::size_t len, std::uint64_t offset) {
@@ -108,9 +103,10 @@ Result<FileDigest> HashFile(int fd, const ChunkLayout& layout, const std::string
   };
 
   auto work = [&] {
-    std::unique_ptr<std::uint8_t, decltype(&std::free)> buf(
-        static_cast<std::uint8_t*>(std::aligned_alloc(kBufferAlign, kHashPiece)), &std::free);
-    if (!buf) {
+    AlignedBuffer buf;
+    try {
+      buf = AlignedBuffer(kHashPiece);
+    } catch (const std::bad_alloc&) {
       std::unique_lock lk(mu);
       fail(lk, Status::ResourceExhausted("out of memory for a read buffer"));
       return;
@@ -120,7 +116,7 @@ Result<FileDigest> HashFile(int fd, const ChunkLayout& layout, const std::string
       if (p >= pieces) return;
       const std::uint64_t off = p * kHashPiece;
       const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kHashPiece, size - off));
-      const std::int64_t got = ReadFull(fd, buf.get(), len, off);
+      const std::int64_t got = ReadFull(fd, buf.data(), len, off);
 
       std::unique_lock lk(mu);
       if (got < 0) {
@@ -134,7 +130,7 @@ Result<FileDigest> HashFile(int fd, const ChunkLayout& layout, const std::string
       // Only the worker whose turn it is touches the hasher, so the hashing
       // itself runs unlocked while the other workers read.
       lk.unlock();
-      hasher.Consume(buf.get(), off, len);
+      hasher.Consume(buf.data(), off, len);
       if (options.progress) options.progress(off + len, size);
       lk.lock();
       ++turn;

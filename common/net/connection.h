@@ -1,0 +1,137 @@
+// One TCP connection on a Loop: an ordered byte stream in both directions.
+//
+// Receiving: bytes arrive through a multishot recv from the loop's provided
+// buffers and go to the handler's OnData. For bulk data (a chunk), the
+// caller asks for the next N bytes to land in its own buffer instead
+// (ReceiveInto): the multishot recv is cancelled, and one MSG_WAITALL recv
+// fills the buffer without a copy through the frame buffer.
+//
+// Sending: Send() queues; one send is in flight at a time and short sends
+// resume where they stopped. With simulated latency, each message waits in
+// the loop before it is queued.
+//
+// At most one send and one receive are in flight per socket. Close()
+// cancels them; the socket is closed and the handler told only once every
+// completion has arrived, so no operation can touch freed memory.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "common/aligned_buffer.h"
+#include "common/bytes.h"
+#include "common/net/loop.h"
+
+struct __kernel_timespec;  // liburing's; kept out of this header
+
+namespace lanswarm::net {
+
+class Connection {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Queues bytes for sending, in order. Ignored once closing.
+  void Send(Bytes data);
+  // Queues `len` bytes of a shared buffer (kept alive until sent) without copying.
+  void Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t offset, std::size_t len);
+
+  // The next `len` bytes of the stream, not yet passed to OnData, go to
+  // dst. `done` runs once with OK when all have arrived, or with the reason
+  // the connection closed first. dst must stay valid until then.
+  // REQUIRES: no other ReceiveInto pending; len > 0.
+  void ReceiveInto(std::uint8_t* dst, std::size_t len, Done done);
+
+  // Starts closing (idempotent). OnClosed follows, with `why`.
+  void Close(Status why = Status::Ok());
+  // Sends what is queued, then closes; input is discarded meanwhile. For
+  // ERROR replies before hanging up. Gives up after `linger`.
+  void CloseAfterSending(Status why, Clock::Duration linger = std::chrono::seconds(5));
+
+  bool closing() const { return closing_; }
+  bool connected() const { return connected_; }
+  const SocketAddress& peer() const { return peer_; }
+  std::uint64_t id() const { return id_; }
+  // Bytes queued (or delayed) and not yet acknowledged by the kernel.
+  std::size_t unsent_bytes() const { return unsent_bytes_; }
+  ConnectionHandler& handler() { return *handler_; }
+  Loop& loop() { return *loop_; }
+
+ private:
+  friend class Loop;
+
+  struct OutItem {
+    Bytes bytes;                                  // owned bytes, or
+    std::shared_ptr<const AlignedBuffer> shared;  // a shared buffer slice
+    std::size_t offset = 0, len = 0, sent = 0;
+    const std::uint8_t* data() const { return shared ? shared->data() + offset : bytes.data(); }
+    std::size_t size() const { return shared ? len : bytes.size(); }
+  };
+  struct Bulk {
+    std::uint8_t* dst = nullptr;
+    std::size_t len = 0, got = 0;
+    Done done;
+    bool active = false;
+  };
+
+  Connection(Loop* loop, Ring* ring, int fd, std::uint64_t id, const SocketAddress& peer,
+             std::unique_ptr<ConnectionHandler> handler, bool connected);
+
+  void Enqueue(OutItem item);
+  void ReleaseDelayed();
+  void MaybeSend();
+  void ArmMultishot();
+  void StartBulkRecv();
+  void ContinueReceiving();
+  void Deliver(ByteView data);
+  void FinishBulk(const Status& s);
+  void SubmitConnect(Clock::Duration timeout);
+
+  // Completion handlers, called by the loop.
+  void OnRecv(int res, unsigned flags);
+  void OnBulkRecv(int res);
+  void OnSend(int res);
+  void OnConnect(int res);
+  // Closes the socket and tells the handler. REQUIRES: no op in flight.
+  void Finalize();
+  bool idle() const { return ops_in_flight_ == 0; }
+
+  Loop* loop_;
+  Ring* ring_;
+  int fd_;
+  std::uint64_t id_;
+  SocketAddress peer_;
+  std::unique_ptr<ConnectionHandler> handler_;
+
+  bool connected_;
+  bool closing_ = false;
+  bool finalized_ = false;
+  bool close_after_send_ = false;
+  Status close_reason_;
+  int ops_in_flight_ = 0;
+
+  // receive side
+  bool recv_armed_ = false;      // a multishot recv is in flight
+  bool cancel_pending_ = false;  // ... and we asked to cancel it
+  bool bulk_inflight_ = false;   // a MSG_WAITALL recv is in flight
+  Bulk bulk_;
+
+  // send side
+  std::deque<OutItem> queue_;
+  std::deque<std::pair<Clock::TimePoint, OutItem>> delayed_;  // simulated latency
+  Loop::TimerId latency_timer_ = 0;
+  Loop::TimerId linger_timer_ = 0;
+  bool send_inflight_ = false;
+  std::size_t unsent_bytes_ = 0;
+
+  // The kernel reads the connect timeout when the SQE is submitted, after
+  // SubmitConnect returns, so it lives here.
+  std::unique_ptr<__kernel_timespec> connect_timeout_;
+  Clock::Duration connect_timeout_duration_{0};
+};
+
+}  // namespace lanswarm::net
