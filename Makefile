@@ -7,6 +7,7 @@
 #   make static     statically linked binaries into bin/static/ (docker images)
 #   make bench      benchmarks; results go into doc/benchmarks.md by hand
 #   make demo       the main job, end to end (arrives with `peer get`)
+#   make fuzz       libFuzzer targets (clang-14), FUZZ_SECONDS each (default 60)
 #   make deps       install the Debian packages the build needs, if any is missing
 #   make clean
 #
@@ -25,6 +26,9 @@ SUBMAKE := $(MAKE) --no-print-directory -j$(NPROC)
 # Everything a fresh Debian bookworm machine with only a toolchain lacks.
 DEBIAN_PACKAGES := g++ make liburing-dev libxxhash-dev libtomlplusplus-dev catch2 libcli11-dev \
   libspdlog-dev libfmt-dev libsodium-dev nlohmann-json3-dev
+# Only `make fuzz` needs these.
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
 
 CXX := g++
 CPPFLAGS := -I. -MMD -MP
@@ -77,7 +81,7 @@ CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
 
-.PHONY: all test asan static bench demo deps clean binaries tests benches run-tests
+.PHONY: all test asan static bench demo deps fuzz clean binaries tests benches run-tests
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -96,22 +100,42 @@ static: deps
 bench: deps
 	@$(SUBMAKE) MODE=release binaries benches
 	@tests/bench/fileinfo_create.sh
+	@echo
+	@build/release/tests/bench/loop_throughput
 
 demo: deps
 	@echo "make demo: not yet — it arrives with 'peer get' (see README.md)." >&2; exit 2
 
 # Installs only what is missing; `apt-get update` runs once, only then.
-deps:
+# $(call install_missing,PACKAGES)
+define install_missing
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root, or install:$$missing" >&2; exit 1; fi; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: run as root, or install:$$missing" >&2; exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update && apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBIAN_PACKAGES))
+
+# The decoder's libFuzzer target, built by clang with ASan and UBSan, run
+# for FUZZ_SECONDS on a corpus kept in build/fuzz/ between runs.
+FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=all
+FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc fileinfo/file_id.cc
+
+fuzz: deps
+	$(call install_missing,$(FUZZ_PACKAGES))
+	@mkdir -p build/fuzz/corpus/decoder
+	clang++-14 $(FUZZ_CXXFLAGS) tests/fuzz/decoder_fuzz.cc $(FUZZ_CORE) -o build/fuzz/decoder_fuzz
+	build/fuzz/decoder_fuzz -max_total_time=$(FUZZ_SECONDS) -use_value_profile=1 -print_final_stats=1 \
+	  build/fuzz/corpus/decoder
 
 clean:
 	rm -rf build bin
@@ -120,7 +144,7 @@ clean:
 
 binaries: $(BINARIES)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
-benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench
+benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
@@ -150,6 +174,9 @@ $(CLI_TESTS): $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
 
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBCORE)
 	$(CXX) $(LDFLAGS) $< $(CORE_LIBS) -o $@
+
+$(BUILD)/tests/bench/loop_throughput: $(BUILD)/tests/bench/loop_throughput.o $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $< $(NET_LIBS) -o $@
 
 # Loop tests: real sockets on loopback, so they link libnet.a and liburing.
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)

@@ -112,12 +112,17 @@ void Connection::OnSend(int res) {
   OutItem& item = queue_.front();
   item.sent += static_cast<std::size_t>(res);
   unsent_bytes_ -= static_cast<std::size_t>(res);
-  if (item.sent == item.size()) queue_.pop_front();  // else: a short send resumes below
+  if (item.sent < item.size()) {
+    MaybeSend();  // a short send: resume where it stopped
+    return;
+  }
+  queue_.pop_front();
   if (close_after_send_ && queue_.empty() && delayed_.empty()) {
     Close(close_reason_);
     return;
   }
   MaybeSend();
+  if (!close_after_send_) handler_->OnSent(*this);
 }
 
 // ---- receiving ----

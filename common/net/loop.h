@@ -38,6 +38,9 @@ class ConnectionHandler {
   // The next bytes of the stream, in order, except bytes routed to a
   // ReceiveInto() destination. `data` is valid only during the call.
   virtual void OnData(Connection& c, ByteView data) = 0;
+  // A queued message has been handed to the kernel whole; for pacing
+  // producers by Connection::unsent_bytes().
+  virtual void OnSent(Connection&) {}
   // The last call. The socket is closed; `why` is OK after a plain local
   // Close(), otherwise the reason (closed by peer, reset, timed out...).
   virtual void OnClosed(Connection& c, const Status& why) = 0;
