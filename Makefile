@@ -134,8 +134,10 @@ fuzz: deps
 	$(call install_missing,$(FUZZ_PACKAGES))
 	@mkdir -p build/fuzz/corpus/decoder
 	clang++-14 $(FUZZ_CXXFLAGS) tests/fuzz/decoder_fuzz.cc $(FUZZ_CORE) -o build/fuzz/decoder_fuzz
-	build/fuzz/decoder_fuzz -max_total_time=$(FUZZ_SECONDS) -use_value_profile=1 -print_final_stats=1 \
-	  build/fuzz/corpus/decoder
+	@echo "fuzzing the decoder for $(FUZZ_SECONDS) s (log: build/fuzz/decoder.log)"
+	@build/fuzz/decoder_fuzz -max_total_time=$(FUZZ_SECONDS) -use_value_profile=1 -print_final_stats=1 \
+	  build/fuzz/corpus/decoder > build/fuzz/decoder.log 2>&1 || { tail -n 60 build/fuzz/decoder.log; exit 1; }
+	@grep -E '^(Done|stat::)' build/fuzz/decoder.log
 
 clean:
 	rm -rf build bin

@@ -58,6 +58,7 @@ const char* Loop::ring_mode() const { return ring_->mode(); }
 Loop::~Loop() {
   // Close everything, then wait until every operation has completed: only
   // then may the memory those operations point into be freed.
+  shutting_down_ = true;
   StopListening();
   for (auto& [ptr, conn] : connections_) conn->Close(Status::Unsupported("event loop shutting down"));
   if (wake_armed_) {
@@ -75,11 +76,17 @@ Loop::~Loop() {
     }
     return false;
   };
-  while (busy()) {
+  // Bounded, so a handler that reconnects from every OnClosed cannot keep
+  // the loop alive; connections left after that are freed without OnClosed.
+  constexpr int kShutdownRounds = 1000;
+  for (int round = 0; busy() && round < kShutdownRounds; ++round) {
     if (!Poll(std::chrono::seconds(1)).ok()) break;
     ReapClosed();
   }
-  ReapClosed();
+  ReapClosed(kShutdownRounds);
+  if (!closing_.empty()) {
+    spdlog::warn("event loop shutdown: {} connections kept reconnecting; dropped", closing_.size());
+  }
   if (!busy()) listeners_.clear();
   if (wake_fd_ >= 0) ::close(wake_fd_);
   // A connection still busy here means the ring failed; leak it rather than
@@ -209,6 +216,7 @@ void Loop::RunDueTimers() {
 // ---- listening ----
 
 Result<SocketAddress> Loop::Listen(const SocketAddress& address, AcceptFn on_accept, int backlog) {
+  if (shutting_down_) return Status::Unsupported("event loop shutting down");
   int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno("socket", errno);
   int one = 1;
@@ -302,13 +310,14 @@ Connection* Loop::Connect(const SocketAddress& to, Clock::Duration timeout,
   // Blocking sockets throughout: io_uring makes its own non-blocking
   // attempts, and an operation it hands to a worker thread must be allowed
   // to block (on an O_NONBLOCK socket a worker's connect returns EINPROGRESS).
-  int fd = ::socket(to.family() == 0 ? AF_INET : to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = shutting_down_ ? -1 : ::socket(to.family() == 0 ? AF_INET : to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    // Still a Connection, so the handler learns of the failure the usual way.
-    int err = errno;
-    fd = ::eventfd(0, EFD_CLOEXEC);  // a placeholder descriptor to close later
-    Connection* c = Adopt(fd, to, std::move(handler), false);
-    c->Close(Status::FromErrno("socket", err));
+    // Still a Connection, so the handler learns of the failure the usual
+    // way, from OnClosed; a placeholder descriptor stands in for the socket.
+    const Status why = shutting_down_ ? Status::Unsupported("event loop shutting down")
+                                      : Status::FromErrno("socket", errno);
+    Connection* c = Adopt(::eventfd(0, EFD_CLOEXEC), to, std::move(handler), false);
+    c->Close(why);
     return c;
   }
   SetNoDelay(fd);
@@ -317,11 +326,13 @@ Connection* Loop::Connect(const SocketAddress& to, Clock::Duration timeout,
   return c;
 }
 
-void Loop::ReapClosed() {
-  // Finalize may run handlers that close other connections: loop until quiet.
-  while (!closing_.empty()) {
+void Loop::ReapClosed(int max_rounds) {
+  // Finalize runs handlers that may close (or open and close) others, so
+  // repeat while that makes progress, at most max_rounds times.
+  for (int round = 0; round < max_rounds && !closing_.empty(); ++round) {
     std::vector<Connection*> pending;
     pending.swap(closing_);
+    bool progress = false;
     for (Connection* c : pending) {
       if (!c->idle()) {
         closing_.push_back(c);  // completions still due: wait for them
@@ -329,8 +340,9 @@ void Loop::ReapClosed() {
       }
       c->Finalize();
       connections_.erase(c);
+      progress = true;
     }
-    if (closing_.size() == pending.size()) break;  // nothing became idle
+    if (!progress) break;
   }
   listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(),
                                   [](const std::unique_ptr<Listener>& l) {

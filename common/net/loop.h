@@ -64,7 +64,8 @@ class Loop {
 
   static Result<std::unique_ptr<Loop>> Create(const LoopOptions& options = {});
   // Closes every connection and listener and waits for every outstanding
-  // completion before freeing anything.
+  // completion before freeing anything. Handlers' OnClosed run meanwhile;
+  // a Connect or Listen they make then fails at once.
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
@@ -108,13 +109,14 @@ class Loop {
   void OnAccept(Listener* l, int res, unsigned flags);
   void RunDueTimers();
   // Frees connections whose close has completed (no operation in flight).
-  void ReapClosed();
+  void ReapClosed(int max_rounds = 16);
   // Waits for completions up to `timeout` (negative: forever) and dispatches them.
   Status Poll(Clock::Duration timeout);
 
   LoopOptions options_;
   std::unique_ptr<Ring> ring_;
   bool stop_ = false;
+  bool shutting_down_ = false;  // in ~Loop: no new connections or listeners
   std::atomic<bool> stop_requested_{false};
   int wake_fd_ = -1;
   std::uint64_t wake_buf_ = 0;

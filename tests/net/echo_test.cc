@@ -7,6 +7,7 @@
 
 #include "common/net/connection.h"
 #include "common/net/loop.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/blob_reader.h"
 #include "tests/support/temp_dir.h"
 
@@ -14,16 +15,10 @@ namespace lanswarm::net {
 
 using testing::BlobReader;
 using namespace std::chrono_literals;
+using testing::AnyLoopbackPort;
+using testing::MakeLoop;
 
 namespace {
-
-std::unique_ptr<Loop> MakeLoop(LoopOptions options = {}) {
-  auto loop = Loop::Create(options);
-  REQUIRE(loop.ok());
-  return std::move(*loop);
-}
-
-SocketAddress Any() { return *SocketAddress::Parse("127.0.0.1:0"); }
 
 // Echoes every blob back, header and all.
 class EchoServer : public ConnectionHandler {
@@ -51,7 +46,7 @@ void Deadline(Loop& loop, Clock::Duration d, bool* expired) {
 
 TEST_CASE("loop: byte-exact echo of messages from 1 KiB to 64 MiB", "[loop][echo]") {
   auto loop = MakeLoop();
-  auto addr = loop->Listen(Any(), [](const SocketAddress&) { return std::make_unique<EchoServer>(); });
+  auto addr = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) { return std::make_unique<EchoServer>(); });
   REQUIRE(addr.ok());
 
   const std::vector<std::size_t> sizes = {1024, 4097, 65536, (1u << 20) + 7, 16u << 20, 64u << 20};
@@ -99,7 +94,7 @@ TEST_CASE("loop: byte-exact echo of messages from 1 KiB to 64 MiB", "[loop][echo
 
 TEST_CASE("loop: 1,000 concurrent connections each get their own echo", "[loop][echo]") {
   auto loop = MakeLoop();
-  auto addr = loop->Listen(Any(), [](const SocketAddress&) { return std::make_unique<EchoServer>(); });
+  auto addr = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) { return std::make_unique<EchoServer>(); });
   REQUIRE(addr.ok());
   constexpr int kClients = 1000;
   int done = 0, wrong = 0, failed = 0;
@@ -170,7 +165,7 @@ TEST_CASE("loop: a peer that closes mid-message fails the pending receive, once"
   };
   Status bulk_status, closed_why;
   int closes = 0;
-  auto addr = loop->Listen(Any(), [&](const SocketAddress&) {
+  auto addr = loop->Listen(AnyLoopbackPort(), [&](const SocketAddress&) {
     auto s = std::make_unique<Server>();
     s->bulk_status = &bulk_status;
     s->closed_why = &closed_why;
@@ -212,7 +207,7 @@ TEST_CASE("loop: a buffer ring that runs dry loses no byte", "[loop][echo]") {
     }
     void OnClosed(Connection& c, const Status&) override { c.loop().Stop(); }
   };
-  auto addr = loop->Listen(Any(), [&](const SocketAddress&) {
+  auto addr = loop->Listen(AnyLoopbackPort(), [&](const SocketAddress&) {
     auto s = std::make_unique<Sink>();
     s->out = &received;
     s->want = payload.size();

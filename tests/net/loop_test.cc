@@ -1,10 +1,6 @@
 // The loop's lifecycle: timers, stopping, connect failures and timeouts,
 // simulated latency, and closing with operations in flight (run under
 // `make asan`, which also checks that nothing leaks).
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <thread>
 
@@ -12,21 +8,16 @@
 
 #include "common/net/connection.h"
 #include "common/net/loop.h"
+#include "tests/support/net_helpers.h"
 #include "common/net/ring.h"
 
 namespace lanswarm::net {
 
 using namespace std::chrono_literals;
+using testing::AnyLoopbackPort;
+using testing::MakeLoop;
 
 namespace {
-
-std::unique_ptr<Loop> MakeLoop(LoopOptions options = {}) {
-  auto loop = Loop::Create(options);
-  REQUIRE(loop.ok());
-  return std::move(*loop);
-}
-
-SocketAddress Any() { return *SocketAddress::Parse("127.0.0.1:0"); }
 
 // Counts live handlers, to prove the loop frees every one.
 std::atomic<int> g_live_handlers{0};
@@ -112,19 +103,12 @@ TEST_CASE("loop: StopFromAnyThread ends Run from another thread", "[loop]") {
 
 TEST_CASE("loop: connecting to a closed port reports the refusal", "[loop]") {
   // Bind a port, then close it, so nothing listens there.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
+  SocketAddress closed;
+  ::close(testing::BindLoopback(&closed));
 
   std::vector<std::string> events;
   auto loop = MakeLoop();
-  loop->Connect(SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&a), len), 2s,
-                std::make_unique<Recorder>(&events, "c"));
+  loop->Connect(closed, 2s, std::make_unique<Recorder>(&events, "c"));
   REQUIRE(loop->Run().ok());
   REQUIRE(events.size() == 1);
   CHECK(events[0].find("c closed connect to 127.0.0.1:") == 0);
@@ -134,15 +118,9 @@ TEST_CASE("loop: connecting to a closed port reports the refusal", "[loop]") {
 TEST_CASE("loop: connect gives up after its timeout", "[loop]") {
   // A listener with backlog 0 that never accepts: once its queue holds one
   // connection, the kernel drops further SYNs and those connects hang.
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  SocketAddress target;
+  int lfd = testing::BindLoopback(&target);
   REQUIRE(::listen(lfd, 0) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
-  const SocketAddress target = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&a), len);
 
   std::vector<std::string> events;
   auto loop = MakeLoop();
@@ -159,7 +137,7 @@ TEST_CASE("loop: simulated latency delays every message, in order", "[loop]") {
   options.send_latency = 40ms;
   std::vector<std::string> events;
   auto loop = MakeLoop(options);
-  auto addr = loop->Listen(Any(), [&](const SocketAddress&) { return std::make_unique<Recorder>(&events, "s"); });
+  auto addr = loop->Listen(AnyLoopbackPort(), [&](const SocketAddress&) { return std::make_unique<Recorder>(&events, "s"); });
   REQUIRE(addr.ok());
   struct Sender : ConnectionHandler {
     void OnConnected(Connection& c) override {
@@ -205,7 +183,7 @@ TEST_CASE("loop: closing with a receive in flight cancels it and frees everythin
         c.loop().AddTimer(20ms, [&c] { c.Close(); });
       }
     };
-    auto addr = loop->Listen(Any(), [&](const SocketAddress&) {
+    auto addr = loop->Listen(AnyLoopbackPort(), [&](const SocketAddress&) {
       auto w = std::make_unique<Waiter>(&events, "s");
       w->buf = &buf;
       w->bulk_status = &bulk_status;
@@ -228,6 +206,43 @@ TEST_CASE("loop: closing with a receive in flight cancels it and frees everythin
   CHECK(g_live_handlers.load() == live_before);
 }
 
+TEST_CASE("loop: a handler that reconnects from OnClosed cannot keep a dying loop alive", "[loop][cancel]") {
+  std::vector<std::string> reasons;
+  struct Reconnector : ConnectionHandler {
+    SocketAddress to;
+    std::vector<std::string>* reasons;
+    void OnData(Connection&, ByteView) override {}
+    void OnClosed(Connection& c, const Status& why) override {
+      reasons->push_back(why.message());
+      auto again = std::make_unique<Reconnector>();  // forever, without backoff
+      again->to = to;
+      again->reasons = reasons;
+      c.loop().Connect(to, 1s, std::move(again));
+    }
+  };
+  {
+    auto loop = MakeLoop();
+    auto addr = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) {
+      struct Quiet : ConnectionHandler {
+        void OnData(Connection&, ByteView) override {}
+        void OnClosed(Connection&, const Status&) override {}
+      };
+      return std::make_unique<Quiet>();
+    });
+    REQUIRE(addr.ok());
+    auto r = std::make_unique<Reconnector>();
+    r->to = *addr;
+    r->reasons = &reasons;
+    loop->Connect(*addr, 1s, std::move(r));
+    loop->AddTimer(100ms, [&] { loop->Stop(); });
+    REQUIRE(loop->Run().ok());
+    CHECK(loop->connection_count() == 2);  // both ends, connected
+  }  // ~Loop: every reconnect fails at once, and the destructor still returns
+  REQUIRE(reasons.size() >= 2);
+  CHECK(reasons[0] == "event loop shutting down");
+  CHECK(reasons[1] == "event loop shutting down");
+}
+
 TEST_CASE("loop: CloseAfterSending delivers what was queued, then closes", "[loop]") {
   std::vector<std::string> events;
   auto loop = MakeLoop();
@@ -238,7 +253,7 @@ TEST_CASE("loop: CloseAfterSending delivers what was queued, then closes", "[loo
     }
     void OnClosed(Connection&, const Status&) override {}
   };
-  auto addr = loop->Listen(Any(), [](const SocketAddress&) { return std::make_unique<Replier>(); });
+  auto addr = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) { return std::make_unique<Replier>(); });
   REQUIRE(addr.ok());
   struct Asker : Recorder {
     using Recorder::Recorder;
@@ -260,7 +275,7 @@ TEST_CASE("loop: CloseAfterSending delivers what was queued, then closes", "[loo
 TEST_CASE("loop: a refused accept closes the socket at once", "[loop]") {
   std::vector<std::string> events;
   auto loop = MakeLoop();
-  auto addr = loop->Listen(Any(), [](const SocketAddress&) { return std::unique_ptr<ConnectionHandler>(); });
+  auto addr = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) { return std::unique_ptr<ConnectionHandler>(); });
   REQUIRE(addr.ok());
   loop->Connect(*addr, 2s, std::make_unique<Recorder>(&events, "c"));
   loop->AddTimer(5s, [&] { loop->Stop(); });
@@ -272,7 +287,7 @@ TEST_CASE("loop: a refused accept closes the socket at once", "[loop]") {
 
 TEST_CASE("loop: listening on a port in use is an error naming it", "[loop]") {
   auto loop = MakeLoop();
-  auto first = loop->Listen(Any(), [](const SocketAddress&) { return std::unique_ptr<ConnectionHandler>(); });
+  auto first = loop->Listen(AnyLoopbackPort(), [](const SocketAddress&) { return std::unique_ptr<ConnectionHandler>(); });
   REQUIRE(first.ok());
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // SO_REUSEADDR does not allow two listeners
   auto second = loop->Listen(*first, [](const SocketAddress&) { return std::unique_ptr<ConnectionHandler>(); });
