@@ -38,6 +38,7 @@ LDFLAGS := -pthread
 # in Debian's shared library only; see fileinfo/checksum.h.
 LIBXXHASH := -lxxhash
 LOGLIBS := -lspdlog -lfmt
+SODIUM := -lsodium
 BINDIR := bin
 
 ifeq ($(MODE),asan)
@@ -59,8 +60,12 @@ else
   CPPFLAGS += -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB
 endif
 
+# Glue: code that runs on the event loop, linked into its binary only.
+COORDINATOR_GLUE := $(wildcard coordinator/main.cc coordinator/server.cc coordinator/status_command.cc)
+
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
-CORE_SRCS := $(filter-out %/main.cc,$(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc))
+CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE),\
+  $(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc))
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 
@@ -70,7 +75,7 @@ NET_OBJS := $(NET_SRCS:%.cc=$(BUILD)/%.o)
 LIBNET := $(BUILD)/libnet.a
 
 BINARIES := $(BINDIR)/fileinfo
-CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(LOGLIBS)
+CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(SODIUM) $(LOGLIBS)
 NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/support/*.cc)

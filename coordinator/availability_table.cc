@@ -1,0 +1,265 @@
+#include "coordinator/availability_table.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace lanswarm::coordinator {
+
+std::size_t AvailabilityTable::KeyedHash::Hash(const std::uint8_t* bytes16) const {
+  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, bytes16, 16, key.data());
+  std::size_t h;
+  std::memcpy(&h, out, sizeof h);
+  return h;
+}
+
+AvailabilityTable::AvailabilityTable(const Clock& clock, Clock::Duration expiry, TableLimits limits,
+                                     const std::array<std::uint8_t, 16>& hash_key)
+    : clock_(clock),
+      expiry_(expiry),
+      limits_(limits),
+      peer_index_(16, KeyedHash{hash_key}),
+      file_index_(16, KeyedHash{hash_key}) {
+  // Idempotent and thread-safe; picks libsodium's fastest implementations.
+  if (sodium_init() < 0) std::abort();
+}
+
+// ---- the expiry list: peers ordered by last report, oldest first ----
+
+void AvailabilityTable::Unlink(std::uint32_t p) {
+  Peer& peer = peers_[p];
+  if (peer.older != kNone) peers_[peer.older].newer = peer.newer; else oldest_ = peer.newer;
+  if (peer.newer != kNone) peers_[peer.newer].older = peer.older; else newest_ = peer.older;
+  peer.older = peer.newer = kNone;
+}
+
+void AvailabilityTable::LinkNewest(std::uint32_t p) {
+  peers_[p].older = newest_;
+  peers_[p].newer = kNone;
+  if (newest_ != kNone) peers_[newest_].newer = p; else oldest_ = p;
+  newest_ = p;
+}
+
+// ---- holders ----
+
+std::uint32_t AvailabilityTable::InternFile(const FileId& id) {
+  auto [it, inserted] = file_index_.try_emplace(id, 0);
+  if (!inserted) return it->second;
+  std::uint32_t f;
+  if (!free_files_.empty()) {
+    f = free_files_.back();
+    free_files_.pop_back();
+  } else {
+    f = static_cast<std::uint32_t>(files_.size());
+    files_.emplace_back();
+  }
+  files_[f].id = id;
+  it->second = f;
+  return f;
+}
+
+std::uint32_t AvailabilityTable::AddHolder(std::uint32_t file, std::uint32_t peer, proto::FileState s) {
+  auto& holders = files_[file].holders;
+  holders.push_back(Pack(peer, s));
+  ++entries_;
+  return static_cast<std::uint32_t>(holders.size() - 1);
+}
+
+void AvailabilityTable::RemoveHolder(std::uint32_t file, std::uint32_t slot) {
+  auto& holders = files_[file].holders;
+  assert(slot < holders.size());
+  if (slot + 1 != holders.size()) {
+    // Move the last holder into the gap and tell its peer where it went.
+    holders[slot] = holders.back();
+    auto& moved = peers_[IndexOf(holders[slot])].files;
+    auto it = std::lower_bound(moved.begin(), moved.end(), file,
+                               [](const PeerFile& pf, std::uint32_t f) { return IndexOf(pf.packed) < f; });
+    assert(it != moved.end() && IndexOf(it->packed) == file);
+    it->slot = slot;
+  }
+  holders.pop_back();
+  --entries_;
+  if (holders.empty()) {
+    holders.shrink_to_fit();
+    file_index_.erase(files_[file].id);
+    free_files_.push_back(file);
+  }
+}
+
+// ---- operations ----
+
+Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint& endpoint,
+                                 std::span<const proto::ReportEntry> files) {
+  if (files.size() > limits_.max_files_per_report) {
+    return Status::ResourceExhausted(fmt::format("report lists {} files, the limit is {}", files.size(),
+                                                 limits_.max_files_per_report));
+  }
+  // The new list, deduplicated (highest state wins) and without state 0.
+  std::vector<proto::ReportEntry> wanted;
+  wanted.reserve(files.size());
+  for (const auto& e : files) {
+    if (e.state != proto::FileState::kGone) wanted.push_back(e);
+  }
+  std::sort(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) {
+    return a.file != b.file ? a.file < b.file : a.state > b.state;
+  });
+  wanted.erase(std::unique(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) { return a.file == b.file; }),
+               wanted.end());
+
+  auto found = peer_index_.find(id);
+  const std::size_t old_count = found == peer_index_.end() ? 0 : peers_[found->second].files.size();
+  if (found == peer_index_.end() && peer_index_.size() >= limits_.max_peers) {
+    return Status::ResourceExhausted(fmt::format("the table holds {} peers, the limit", limits_.max_peers));
+  }
+  if (entries_ - old_count + wanted.size() > limits_.max_entries) {
+    return Status::ResourceExhausted(fmt::format("the table would exceed {} entries", limits_.max_entries));
+  }
+
+  std::uint32_t p;
+  if (found != peer_index_.end()) {
+    p = found->second;
+    Unlink(p);
+  } else {
+    if (!free_peers_.empty()) {
+      p = free_peers_.back();
+      free_peers_.pop_back();
+    } else {
+      p = static_cast<std::uint32_t>(peers_.size());
+      peers_.emplace_back();
+    }
+    peers_[p].id = id;
+    peer_index_.emplace(id, p);
+  }
+  Peer& peer = peers_[p];
+  peer.endpoint = endpoint;
+  peer.last_report = clock_.now();
+  LinkNewest(p);
+  ++reports_;
+
+  std::vector<std::uint32_t> next;
+  next.reserve(wanted.size());
+  for (const auto& e : wanted) next.push_back(Pack(InternFile(e.file), e.state));
+  std::sort(next.begin(), next.end(), [](auto a, auto b) { return IndexOf(a) < IndexOf(b); });
+  if (next.size() == peer.files.size() &&
+      std::equal(next.begin(), next.end(), peer.files.begin(),
+                 [](std::uint32_t n, const PeerFile& o) { return n == o.packed; })) {
+    return Status::Ok();  // the common case: nothing changed
+  }
+
+  // Merge the old list into the new one; both are sorted by file index.
+  std::vector<PeerFile> old = std::move(peer.files);
+  std::vector<PeerFile> merged;
+  merged.reserve(next.size());
+  // RemoveHolder may move another peer's holder into the gap, never one of
+  // this peer's (it holds each file once), so the slots in `old` and
+  // `merged` stay valid throughout.
+  std::size_t i = 0, j = 0;
+  while (i < old.size() || j < next.size()) {
+    const std::uint32_t of = i < old.size() ? IndexOf(old[i].packed) : kNone;
+    const std::uint32_t nf = j < next.size() ? IndexOf(next[j]) : kNone;
+    if (of < nf) {
+      RemoveHolder(of, old[i].slot);
+      ++i;
+    } else if (nf < of) {
+      merged.push_back(PeerFile{next[j], AddHolder(nf, p, StateOf(next[j]))});
+      ++j;
+    } else {
+      if (StateOf(old[i].packed) != StateOf(next[j])) files_[nf].holders[old[i].slot] = Pack(p, StateOf(next[j]));
+      merged.push_back(PeerFile{next[j], old[i].slot});
+      ++i;
+      ++j;
+    }
+  }
+  peers_[p].files = std::move(merged);
+  return Status::Ok();
+}
+
+std::vector<proto::Holder> AvailabilityTable::Query(const FileId& file, const proto::PeerId& asker) {
+  ++queries_;
+  std::vector<proto::Holder> out;
+  auto it = file_index_.find(file);
+  if (it == file_index_.end()) return out;
+  const auto& holders = files_[it->second].holders;
+  const auto asker_it = peer_index_.find(asker);
+  const std::uint32_t asker_index = asker_it == peer_index_.end() ? kNone : asker_it->second;
+  const auto now = clock_.now();
+  const std::size_t n = holders.size();
+  const std::size_t start = n == 0 ? 0 : rotation_++ % n;
+  // Two passes over the same rotation: whole copies, then partial ones.
+  for (proto::FileState want : {proto::FileState::kWhole, proto::FileState::kPartial}) {
+    for (std::size_t k = 0; k < n && out.size() < limits_.max_holders_per_answer; ++k) {
+      const std::uint32_t h = holders[(start + k) % n];
+      if (StateOf(h) != want || IndexOf(h) == asker_index) continue;
+      const Peer& peer = peers_[IndexOf(h)];
+      if (Expired(peer, now)) continue;
+      out.push_back(proto::Holder{peer.id, peer.endpoint, want});
+    }
+  }
+  return out;
+}
+
+void AvailabilityTable::DropPeer(std::uint32_t p) {
+  Peer& peer = peers_[p];
+  for (const PeerFile& f : peer.files) RemoveHolder(IndexOf(f.packed), f.slot);
+  std::vector<PeerFile>().swap(peer.files);  // give the memory back
+  Unlink(p);
+  peer_index_.erase(peer.id);
+  free_peers_.push_back(p);
+}
+
+std::size_t AvailabilityTable::Sweep(std::size_t budget) {
+  const auto now = clock_.now();
+  std::size_t dropped = 0;
+  while (dropped < budget && oldest_ != kNone && Expired(peers_[oldest_], now)) {
+    DropPeer(oldest_);
+    ++dropped;
+  }
+  expired_ += dropped;
+  return dropped;
+}
+
+bool AvailabilityTable::IsAlive(const proto::PeerId& peer) const {
+  auto it = peer_index_.find(peer);
+  return it != peer_index_.end() && !Expired(peers_[it->second], clock_.now());
+}
+
+Status AvailabilityTable::CheckConsistency() const {
+  std::uint64_t from_peers = 0, from_files = 0;
+  for (const auto& [id, p] : peer_index_) {
+    const auto& files = peers_[p].files;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const std::uint32_t f = IndexOf(files[i].packed);
+      if (i > 0 && IndexOf(files[i - 1].packed) >= f) return Status::Corruption("peer file list not sorted");
+      const auto& holders = files_[f].holders;
+      if (files[i].slot >= holders.size() || holders[files[i].slot] != Pack(p, StateOf(files[i].packed))) {
+        return Status::Corruption(fmt::format("peer {} file {}: slot {} does not point back", p, f, files[i].slot));
+      }
+    }
+    from_peers += files.size();
+  }
+  for (const auto& [id, f] : file_index_) {
+    if (files_[f].holders.empty()) return Status::Corruption("an interned file has no holder");
+    from_files += files_[f].holders.size();
+  }
+  if (from_peers != entries_ || from_files != entries_) {
+    return Status::Corruption(fmt::format("entries {} but peers list {} and files list {}", entries_, from_peers,
+                                          from_files));
+  }
+  std::uint64_t linked = 0;
+  for (std::uint32_t p = oldest_; p != kNone; p = peers_[p].newer) ++linked;
+  if (linked != peer_index_.size()) return Status::Corruption("expiry list and peer index disagree");
+  return Status::Ok();
+}
+
+TableStats AvailabilityTable::stats() const {
+  return TableStats{peer_index_.size(), file_index_.size(), entries_, reports_, queries_, expired_};
+}
+
+}  // namespace lanswarm::coordinator

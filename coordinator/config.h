@@ -1,0 +1,37 @@
+// The coordinator's configuration: defaults, then a TOML file, then flags.
+// Every key is documented in doc/coordinator.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "coordinator/availability_table.h"
+
+namespace lanswarm::coordinator {
+
+struct Config {
+  std::string listen = "0.0.0.0:6881";
+  std::chrono::seconds report_interval{10};  // N: how often peers report
+  std::uint32_t expiry_multiple = 3;         // k: silent for k x N = gone
+  TableLimits table;
+  std::uint32_t max_connections = 10000;
+  std::uint32_t max_connections_per_address = 256;
+  std::uint32_t max_message_bytes = 4u << 20;
+  std::chrono::seconds hello_timeout{5};     // a new connection must say HELLO by then
+  std::string log_level = "info";
+  std::string cluster_key_file;              // reserved for authentication
+
+  std::chrono::seconds expiry() const { return report_interval * expiry_multiple; }
+  // Connections silent for longer are closed: a live peer reports every N.
+  std::chrono::seconds idle_timeout() const { return expiry(); }
+};
+
+// Applies the keys of the TOML file at `path` over the defaults. Errors name
+// the file, the line and the key; unknown keys are errors.
+Result<Config> LoadConfig(const std::string& path);
+// Checks cross-key constraints; LoadConfig calls it, and main() again after flags.
+Status ValidateConfig(const Config& c);
+
+}  // namespace lanswarm::coordinator
