@@ -61,7 +61,7 @@ else
 endif
 
 # Glue: code that runs on the event loop, linked into its binary only.
-COORDINATOR_GLUE := $(wildcard coordinator/main.cc coordinator/server.cc coordinator/status_command.cc)
+COORDINATOR_GLUE := coordinator/main.cc coordinator/server.cc
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
 CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE),\
@@ -74,12 +74,14 @@ NET_SRCS := $(wildcard common/net/*.cc)
 NET_OBJS := $(NET_SRCS:%.cc=$(BUILD)/%.o)
 LIBNET := $(BUILD)/libnet.a
 
-BINARIES := $(BINDIR)/fileinfo
+BINARIES := $(BINDIR)/fileinfo $(BINDIR)/coordinator
+COORDINATOR_OBJS := $(COORDINATOR_GLUE:%.cc=$(BUILD)/%.o)
 CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(SODIUM) $(LOGLIBS)
 NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/support/*.cc)
-CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc
+CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
+  tests/support/child_process.cc tests/support/scripted_client.cc
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
 CLI_TESTS := $(BUILD)/tests/cli_tests
@@ -171,6 +173,10 @@ $(LIBNET): $(NET_OBJS)
 $(BINDIR)/fileinfo: $(BUILD)/fileinfo/main.o $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $< $(CORE_LIBS) -o $@
+
+$(BINDIR)/coordinator: $(COORDINATOR_OBJS) $(LIBNET) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(COORDINATOR_OBJS) $(NET_LIBS) -o $@
 
 # Unit tests link libcore.a and nothing that can open a socket.
 $(UNIT_TESTS): $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)

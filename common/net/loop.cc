@@ -301,7 +301,10 @@ Connection* Loop::Adopt(int fd, const SocketAddress& peer, std::unique_ptr<Conne
       new Connection(this, ring_.get(), fd, next_connection_id_++, peer, std::move(handler), connected));
   Connection* c = conn.get();
   connections_.emplace(c, std::move(conn));
-  if (connected) c->ContinueReceiving();
+  if (connected) {
+    c->handler().OnConnected(*c);
+    c->ContinueReceiving();
+  }
   return c;
 }
 

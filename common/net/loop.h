@@ -33,7 +33,8 @@ struct Listener;
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
-  // An outgoing connection is established (not called for accepted ones).
+  // The connection is up: just accepted, or an outgoing connect succeeded.
+  // The first call a handler gets, except OnClosed for a failed connect.
   virtual void OnConnected(Connection&) {}
   // The next bytes of the stream, in order, except bytes routed to a
   // ReceiveInto() destination. `data` is valid only during the call.

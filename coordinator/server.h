@@ -1,0 +1,44 @@
+// The coordinator's network side: sessions on the event loop that speak the
+// protocol and answer from the AvailabilityTable, and one periodic "cron"
+// (as in redis) for housekeeping: the expiry sweep, idle and HELLO
+// timeouts, the report rate. The coordinator never contacts a peer.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "common/net/loop.h"
+#include "common/proto/messages.h"
+#include "coordinator/config.h"
+
+namespace lanswarm::coordinator {
+
+class Server {
+ public:
+  // `loop` must outlive the Server. `hash_key` keys the table's hashes and
+  // `self` is the coordinator's peer id in HELLO; both should be random.
+  Server(net::Loop& loop, const Config& config, const std::array<std::uint8_t, 16>& hash_key,
+         const proto::PeerId& self);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Listens and starts the cron. Returns the bound address.
+  Result<net::SocketAddress> Start(const net::SocketAddress& listen);
+
+  // What STATS answers: peers, files, entries, rates, connections, memory.
+  std::vector<proto::StatEntry> Stats() const;
+
+ private:
+  struct Core;
+  class Session;
+
+  net::Loop& loop_;
+  // Shared with every session, so whichever of Server and Loop goes first,
+  // no session outlives the state it refers to.
+  std::shared_ptr<Core> core_;
+  net::Loop::TimerId cron_ = 0;
+};
+
+}  // namespace lanswarm::coordinator

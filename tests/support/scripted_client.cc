@@ -1,0 +1,98 @@
+#include "tests/support/scripted_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/proto/codec.h"
+
+namespace lanswarm::testing {
+
+ScriptedClient::ScriptedClient(int port, const std::string& source_ip) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!source_ip.empty()) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return;
+  }
+  fd_ = fd;
+}
+
+ScriptedClient::~ScriptedClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+proto::PeerId ScriptedClient::IdOf(std::uint8_t id) {
+  proto::PeerId p{};
+  p.fill(id);
+  return p;
+}
+
+void ScriptedClient::SendRaw(ByteView bytes) {
+  std::size_t off = 0;
+  while (fd_ >= 0 && off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the other side closed: tests check that separately
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+void ScriptedClient::Send(const proto::Message& m) { SendRaw(proto::EncodeFrame(m)); }
+
+Status ScriptedClient::Handshake(std::uint8_t id, proto::Role role) {
+  proto::Hello h;
+  h.role = role;
+  h.peer_id = IdOf(id);
+  Send(h);
+  auto reply = Receive();
+  if (!reply.ok()) return reply.status();
+  if (!std::holds_alternative<proto::Hello>(*reply)) return Status::Corruption("no HELLO back");
+  return Status::Ok();
+}
+
+Result<proto::Message> ScriptedClient::Receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    proto::Message m;
+    const proto::Decoded d = frames_.Next(&m);
+    if (d.state == proto::DecodeState::kComplete) return m;
+    if (d.state == proto::DecodeState::kError) return Status::Corruption(d.error);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status::IOError("timed out");
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    std::uint8_t buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return Status::IOError("closed");
+    frames_.Append(ByteView(buf, static_cast<std::size_t>(n)));
+  }
+}
+
+bool ScriptedClient::WaitClosed(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    std::uint8_t buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    if (n > 0) frames_.Append(ByteView(buf, static_cast<std::size_t>(n)));
+  }
+}
+
+}  // namespace lanswarm::testing

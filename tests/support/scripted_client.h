@@ -1,0 +1,42 @@
+// A protocol client for tests, on plain blocking sockets: it sends exactly
+// what a test scripts (valid messages or raw garbage) and reads replies
+// with a deadline. Independent of common/net, so it can judge it.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/proto/frame_buffer.h"
+#include "common/proto/messages.h"
+#include "common/status.h"
+
+namespace lanswarm::testing {
+
+class ScriptedClient {
+ public:
+  // Connects to 127.0.0.1:port, from `source_ip` when given (any 127.x
+  // address: a different "host" for per-address limits).
+  explicit ScriptedClient(int port, const std::string& source_ip = "");
+  ScriptedClient(const ScriptedClient&) = delete;
+  ScriptedClient& operator=(const ScriptedClient&) = delete;
+  ~ScriptedClient();
+
+  bool connected() const { return fd_ >= 0; }
+  void Send(const proto::Message& m);
+  void SendRaw(ByteView bytes);
+  // HELLO with a fixed peer id derived from `id`, then the coordinator's HELLO back.
+  Status Handshake(std::uint8_t id, proto::Role role = proto::Role::kPeer);
+  // The next message, or an error on timeout, close or malformed data.
+  Result<proto::Message> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // True when the other side closes within `timeout` (draining anything it sends).
+  bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  static proto::PeerId IdOf(std::uint8_t id);
+
+ private:
+  int fd_ = -1;
+  proto::FrameBuffer frames_;
+};
+
+}  // namespace lanswarm::testing
