@@ -109,6 +109,8 @@ bench: deps
 	@tests/bench/fileinfo_create.sh
 	@echo
 	@build/release/tests/bench/loop_throughput
+	@echo
+	@build/release/tests/bench/coordinator_load bin/coordinator
 
 demo: deps
 	@echo "make demo: not yet — it arrives with 'peer get' (see README.md)." >&2; exit 2
@@ -153,7 +155,8 @@ clean:
 
 binaries: $(BINARIES)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
-benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput
+benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
+  $(BUILD)/tests/bench/coordinator_load
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
@@ -190,6 +193,10 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBCORE)
 
 $(BUILD)/tests/bench/loop_throughput: $(BUILD)/tests/bench/loop_throughput.o $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $< $(NET_LIBS) -o $@
+
+$(BUILD)/tests/bench/coordinator_load: $(BUILD)/tests/bench/coordinator_load.o \
+  $(BUILD)/tests/support/child_process.o $(BUILD)/tests/support/temp_dir.o $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(NET_LIBS) -o $@
 
 # Loop tests: real sockets on loopback, so they link libnet.a and liburing.
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)

@@ -69,7 +69,7 @@ std::uint32_t AvailabilityTable::AddHolder(std::uint32_t file, std::uint32_t pee
   auto& holders = files_[file].holders;
   holders.push_back(Pack(peer, s));
   ++entries_;
-  return static_cast<std::uint32_t>(holders.size() - 1);
+  return holders.size() - 1;
 }
 
 void AvailabilityTable::RemoveHolder(std::uint32_t file, std::uint32_t slot) {
@@ -87,7 +87,6 @@ void AvailabilityTable::RemoveHolder(std::uint32_t file, std::uint32_t slot) {
   holders.pop_back();
   --entries_;
   if (holders.empty()) {
-    holders.shrink_to_fit();
     file_index_.erase(files_[file].id);
     free_files_.push_back(file);
   }

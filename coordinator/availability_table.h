@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/proto/messages.h"
 #include "common/status.h"
+#include "coordinator/holder_list.h"
 #include "fileinfo/file_id.h"
 
 namespace lanswarm::coordinator {
@@ -96,7 +97,7 @@ class AvailabilityTable {
   };
   struct File {
     FileId id;
-    std::vector<std::uint32_t> holders;  // Pack(peer index, state), unordered
+    HolderList holders;  // Pack(peer index, state), unordered
   };
   struct KeyedHash {
     std::array<std::uint8_t, 16> key;

@@ -79,9 +79,28 @@ Loop::~Loop() {
   // Bounded, so a handler that reconnects from every OnClosed cannot keep
   // the loop alive; connections left after that are freed without OnClosed.
   constexpr int kShutdownRounds = 1000;
+  const auto shutdown_began = clock().now();
+  auto last_report = shutdown_began;
   for (int round = 0; busy() && round < kShutdownRounds; ++round) {
     if (!Poll(std::chrono::seconds(1)).ok()) break;
     ReapClosed();
+    // Completions normally arrive within milliseconds; say what is missing
+    // if they take seconds.
+    const auto now = clock().now();
+    if (now - shutdown_began >= std::chrono::seconds(2) && now - last_report >= std::chrono::seconds(5)) {
+      last_report = now;
+      int recv = 0, bulk = 0, send = 0, other = 0, listening = 0;
+      for (const auto& [ptr, conn] : connections_) {
+        recv += conn->recv_armed_;
+        bulk += conn->bulk_inflight_;
+        send += conn->send_inflight_;
+        other += !conn->idle() && !conn->recv_armed_ && !conn->bulk_inflight_ && !conn->send_inflight_;
+      }
+      for (const auto& l : listeners_) listening += l->armed;
+      spdlog::warn("event loop shutdown: still waiting for {} receives, {} bulk receives, {} sends, {} other "
+                   "operations, {} accepts{}",
+                   recv, bulk, send, other, listening, wake_armed_ ? ", the wake-up read" : "");
+    }
   }
   ReapClosed(kShutdownRounds);
   if (!closing_.empty()) {
@@ -167,7 +186,9 @@ void Loop::Dispatch(std::uint64_t user_data, int res, unsigned flags) {
     case Op::kWake:
       wake_armed_ = false;
       if (stop_requested_.exchange(false, std::memory_order_acq_rel)) stop_ = true;
-      if (res != -ECANCELED) ArmWake();
+      // Not while shutting down: the destructor cancelled the read it knew
+      // of, and a new one would wait forever for a wake-up nobody sends.
+      if (res != -ECANCELED && !shutting_down_) ArmWake();
       return;
   }
 }

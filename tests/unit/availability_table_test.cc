@@ -294,3 +294,37 @@ TEST_CASE("table: reports, expiry and sweeps keep every cross-reference intact",
 }
 
 }  // namespace lanswarm::coordinator
+
+namespace lanswarm::coordinator {
+
+TEST_CASE("HolderList: inline up to two, heap beyond, inline again when small", "[table]") {
+  HolderList l;
+  CHECK(l.empty());
+  for (std::uint32_t i = 1; i <= 100; ++i) {
+    l.push_back(i);
+    REQUIRE(l.size() == i);
+    REQUIRE(l.back() == i);
+  }
+  std::uint64_t sum = 0;
+  for (std::uint32_t v : l) sum += v;
+  CHECK(sum == 5050);
+  l[0] = 7;
+  CHECK(l[0] == 7);
+  while (l.size() > 2) l.pop_back();
+  CHECK(l[0] == 7);
+  CHECK(l[1] == 2);
+  HolderList moved = std::move(l);
+  CHECK(moved.size() == 2);
+  CHECK(l.empty());
+  moved.pop_back();
+  moved.pop_back();
+  CHECK(moved.empty());
+  for (std::uint32_t i = 0; i < 5; ++i) moved.push_back(i);  // heap again after going empty
+  HolderList assigned;
+  assigned.push_back(99);
+  assigned = std::move(moved);
+  CHECK(assigned.size() == 5);
+  CHECK(assigned[4] == 4);
+}
+
+}  // namespace lanswarm::coordinator
