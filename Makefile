@@ -62,10 +62,11 @@ endif
 
 # Glue: code that runs on the event loop, linked into its binary only.
 COORDINATOR_GLUE := coordinator/main.cc coordinator/server.cc
+PEER_GLUE := peer/main.cc peer/daemon.cc peer/serve_session.cc peer/coordinator_link.cc peer/control.cc
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
-CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE),\
-  $(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc))
+CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE) $(PEER_GLUE),\
+  $(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc peer/*.cc))
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 
@@ -74,8 +75,9 @@ NET_SRCS := $(wildcard common/net/*.cc)
 NET_OBJS := $(NET_SRCS:%.cc=$(BUILD)/%.o)
 LIBNET := $(BUILD)/libnet.a
 
-BINARIES := $(BINDIR)/fileinfo $(BINDIR)/coordinator
+BINARIES := $(BINDIR)/fileinfo $(BINDIR)/coordinator $(BINDIR)/peer
 COORDINATOR_OBJS := $(COORDINATOR_GLUE:%.cc=$(BUILD)/%.o)
+PEER_OBJS := $(PEER_GLUE:%.cc=$(BUILD)/%.o)
 CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(SODIUM) $(LOGLIBS)
 NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
@@ -180,6 +182,10 @@ $(BINDIR)/fileinfo: $(BUILD)/fileinfo/main.o $(LIBCORE)
 $(BINDIR)/coordinator: $(COORDINATOR_OBJS) $(LIBNET) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(COORDINATOR_OBJS) $(NET_LIBS) -o $@
+
+$(BINDIR)/peer: $(PEER_OBJS) $(LIBNET) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(PEER_OBJS) $(NET_LIBS) -o $@
 
 # Unit tests link libcore.a and nothing that can open a socket.
 $(UNIT_TESTS): $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)

@@ -28,13 +28,21 @@ struct Listener {
   Loop::TimerId retry_timer = 0;
 };
 
+struct FileRead {
+  int fd;
+  std::uint8_t* dst;
+  std::size_t len, got = 0;
+  std::uint64_t offset;
+  Loop::ReadDone done;
+};
+
 namespace {
 
 // How long accept waits after running out of file descriptors.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 constexpr unsigned kCqeBatch = 256;
 
-void SetNoDelay(int fd) {
+void SetNoDelay(int fd) {  // a no-op error on Unix sockets, harmless
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -67,7 +75,7 @@ Loop::~Loop() {
     io_uring_sqe_set_data64(sqe, Tag(nullptr, Op::kIgnore));
   }
   auto busy = [this] {
-    if (wake_armed_) return true;
+    if (wake_armed_ || file_reads_in_flight_ > 0) return true;
     for (const auto& l : listeners_) {
       if (l->armed) return true;
     }
@@ -183,6 +191,7 @@ void Loop::Dispatch(std::uint64_t user_data, int res, unsigned flags) {
     case Op::kSend: OwnerOf<Connection>(user_data)->OnSend(res); return;
     case Op::kConnect: OwnerOf<Connection>(user_data)->OnConnect(res); return;
     case Op::kAccept: OnAccept(OwnerOf<Listener>(user_data), res, flags); return;
+    case Op::kFileRead: OnFileRead(OwnerOf<FileRead>(user_data), res); return;
     case Op::kWake:
       wake_armed_ = false;
       if (stop_requested_.exchange(false, std::memory_order_acq_rel)) stop_ = true;
@@ -234,6 +243,35 @@ void Loop::RunDueTimers() {
   }
 }
 
+// ---- file reads ----
+
+void Loop::ReadFile(int fd, std::uint8_t* dst, std::size_t len, std::uint64_t offset, ReadDone done) {
+  auto* r = new FileRead{fd, dst, len, 0, offset, std::move(done)};
+  ++file_reads_in_flight_;
+  SubmitRead(r);
+}
+
+void Loop::SubmitRead(FileRead* r) {
+  io_uring_sqe* sqe = ring_->GetSqe();
+  io_uring_prep_read(sqe, r->fd, r->dst + r->got, static_cast<unsigned>(r->len - r->got), r->offset + r->got);
+  io_uring_sqe_set_data64(sqe, Tag(r, Op::kFileRead));
+}
+
+void Loop::OnFileRead(FileRead* r, int res) {
+  if (res == -EINTR || res == -EAGAIN) return SubmitRead(r);
+  if (res > 0) {
+    r->got += static_cast<std::size_t>(res);
+    if (r->got < r->len) return SubmitRead(r);  // a short read: continue
+  }
+  std::unique_ptr<FileRead> owned(r);
+  --file_reads_in_flight_;
+  if (res < 0) {
+    owned->done(Status::FromErrno("read", -res));
+  } else {
+    owned->done(owned->got);  // res == 0 is end of file: fewer bytes
+  }
+}
+
 // ---- listening ----
 
 Result<SocketAddress> Loop::Listen(const SocketAddress& address, AcceptFn on_accept, int backlog) {
@@ -241,7 +279,7 @@ Result<SocketAddress> Loop::Listen(const SocketAddress& address, AcceptFn on_acc
   int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno("socket", errno);
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (address.family() != AF_UNIX) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, address.sockaddr_ptr(), address.length()) != 0) {
     Status s = Status::FromErrno(fmt::format("bind {}", address.ToString()), errno);
     ::close(fd);

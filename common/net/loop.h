@@ -28,6 +28,7 @@ namespace lanswarm::net {
 class Connection;
 class Ring;
 struct Listener;
+struct FileRead;
 
 // What a connection reports to its owner.
 class ConnectionHandler {
@@ -94,6 +95,13 @@ class Loop {
   // up waits for it. Never null.
   Connection* Connect(const SocketAddress& to, Clock::Duration timeout, std::unique_ptr<ConnectionHandler> handler);
 
+  // Reads `len` bytes at `offset` of the regular file `fd` into dst,
+  // continuing after short reads. `done` gets the bytes read (fewer than
+  // len only at end of file) or the error. dst and fd must stay valid until
+  // then; the loop's destructor waits for every read in flight.
+  using ReadDone = std::function<void(Result<std::size_t>)>;
+  void ReadFile(int fd, std::uint8_t* dst, std::size_t len, std::uint64_t offset, ReadDone done);
+
   std::size_t connection_count() const { return connections_.size(); }
   const LoopOptions& options() const { return options_; }
   const Clock& clock() const { return SteadyClock::Instance(); }
@@ -108,6 +116,8 @@ class Loop {
   void ArmWake();
   void Dispatch(std::uint64_t user_data, int res, unsigned flags);
   void OnAccept(Listener* l, int res, unsigned flags);
+  void SubmitRead(FileRead* r);
+  void OnFileRead(FileRead* r, int res);
   void RunDueTimers();
   // Frees connections whose close has completed (no operation in flight).
   void ReapClosed(int max_rounds = 16);
@@ -127,6 +137,7 @@ class Loop {
   std::vector<Connection*> closing_;  // Close() called; freed once idle
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::uint64_t next_connection_id_ = 1;
+  std::size_t file_reads_in_flight_ = 0;
 
   struct Timer {
     std::function<void()> fn;

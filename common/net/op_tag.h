@@ -22,6 +22,7 @@ enum class Op : std::uint64_t {
   kConnect = 4,
   kAccept = 5,    // multishot accept; owner is a Listener
   kWake = 6,      // eventfd read; owner is the Loop
+  kFileRead = 7,  // read of a regular file; owner is a FileRead
 };
 
 constexpr std::uint64_t kOpMask = 7;

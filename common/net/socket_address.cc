@@ -1,6 +1,7 @@
 #include "common/net/socket_address.h"
 
 #include <arpa/inet.h>
+#include <sys/un.h>
 
 #include <charconv>
 #include <cstring>
@@ -56,6 +57,19 @@ SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
   SocketAddress a;
   a.length_ = std::min<socklen_t>(len, sizeof(a.storage_));
   std::memcpy(&a.storage_, sa, a.length_);
+  return a;
+}
+
+Result<SocketAddress> SocketAddress::FromUnixPath(const std::string& path) {
+  SocketAddress a;
+  auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
+  if (path.empty() || path.size() >= sizeof(un->sun_path)) {
+    return Status::InvalidArgument(fmt::format("socket path '{}' must be 1 to {} bytes long (choose a shorter state directory)",
+                                               path, sizeof(un->sun_path) - 1));
+  }
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  a.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
   return a;
 }
 
@@ -116,6 +130,7 @@ std::string SocketAddress::ToString() const {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof buf);
     return fmt::format("[{}]:{}", buf, port());
   }
+  if (family() == AF_UNIX) return std::string("unix:") + reinterpret_cast<const sockaddr_un*>(&storage_)->sun_path;
   return "(no address)";
 }
 

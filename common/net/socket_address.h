@@ -23,6 +23,8 @@ class SocketAddress {
   // name resolution. Port 0 means "any" when listening.
   static Result<SocketAddress> Parse(std::string_view text);
   static SocketAddress FromSockaddr(const sockaddr* sa, socklen_t len);
+  // A Unix domain socket path (for local control sockets); at most 107 bytes.
+  static Result<SocketAddress> FromUnixPath(const std::string& path);
   // REQUIRES: e.family is 4 or 6.
   static SocketAddress FromEndpoint(const proto::Endpoint& e);
 

@@ -1,0 +1,97 @@
+#include "peer/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "common/toml_doc.h"
+#include "common/units.h"
+
+namespace lanswarm::peer {
+
+namespace {
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+}
+
+std::string DefaultStateDir() {
+  if (::geteuid() == 0) return "/var/lib/lanswarm";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::string(xdg) + "/lanswarm";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr && *home ? home : "/tmp") + "/.local/state/lanswarm";
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  auto doc_or = TomlDoc::Load(path, kMaxConfigBytes);
+  if (!doc_or.ok()) return doc_or.status();
+  TomlDoc& doc = *doc_or;
+  Config c;
+  auto str = [&](std::string_view key, std::string* out) -> Status {
+    auto v = doc.GetString(key);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) *out = std::move(**v);
+    return Status::Ok();
+  };
+  LANSWARM_RETURN_IF_ERROR(str("coordinator", &c.coordinator));
+  LANSWARM_RETURN_IF_ERROR(str("listen", &c.listen));
+  LANSWARM_RETURN_IF_ERROR(str("state_dir", &c.state_dir));
+  LANSWARM_RETURN_IF_ERROR(str("log_level", &c.log_level));
+
+  auto interval = doc.GetInt("report_interval", 1, 3600);
+  if (!interval.ok()) return interval.status();
+  if (interval->has_value()) c.report_interval = std::chrono::seconds(**interval);
+
+  // upload_rate: bytes per second as a number, or a size string ("100M").
+  auto rate_text = doc.GetString("upload_rate");
+  if (rate_text.ok()) {
+    if (rate_text->has_value()) {
+      auto r = ParseSize(**rate_text);
+      if (!r.ok()) return doc.KeyError("upload_rate", 0, r.status().message());
+      c.upload_rate = *r;
+    }
+  } else {
+    auto rate = doc.GetInt("upload_rate", 0, INT64_MAX);
+    if (!rate.ok()) return rate.status();
+    if (rate->has_value()) c.upload_rate = static_cast<std::uint64_t>(**rate);
+  }
+
+  auto conns = doc.GetInt("max_connections", 1, 100000);
+  if (!conns.ok()) return conns.status();
+  if (conns->has_value()) c.max_connections = static_cast<std::uint32_t>(**conns);
+  auto reqs = doc.GetInt("max_requests_per_connection", 1, 1024);
+  if (!reqs.ok()) return reqs.status();
+  if (reqs->has_value()) c.max_requests_per_connection = static_cast<std::uint32_t>(**reqs);
+  auto latency = doc.GetInt("simulated_latency_ms", 0, 10000);
+  if (!latency.ok()) return latency.status();
+  if (latency->has_value()) c.simulated_latency = std::chrono::milliseconds(**latency);
+
+  auto n = doc.ArrayLength("shared");
+  if (n.ok()) {
+    LANSWARM_RETURN_IF_ERROR(doc.ForEachString("shared", [&](std::size_t, std::string_view v, int) {
+      c.shared.emplace_back(v);
+      return Status::Ok();
+    }));
+  } else if (n.status().message().find("missing") == std::string::npos) {
+    return n.status();
+  }
+  LANSWARM_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
+  if (Status s = ValidateConfig(c); !s.ok()) return s.Prefixed(path);
+  return c;
+}
+
+Status ValidateConfig(const Config& c) {
+  if (!IsLogLevel(c.log_level)) {
+    return Status::InvalidArgument(fmt::format(
+        "log_level '{}' is not one of trace, debug, info, warn, error, critical, off", c.log_level));
+  }
+  if (!c.state_dir.empty() && c.state_dir.front() != '/') {
+    return Status::InvalidArgument(fmt::format("state_dir '{}' must be an absolute path", c.state_dir));
+  }
+  return Status::Ok();
+}
+
+}  // namespace lanswarm::peer

@@ -1,0 +1,34 @@
+// The peer daemon's configuration: defaults, a TOML file, then flags.
+// Every key is documented in doc/peer.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace lanswarm::peer {
+
+struct Config {
+  std::string coordinator = "127.0.0.1:6881";
+  std::string listen = "0.0.0.0:6882";
+  std::string state_dir;                     // empty: DefaultStateDir()
+  std::vector<std::string> shared;           // files shared at every start
+  std::chrono::seconds report_interval{10};  // must match the coordinator's N
+  std::uint64_t upload_rate = 0;             // bytes per second; 0 = unlimited
+  std::uint32_t max_connections = 256;
+  std::uint32_t max_requests_per_connection = 32;  // queued REQUESTs before REJECT(busy)
+  std::chrono::milliseconds simulated_latency{0};
+  std::string log_level = "info";
+};
+
+// $XDG_STATE_HOME/lanswarm, or ~/.local/state/lanswarm; /var/lib/lanswarm for root.
+std::string DefaultStateDir();
+
+// Applies the file's keys over the defaults; errors name file, line and key.
+Result<Config> LoadConfig(const std::string& path);
+Status ValidateConfig(const Config& c);
+
+}  // namespace lanswarm::peer

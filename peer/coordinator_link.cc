@@ -1,0 +1,136 @@
+#include "peer/coordinator_link.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/backoff.h"
+#include "common/net/connection.h"
+#include "common/proto/codec.h"
+#include "common/proto/frame_buffer.h"
+
+namespace lanswarm::peer {
+
+namespace {
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+constexpr auto kBackoffBase = std::chrono::seconds(1);
+constexpr auto kBackoffCap = std::chrono::seconds(30);
+}  // namespace
+
+struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::State> {
+  State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, Clock::Duration i, ReportFn r)
+      : loop(l), address(a), self(id), interval(i), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()) {}
+
+  void Connect();
+  void SendReport() {
+    if (conn != nullptr && ready && !conn->closing()) conn->Send(proto::EncodeFrame(report()));
+  }
+
+  net::Loop& loop;
+  net::SocketAddress address;
+  proto::PeerId self;
+  Clock::Duration interval;
+  ReportFn report;
+  Backoff backoff;
+  net::Connection* conn = nullptr;  // valid until its handler's OnClosed
+  bool ready = false;               // the coordinator's HELLO arrived
+  bool was_connected = false;
+  net::Loop::TimerId retry_timer = 0, report_timer = 0;
+  bool stopped = false;
+};
+
+class CoordinatorLink::Handler : public net::ConnectionHandler {
+ public:
+  explicit Handler(std::weak_ptr<State> s) : state_(std::move(s)) {}
+
+  void OnConnected(net::Connection& c) override {
+    auto s = state_.lock();
+    if (!s) return c.Close();
+    proto::Hello hello;
+    hello.role = proto::Role::kPeer;
+    hello.peer_id = s->self;
+    c.Send(proto::EncodeFrame(hello));
+  }
+
+  void OnData(net::Connection& c, ByteView data) override {
+    auto s = state_.lock();
+    if (!s) return c.Close();
+    frames_.Append(data);
+    proto::Message m;
+    while (!c.closing()) {
+      const proto::Decoded d = frames_.Next(&m);
+      if (d.state == proto::DecodeState::kNeedMore) return;
+      if (d.state == proto::DecodeState::kError) return c.Close(Status::Corruption(d.error));
+      if (const auto* e = std::get_if<proto::Error>(&m)) return c.Close(Status::IOError("coordinator says: " + e->reason));
+      if (std::holds_alternative<proto::Hello>(m) && !s->ready) {
+        s->ready = true;
+        s->backoff.Reset();
+        spdlog::info("connected to the coordinator at {}", c.peer().ToString());
+        s->was_connected = true;
+        s->SendReport();
+      }
+      // Nothing else is expected on this connection; a peer only reports.
+    }
+  }
+
+  void OnClosed(net::Connection&, const Status& why) override {
+    auto s = state_.lock();
+    if (!s) return;
+    s->conn = nullptr;
+    const bool was_ready = s->ready;
+    s->ready = false;
+    if (s->stopped) return;
+    const auto wait = s->backoff.Next();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+    if (was_ready) {
+      spdlog::warn("lost the coordinator at {}: {}; reconnecting in {} ms", s->address.ToString(),
+                   why.ok() ? "closed" : why.message(), ms);
+    } else if (s->backoff.attempts() <= 1 || s->backoff.attempts() % 10 == 0) {
+      // Quiet while it stays down: the first failure and every tenth.
+      spdlog::warn("cannot reach the coordinator at {}: {}; retrying in {} ms", s->address.ToString(),
+                   why.ok() ? "closed" : why.message(), ms);
+    }
+    std::weak_ptr<State> weak = s;
+    s->retry_timer = s->loop.AddTimer(wait, [weak] {
+      if (auto st = weak.lock()) {
+        st->retry_timer = 0;
+        st->Connect();
+      }
+    });
+  }
+
+ private:
+  std::weak_ptr<State> state_;
+  proto::FrameBuffer frames_;
+};
+
+void CoordinatorLink::State::Connect() {
+  if (stopped || conn != nullptr) return;
+  conn = loop.Connect(address, kConnectTimeout, std::make_unique<Handler>(weak_from_this()));
+}
+
+CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
+                                 Clock::Duration interval, ReportFn report)
+    : state_(std::make_shared<State>(loop, coordinator, self, interval, std::move(report))) {}
+
+CoordinatorLink::~CoordinatorLink() {
+  state_->stopped = true;
+  if (state_->retry_timer) state_->loop.CancelTimer(state_->retry_timer);
+  if (state_->report_timer) state_->loop.CancelTimer(state_->report_timer);
+  if (state_->conn != nullptr) state_->conn->Close();
+}
+
+void CoordinatorLink::Start() {
+  std::weak_ptr<State> weak = state_;
+  state_->report_timer = state_->loop.AddPeriodic(state_->interval, [weak] {
+    if (auto s = weak.lock()) s->SendReport();
+  });
+  state_->Connect();
+}
+
+void CoordinatorLink::ReportNow() { state_->SendReport(); }
+
+bool CoordinatorLink::connected() const { return state_->ready; }
+
+}  // namespace lanswarm::peer

@@ -1,0 +1,36 @@
+// The peer's one connection to the coordinator: HELLO, then a REPORT of
+// everything it shares right away and every report interval. When the
+// coordinator is unreachable or goes away, it reconnects with jittered
+// exponential backoff (1 s up to 30 s) while the daemon keeps serving.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "common/net/loop.h"
+#include "common/proto/messages.h"
+
+namespace lanswarm::peer {
+
+class CoordinatorLink {
+ public:
+  using ReportFn = std::function<proto::Report()>;
+  // `loop` must outlive this.
+  CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
+                  Clock::Duration interval, ReportFn report);
+  ~CoordinatorLink();
+  CoordinatorLink(const CoordinatorLink&) = delete;
+  CoordinatorLink& operator=(const CoordinatorLink&) = delete;
+
+  void Start();
+  // Sends a report now (after share or unshare) if connected.
+  void ReportNow();
+  bool connected() const;
+
+ private:
+  struct State;
+  class Handler;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace lanswarm::peer

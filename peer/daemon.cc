@@ -1,0 +1,304 @@
+#include "peer/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "common/file_util.h"
+#include "common/net/connection.h"
+#include "common/net/loop.h"
+#include "peer/control.h"
+#include "peer/coordinator_link.h"
+#include "peer/serve_session.h"
+#include "peer/share.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+net::Loop* g_loop = nullptr;  // for the signal handler only
+void OnSignal(int) {
+  if (g_loop != nullptr) g_loop->StopFromAnyThread();
+}
+
+// Holds the exclusive lock on the pid file for the daemon's lifetime.
+class PidLock {
+ public:
+  static Result<PidLock> Acquire(const StatePaths& paths) {
+    int fd = ::open(paths.pid.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(paths.pid, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::AlreadyExists(fmt::format("a peer daemon is already running (pid {}, state dir {})",
+                                               RunningDaemonPid(paths), paths.dir));
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      Status s = Status::FromErrno(paths.pid, errno);
+      ::close(fd);
+      return s;
+    }
+    return PidLock(fd, paths.pid);
+  }
+  PidLock(PidLock&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  ~PidLock() {
+    if (fd_ < 0) return;
+    ::unlink(path_.c_str());  // while still locked: nobody else can be mid-start
+    ::close(fd_);
+  }
+
+ private:
+  PidLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+};
+
+Result<proto::PeerId> LoadOrCreatePeerId(const std::string& path) {
+  proto::PeerId id;
+  auto text = ReadFileBounded(path, 256);
+  if (text.ok()) {
+    auto parsed = FileId::FromHex(text->substr(0, text->find_first_of("\r\n")));
+    if (parsed) {
+      std::copy(parsed->bytes.begin(), parsed->bytes.end(), id.begin());
+      return id;
+    }
+    spdlog::warn("{}: not a peer id; making a new one", path);
+  }
+  randombytes_buf(id.data(), id.size());
+  FileId as_hex;
+  std::copy(id.begin(), id.end(), as_hex.bytes.begin());
+  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, as_hex.ToHex() + "\n", true));
+  return id;
+}
+
+const char* StateName(proto::FileState s) {
+  switch (s) {
+    case proto::FileState::kWhole: return "whole";
+    case proto::FileState::kPartial: return "partial";
+    case proto::FileState::kGone: return "gone";
+  }
+  return "?";
+}
+
+}  // namespace
+
+StatePaths::StatePaths(const std::string& d)
+    : dir(d), pid(d + "/peer.pid"), socket(d + "/control.sock"), registry(d + "/registry.json"),
+      id(d + "/peer.id"), log(d + "/peer.log") {}
+
+int RunningDaemonPid(const StatePaths& paths) {
+  int fd = ::open(paths.pid.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  // A daemon holds an exclusive lock: if we can take a shared one, none runs.
+  if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+    ::close(fd);
+    return 0;
+  }
+  char buf[32] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  ::close(fd);
+  return n > 0 ? std::atoi(buf) : -1;
+}
+
+Status RunDaemon(const Config& config, const std::function<void(const std::string&)>& ready) {
+  const StatePaths paths(config.state_dir.empty() ? DefaultStateDir() : config.state_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(paths.dir, ec);
+  if (ec) return Status::IOError(fmt::format("cannot create state dir {}: {}", paths.dir, ec.message()));
+  auto lock = PidLock::Acquire(paths);
+  if (!lock.ok()) return lock.status();
+  if (sodium_init() < 0) return Status::Unsupported("libsodium failed to initialise");
+  auto self = LoadOrCreatePeerId(paths.id);
+  if (!self.ok()) return self.status();
+  auto listen = net::SocketAddress::Parse(config.listen);
+  if (!listen.ok()) return listen.status().Prefixed("listen");
+  auto coordinator = net::SocketAddress::Parse(config.coordinator);
+  if (!coordinator.ok()) return coordinator.status().Prefixed("coordinator");
+
+  net::LoopOptions options;
+  options.send_latency = config.simulated_latency;
+  auto loop_or = net::Loop::Create(options);
+  if (!loop_or.ok()) return loop_or.status();
+  net::Loop& loop = **loop_or;
+
+  auto ctx = std::make_shared<ServeContext>(loop.clock(), config, *self);
+  std::vector<std::string> warnings;
+  auto registry = Registry::Load(paths.registry, &warnings);
+  if (!registry.ok()) return registry.status();
+  ctx->registry = std::move(*registry);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  auto save = [&] {
+    if (Status s = ctx->registry.Save(paths.registry); !s.ok()) spdlog::error("cannot save the registry: {}", s.message());
+  };
+  // Files the config shares, unless already known; each is hashed here once.
+  for (const std::string& path : config.shared) {
+    bool known = false;
+    for (const SharedFile& f : ctx->registry.files()) known = known || f.path == path;
+    if (known) continue;
+    auto f = PrepareShare(path, "");
+    if (!f.ok()) {
+      spdlog::error("not sharing {}: {}", path, f.status().message());
+      continue;
+    }
+    spdlog::info("sharing {} ({} chunks)", f->path, f->info.chunk_count());
+    ctx->registry.Put(std::move(*f));
+  }
+  auto check_disk = [&]() {
+    bool dirty = false;
+    for (SharedFile& f : ctx->registry.files()) {
+      if (f.changed) continue;
+      if (Status s = CheckOnDisk(f); !s.ok()) {
+        spdlog::warn("stopped serving {}: {}", f.path, s.message());
+        f.changed = true;
+        ctx->Close(f.info.id);
+        dirty = true;
+      }
+    }
+    if (dirty) save();
+    return dirty;
+  };
+  check_disk();
+  save();
+
+  std::unique_ptr<CoordinatorLink> link;
+  ctx->on_changed = [&](SharedFile& f, const Status& why) {
+    spdlog::warn("stopped serving {}: {}", f.path, why.message());
+    f.changed = true;
+    ctx->Close(f.info.id);
+    save();
+    if (link) link->ReportNow();
+  };
+
+  std::weak_ptr<ServeContext> weak = ctx;
+  auto bound = loop.Listen(*listen, [weak](const net::SocketAddress& from) -> std::unique_ptr<net::ConnectionHandler> {
+    auto c = weak.lock();
+    if (!c) return nullptr;
+    if (c->sessions.size() >= c->config.max_connections) {
+      spdlog::warn("{}: refused: {} connections already", from.ToString(), c->config.max_connections);
+      return nullptr;
+    }
+    return std::make_unique<ServeSession>(c);
+  });
+  if (!bound.ok()) return bound.status();
+
+  link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, config.report_interval,
+                                           [&] { return BuildReport(ctx->registry, bound->port()); });
+
+  // The upload rate shown by `peer status`: bytes over the last 5 seconds.
+  std::deque<std::pair<Clock::TimePoint, std::uint64_t>> upload_samples;
+  loop.AddPeriodic(std::chrono::seconds(1), [&] {
+    upload_samples.emplace_back(loop.clock().now(), ctx->uploaded_bytes);
+    while (upload_samples.size() > 6) upload_samples.pop_front();
+  });
+  loop.AddPeriodic(config.report_interval, [&] {
+    if (check_disk()) link->ReportNow();
+  });
+
+  bool stopping = false;
+  Status control = StartControlServer(loop, paths.socket, [&](const nlohmann::json& req) -> nlohmann::json {
+    const std::string cmd = req.value("cmd", "");
+    if (cmd == "status") {
+      nlohmann::json files = nlohmann::json::array();
+      for (const SharedFile& f : ctx->registry.files()) {
+        files.push_back({{"name", f.info.name}, {"path", f.path}, {"id", f.info.id.ToHex()},
+                         {"state", StateName(f.state())}, {"chunks_held", f.verified.count_set()},
+                         {"chunk_count", f.info.chunk_count()}, {"size", f.info.size},
+                         {"uploaded_bytes", f.uploaded_bytes}, {"changed", f.changed}});
+      }
+      double rate = 0;
+      if (upload_samples.size() >= 2) {
+        const double secs = std::chrono::duration<double>(upload_samples.back().first - upload_samples.front().first).count();
+        if (secs > 0) rate = static_cast<double>(upload_samples.back().second - upload_samples.front().second) / secs;
+      }
+      FileId id;
+      std::copy(self->begin(), self->end(), id.bytes.begin());
+      return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", id.ToHex()}, {"listen", bound->ToString()},
+              {"coordinator", coordinator->ToString()}, {"coordinator_connected", link->connected()},
+              {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
+              {"uploaded_bytes", ctx->uploaded_bytes}, {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
+              {"files", std::move(files)}};
+    }
+    if (cmd == "share") {
+      SharedFile f;
+      f.path = req.value("path", "");
+      f.fileinfo_path = req.value("fileinfo", "");
+      auto info = LoadFileInfo(f.fileinfo_path);
+      if (!info.ok()) return {{"ok", false}, {"error", info.status().message()}};
+      f.info = std::move(*info);
+      // Every chunk is held except those listed as missing (the CLI verified them).
+      f.verified = Bitfield(f.info.chunk_count(), true);
+      for (std::uint32_t i : req.value("missing", std::vector<std::uint32_t>())) {
+        if (i < f.info.chunk_count()) f.verified.clear(i);
+      }
+      f.disk_size = req.value("size", std::int64_t{-1});
+      f.disk_mtime_ns = req.value("mtime_ns", std::int64_t{-1});
+      if (Status s = CheckOnDisk(f); !s.ok()) {
+        return {{"ok", false}, {"error", s.message() + "; share it again once it is still"}};
+      }
+      ctx->Close(f.info.id);  // a re-share of the same id may point at another path
+      const std::string id = f.info.id.ToHex();
+      const char* state = StateName(f.state());
+      spdlog::info("sharing {} ({}, {} of {} chunks)", f.path, state, f.verified.count_set(), f.info.chunk_count());
+      ctx->registry.Put(std::move(f));
+      save();
+      link->ReportNow();
+      return {{"ok", true}, {"id", id}, {"state", state}};
+    }
+    if (cmd == "unshare") {
+      const std::string target = req.value("target", "");
+      std::vector<FileId> ids;
+      for (const SharedFile& f : ctx->registry.files()) {
+        if (f.info.id.ToHex() == target || f.path == target || f.fileinfo_path == target) ids.push_back(f.info.id);
+      }
+      if (!ctx->registry.Remove(target)) return {{"ok", false}, {"error", "not shared: " + target}};
+      for (const FileId& id : ids) ctx->Close(id);
+      spdlog::info("stopped sharing {}", target);
+      save();
+      link->ReportNow();
+      return {{"ok", true}};
+    }
+    if (cmd == "stop") {
+      if (!stopping) {
+        stopping = true;
+        spdlog::info("stop requested over the control socket");
+        // Let this reply leave before the loop stops.
+        loop.AddTimer(std::chrono::milliseconds(50), [&] { loop.Stop(); });
+      }
+      return {{"ok", true}};
+    }
+    return {{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
+  });
+  if (!control.ok()) return control;
+
+  g_loop = &loop;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  link->Start();
+  spdlog::info("serving on {}, reporting to {} every {} s, state dir {} (io_uring {})", bound->ToString(),
+               coordinator->ToString(), config.report_interval.count(), paths.dir, loop.ring_mode());
+  ready(bound->ToString());
+  Status run = loop.Run();
+  g_loop = nullptr;
+  save();
+  ::unlink(paths.socket.c_str());
+  link.reset();
+  spdlog::info("stopped");
+  return run;
+}
+
+}  // namespace lanswarm::peer

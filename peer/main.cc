@@ -1,0 +1,299 @@
+// bin/peer: the peer daemon and the commands that drive it.
+//
+// Exit codes: 0 success; 1 failure (no daemon, it refused, I/O error);
+// 2 bad usage or configuration.
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/progress_line.h"
+#include "common/units.h"
+#include "peer/config.h"
+#include "peer/control.h"
+#include "peer/daemon.h"
+#include "peer/share.h"
+
+namespace lanswarm::peer {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr auto kControlTimeout = std::chrono::seconds(10);
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "peer: %s\n", message.c_str());
+  return code;
+}
+
+// The options every subcommand takes.
+struct Common {
+  std::string config_path, state_dir, listen, coordinator, log_level;
+  void AddTo(CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_path, "TOML configuration file (keys: doc/peer.md)");
+    cmd->add_option("--state-dir", state_dir, "State directory: pid file, control socket, registry");
+    cmd->add_option("--listen", listen, "Address to serve peers on (default 0.0.0.0:6882)");
+    cmd->add_option("--coordinator", coordinator, "Coordinator address (default 127.0.0.1:6881)");
+    cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  }
+  // The config file (if any) with the flags applied over it.
+  Result<Config> Resolve() const {
+    Config c;
+    if (!config_path.empty()) {
+      auto loaded = LoadConfig(config_path);
+      if (!loaded.ok()) return loaded.status();
+      c = std::move(*loaded);
+    }
+    if (!state_dir.empty()) c.state_dir = std::filesystem::absolute(state_dir).lexically_normal().string();
+    if (!listen.empty()) c.listen = listen;
+    if (!coordinator.empty()) c.coordinator = coordinator;
+    if (!log_level.empty()) c.log_level = log_level;
+    if (c.state_dir.empty()) c.state_dir = DefaultStateDir();
+    LANSWARM_RETURN_IF_ERROR(ValidateConfig(c));
+    return c;
+  }
+};
+
+// Asks the daemon; "no daemon" becomes a clear one-line hint.
+Result<nlohmann::json> Ask(const Config& c, const nlohmann::json& request) {
+  const StatePaths paths(c.state_dir);
+  auto reply = ControlRequest(paths.socket, request, kControlTimeout);
+  if (!reply.ok() && reply.status().code() == Status::Code::kNotFound) {
+    return Status::NotFound("no peer daemon is running (state dir " + c.state_dir +
+                            "); start one with 'peer start-server'");
+  }
+  if (!reply.ok()) return reply.status();
+  if (!reply->value("ok", false)) return Status::InvalidArgument(reply->value("error", "the daemon refused"));
+  return reply;
+}
+
+int RunStart(const Config& c, bool foreground) {
+  if (foreground) {
+    if (Status s = SetupLogging("peer", c.log_level); !s.ok()) return Fail(kExitUsage, s.message());
+    Status s = RunDaemon(c, [](const std::string&) {});
+    return s.ok() ? kExitOk : Fail(kExitFailed, s.message());
+  }
+  const StatePaths paths(c.state_dir);
+  if (int pid = RunningDaemonPid(paths); pid != 0) {
+    return Fail(kExitFailed, "a peer daemon is already running (pid " + std::to_string(pid) + ", state dir " +
+                                 c.state_dir + ")");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(c.state_dir, ec);
+  if (ec) return Fail(kExitFailed, "cannot create state dir " + c.state_dir + ": " + ec.message());
+  // The child reports "ok <address>" or "error <message>" through this pipe
+  // once it serves, so the parent can say what happened.
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) return Fail(kExitFailed, "pipe failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) return Fail(kExitFailed, "fork failed");
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::setsid();
+    std::FILE* log = std::fopen(paths.log.c_str(), "a");
+    if (log != nullptr) {
+      ::dup2(::fileno(log), 1);
+      ::dup2(::fileno(log), 2);
+    }
+    ::freopen("/dev/null", "r", stdin);
+    if (Status s = SetupLogging("peer", c.log_level); !s.ok()) _exit(kExitUsage);
+    bool told = false;
+    Status s = RunDaemon(c, [&](const std::string& where) {
+      const std::string msg = "ok " + where + "\n";
+      [[maybe_unused]] ssize_t n = ::write(pipefd[1], msg.data(), msg.size());
+      ::close(pipefd[1]);
+      told = true;
+    });
+    if (!told) {
+      const std::string msg = "error " + s.message() + "\n";
+      [[maybe_unused]] ssize_t n = ::write(pipefd[1], msg.data(), msg.size());
+    }
+    _exit(s.ok() ? kExitOk : kExitFailed);
+  }
+  ::close(pipefd[1]);
+  std::string answer;
+  char buf[4096];
+  // Sharing the config's files hashes them first, which can take a while.
+  pollfd p{pipefd[0], POLLIN, 0};
+  while (answer.find('\n') == std::string::npos && ::poll(&p, 1, 600000) > 0) {
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n <= 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(pipefd[0]);
+  if (answer.rfind("ok ", 0) == 0) {
+    std::printf("peer daemon started: pid %d, serving on %s, state dir %s (log: %s)\n", pid,
+                answer.substr(3, answer.find('\n') - 3).c_str(), c.state_dir.c_str(), paths.log.c_str());
+    return kExitOk;
+  }
+  ::waitpid(pid, nullptr, WNOHANG);
+  if (answer.rfind("error ", 0) == 0) return Fail(kExitFailed, answer.substr(6, answer.find('\n') - 6));
+  return Fail(kExitFailed, "the daemon exited during start-up; see " + paths.log);
+}
+
+int RunKill(const Config& c) {
+  const StatePaths paths(c.state_dir);
+  const int pid = RunningDaemonPid(paths);
+  if (pid == 0) {
+    const bool stale = ::access(paths.pid.c_str(), F_OK) == 0;
+    if (stale) ::unlink(paths.pid.c_str());
+    std::printf("no peer daemon is running (state dir %s)%s\n", c.state_dir.c_str(),
+                stale ? "; removed a stale pid file" : "");
+    return kExitOk;
+  }
+  auto gone = [pid] {
+    for (int i = 0; i < 200; ++i) {  // up to 10 s
+      if (::kill(pid, 0) != 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  auto reply = ControlRequest(paths.socket, {{"cmd", "stop"}}, std::chrono::seconds(5));
+  if (reply.ok() && gone()) {
+    std::printf("peer daemon stopped (pid %d)\n", pid);
+    return kExitOk;
+  }
+  // The control socket did not work (or the daemon hangs): fall back to SIGTERM.
+  if (pid > 0 && ::kill(pid, SIGTERM) == 0 && gone()) {
+    std::printf("peer daemon stopped with SIGTERM (pid %d)%s\n", pid,
+                reply.ok() ? "" : ("; its control socket failed: " + reply.status().message()).c_str());
+    return kExitOk;
+  }
+  return Fail(kExitFailed, "the peer daemon (pid " + std::to_string(pid) + ") did not stop");
+}
+
+int RunShare(const Config& c, const std::string& file, const std::string& fileinfo_out, bool quiet) {
+  HashOptions opts;
+  struct stat st;
+  const bool big = ::stat(file.c_str(), &st) == 0 && st.st_size >= (256 << 20);
+  ProgressLine progress(stderr, !quiet && big && ProgressLine::IsTerminal(stderr), "hashing");
+  opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
+  auto shared = PrepareShare(file, fileinfo_out, opts);
+  progress.Finish();
+  if (!shared.ok()) return Fail(kExitFailed, shared.status().message());
+  std::vector<std::uint32_t> missing;
+  for (std::uint32_t i = 0; i < shared->info.chunk_count(); ++i) {
+    if (!shared->verified.has(i)) missing.push_back(i);
+  }
+  auto reply = Ask(c, {{"cmd", "share"}, {"path", shared->path}, {"fileinfo", shared->fileinfo_path},
+                       {"missing", missing}, {"size", shared->disk_size}, {"mtime_ns", shared->disk_mtime_ns}});
+  if (!reply.ok()) return Fail(kExitFailed, reply.status().message());
+  if (!quiet) {
+    std::printf("sharing %s: %s, %u of %u chunks (%s), id %s\n  fileinfo: %s\n", shared->info.name.c_str(),
+                FormatBytes(shared->info.size).c_str(), shared->verified.count_set(), shared->info.chunk_count(),
+                reply->value("state", "?").c_str(), shared->info.id.ToHex().c_str(), shared->fileinfo_path.c_str());
+  }
+  return kExitOk;
+}
+
+int RunUnshare(const Config& c, const std::string& target) {
+  std::string t = target;
+  if (!FileId::FromHex(target)) {
+    std::error_code ec;
+    auto abs = std::filesystem::weakly_canonical(target, ec);
+    if (!ec) t = abs.string();
+  }
+  auto reply = Ask(c, {{"cmd", "unshare"}, {"target", t}});
+  if (!reply.ok()) return Fail(kExitFailed, reply.status().message());
+  std::printf("stopped sharing %s\n", target.c_str());
+  return kExitOk;
+}
+
+int RunStatus(const Config& c, bool json) {
+  auto reply = Ask(c, {{"cmd", "status"}});
+  if (!reply.ok()) return Fail(kExitFailed, reply.status().message());
+  const nlohmann::json& r = *reply;
+  if (json) {
+    nlohmann::json out = r;
+    out.erase("ok");
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("peer daemon pid %d, serving on %s, state dir %s\n", r.value("pid", 0), r.value("listen", "?").c_str(),
+              r.value("state_dir", "?").c_str());
+  std::printf("coordinator %s: %s\n", r.value("coordinator", "?").c_str(),
+              r.value("coordinator_connected", false) ? "connected" : "not connected (retrying)");
+  std::printf("connected peers %llu, uploaded %s, upload rate %s/s\n",
+              static_cast<unsigned long long>(r.value("connections", 0)),
+              FormatBytes(r.value("uploaded_bytes", std::uint64_t{0})).c_str(),
+              FormatBytes(r.value("upload_rate_bytes_per_second", std::uint64_t{0})).c_str());
+  const auto& files = r["files"];
+  if (files.empty()) {
+    std::printf("no shared files\n");
+    return kExitOk;
+  }
+  std::printf("%-8s %-13s %10s %10s  %s\n", "STATE", "CHUNKS", "SIZE", "UPLOADED", "FILE");
+  for (const auto& f : files) {
+    const std::string chunks = std::to_string(f.value("chunks_held", 0)) + "/" + std::to_string(f.value("chunk_count", 0));
+    std::printf("%-8s %-13s %10s %10s  %s\n", f.value("state", "?").c_str(), chunks.c_str(),
+                FormatBytes(f.value("size", std::uint64_t{0})).c_str(),
+                FormatBytes(f.value("uploaded_bytes", std::uint64_t{0})).c_str(), f.value("path", "?").c_str());
+  }
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"lanswarm peer: shares files with the other machines of the LAN and fetches from them.\n"
+               "Exit codes: 0 success; 1 failure; 2 bad usage or configuration.",
+               "peer"};
+  app.require_subcommand(1);
+  Common common;
+  bool foreground = false, json = false, quiet = false;
+  std::string file, fileinfo_out, target;
+
+  auto* start = app.add_subcommand("start-server", "Start the daemon (detached unless --foreground)");
+  common.AddTo(start);
+  start->add_flag("--foreground", foreground, "Stay in the foreground and log to stderr (systemd, containers)");
+  auto* kill = app.add_subcommand("kill-server", "Stop the running daemon and wait until it has exited");
+  common.AddTo(kill);
+  auto* share = app.add_subcommand("share", "Seed a file (making its .fileinfo if needed)");
+  common.AddTo(share);
+  share->add_option("file", file, "The file to share")->required();
+  share->add_option("--fileinfo", fileinfo_out,
+                    "Its .fileinfo: verified against when it exists, written when not (default <file>.fileinfo)");
+  share->add_flag("-q,--quiet", quiet, "Print nothing on success");
+  auto* unshare = app.add_subcommand("unshare", "Stop seeding a file");
+  common.AddTo(unshare);
+  unshare->add_option("target", target, "The file's path, its .fileinfo's path, or its id")->required();
+  auto* status = app.add_subcommand("status", "List shared files, chunks held, upload rate and connected peers");
+  common.AddTo(status);
+  status->add_flag("--json", json, "Print JSON");
+  auto* help = app.add_subcommand("help", "Show this help");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    return Fail(kExitUsage, std::string(e.what()) + " (see 'peer --help')");
+  }
+  if (help->parsed()) {
+    std::fputs(app.help().c_str(), stdout);
+    return kExitOk;
+  }
+  auto config = common.Resolve();
+  if (!config.ok()) return Fail(kExitUsage, config.status().message());
+  if (start->parsed()) return RunStart(*config, foreground);
+  if (kill->parsed()) return RunKill(*config);
+  if (share->parsed()) return RunShare(*config, file, fileinfo_out, quiet);
+  if (unshare->parsed()) return RunUnshare(*config, target);
+  return RunStatus(*config, json);
+}
+
+}  // namespace
+}  // namespace lanswarm::peer
+
+int main(int argc, char** argv) { return lanswarm::peer::Main(argc, argv); }

@@ -1,0 +1,133 @@
+#include "peer/registry.h"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+constexpr std::size_t kMaxRegistryBytes = 64u << 20;
+constexpr int kRegistryVersion = 1;
+
+std::string HexBytes(const Bytes& b) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (std::uint8_t x : b) {
+    out.push_back(kDigits[x >> 4]);
+    out.push_back(kDigits[x & 0xf]);
+  }
+  return out;
+}
+
+bool UnhexBytes(const std::string& hex, Bytes* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto v = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    const int hi = v(hex[i]), lo = v(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<std::uint8_t>(hi << 4 | lo));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Registry> Registry::Load(const std::string& path, std::vector<std::string>* warnings) {
+  Registry r;
+  auto text = ReadFileBounded(path, kMaxRegistryBytes);
+  if (!text.ok()) {
+    if (text.status().code() == Status::Code::kNotFound) return r;
+    return text.status();
+  }
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("files") || !j["files"].is_array()) {
+    return Status::Corruption(path + ": not a lanswarm registry (expected a JSON object with \"files\")");
+  }
+  if (j.value("version", 0) != kRegistryVersion) {
+    return Status::Unsupported(fmt::format("{}: registry version {} is not supported", path, j.value("version", 0)));
+  }
+  for (const auto& e : j["files"]) {
+    if (!e.is_object() || !e.contains("path") || !e["path"].is_string() || !e.contains("fileinfo") ||
+        !e["fileinfo"].is_string()) {
+      warnings->push_back(path + ": skipped a malformed entry");
+      continue;
+    }
+    SharedFile f;
+    f.path = e["path"].get<std::string>();
+    f.fileinfo_path = e["fileinfo"].get<std::string>();
+    auto info = LoadFileInfo(f.fileinfo_path);
+    if (!info.ok()) {
+      warnings->push_back(fmt::format("no longer sharing {}: {}", f.path, info.status().message()));
+      continue;
+    }
+    f.info = std::move(*info);
+    Bytes bits;
+    const std::string hex = e.value("verified", std::string());
+    if (!UnhexBytes(hex, &bits) || bits.size() != (f.info.chunk_count() + 7) / 8) {
+      warnings->push_back(fmt::format("{}: its verified-chunk list is damaged; it will be checked again", f.path));
+      f.verified = Bitfield(f.info.chunk_count());
+    } else {
+      f.verified = Bitfield::FromBytes(f.info.chunk_count(), std::move(bits));
+    }
+    f.disk_size = e.value("size", std::int64_t{-1});
+    f.disk_mtime_ns = e.value("mtime_ns", std::int64_t{-1});
+    r.Put(std::move(f));
+  }
+  return r;
+}
+
+Status Registry::Save(const std::string& path) const {
+  nlohmann::json files = nlohmann::json::array();
+  for (const SharedFile& f : files_) {
+    files.push_back({{"path", f.path},
+                     {"fileinfo", f.fileinfo_path},
+                     {"id", f.info.id.ToHex()},
+                     {"verified", HexBytes(f.verified.bytes())},
+                     {"size", f.disk_size},
+                     {"mtime_ns", f.disk_mtime_ns}});
+  }
+  nlohmann::json j = {{"version", kRegistryVersion}, {"files", std::move(files)}};
+  return WriteFileAtomic(path, j.dump(1) + "\n", /*overwrite=*/true);
+}
+
+void Registry::Put(SharedFile file) {
+  for (SharedFile& f : files_) {
+    if (f.info.id == file.info.id) {
+      f = std::move(file);
+      return;
+    }
+  }
+  files_.push_back(std::move(file));
+}
+
+bool Registry::Remove(const std::string& id_or_path) {
+  const auto id = FileId::FromHex(id_or_path);
+  const auto before = files_.size();
+  std::erase_if(files_, [&](const SharedFile& f) {
+    return (id && f.info.id == *id) || f.path == id_or_path || f.fileinfo_path == id_or_path;
+  });
+  return files_.size() != before;
+}
+
+SharedFile* Registry::Find(const FileId& id) {
+  for (SharedFile& f : files_) {
+    if (f.info.id == id) return &f;
+  }
+  return nullptr;
+}
+
+proto::Report BuildReport(const Registry& registry, std::uint16_t listen_port) {
+  proto::Report r;
+  r.listen = proto::Endpoint{0, {}, listen_port};
+  for (const SharedFile& f : registry.files()) r.files.push_back({f.info.id, f.state()});
+  return r;
+}
+
+}  // namespace lanswarm::peer

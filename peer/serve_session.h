@@ -1,0 +1,93 @@
+// Serving chunks to other peers: one ServeSession per incoming connection,
+// all sharing a ServeContext (the registry, the upload cap, open files).
+//
+// Contract: a chunk leaves this peer only after its bytes, as read from
+// disk for this very send, matched the .fileinfo's XXH3-64. A mismatch
+// means the file changed under us: the file stops being served and the
+// daemon is told (on_changed).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "common/net/loop.h"
+#include "common/proto/messages.h"
+#include "common/token_bucket.h"
+#include "peer/config.h"
+#include "peer/registry.h"
+
+namespace lanswarm::peer {
+
+class ServeSession;
+
+// An open data file; closed when the last read using it is done.
+struct FileHandle {
+  explicit FileHandle(int f) : fd(f) {}
+  ~FileHandle();
+  int fd;
+};
+
+struct ServeContext {
+  ServeContext(const Clock& c, const Config& cfg, const proto::PeerId& id)
+      : clock(c), config(cfg), self(id), upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
+
+  // Opens (once) the data file of `f`; null with a log line when it cannot.
+  std::shared_ptr<FileHandle> Open(const SharedFile& f);
+  // Forgets the open file (after unshare or change); reads in flight finish.
+  void Close(const FileId& id) { handles.erase(id); }
+  // Pushes HAVE to every session that has `id` open.
+  void BroadcastHave(const FileId& id, std::uint32_t index);
+
+  const Clock& clock;
+  Config config;
+  proto::PeerId self;
+  Registry registry;
+  TokenBucket upload;
+  std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
+  std::unordered_set<ServeSession*> sessions;
+  std::uint64_t uploaded_bytes = 0;
+  // Called when a served file turns out changed on disk (its chunk failed).
+  std::function<void(SharedFile&, const Status&)> on_changed;
+};
+
+class ServeSession : public net::ConnectionHandler {
+ public:
+  explicit ServeSession(std::shared_ptr<ServeContext> ctx);
+  ~ServeSession() override;
+
+  void OnConnected(net::Connection& c) override;
+  void OnData(net::Connection& c, ByteView data) override;
+  void OnSent(net::Connection&) override { Pump(); }
+  void OnClosed(net::Connection& c, const Status& why) override;
+
+  void SendHave(const FileId& id, std::uint32_t index);
+  const net::SocketAddress& peer() const;
+
+ private:
+  struct Pending {
+    std::uint16_t slot;
+    std::uint32_t index;
+  };
+  void Handle(const proto::Message& m);
+  void OnRequest(const proto::Request& r);
+  void Reject(std::uint16_t slot, std::uint32_t index, proto::RejectReason why);
+  void Fail(proto::ErrorCode code, const std::string& reason);
+  // Starts the next read when the connection has room and the cap allows.
+  void Pump();
+
+  std::shared_ptr<ServeContext> ctx_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // read callbacks check it
+  net::Connection* conn_ = nullptr;
+  std::unique_ptr<struct ServeFrames> frames_;
+  bool got_hello_ = false;
+  std::unordered_map<std::uint16_t, FileId> slots_;
+  std::deque<Pending> queue_;
+  bool reading_ = false;
+  net::Loop::TimerId cap_timer_ = 0;
+};
+
+}  // namespace lanswarm::peer
