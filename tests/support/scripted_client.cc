@@ -81,6 +81,28 @@ Result<proto::Message> ScriptedClient::Receive(std::chrono::milliseconds timeout
   }
 }
 
+std::unique_ptr<ScriptedClient> ScriptedClient::Peer(int port, std::uint8_t id) {
+  auto c = std::make_unique<ScriptedClient>(port);
+  if (!c->connected() || !c->Handshake(id).ok()) return nullptr;
+  return c;
+}
+
+Result<Bytes> ScriptedClient::ReceiveRaw(std::size_t n, std::chrono::milliseconds timeout) {
+  Bytes out(n);
+  std::size_t got = frames_.TakeRaw(out.data(), n);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (got < n) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status::IOError("timed out");
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t r = ::recv(fd_, out.data() + got, n - got, 0);
+    if (r <= 0) return Status::IOError("closed");
+    got += static_cast<std::size_t>(r);
+  }
+  return out;
+}
+
 bool ScriptedClient::WaitClosed(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

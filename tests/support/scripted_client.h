@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "common/bytes.h"
@@ -18,6 +19,8 @@ class ScriptedClient {
   // Connects to 127.0.0.1:port, from `source_ip` when given (any 127.x
   // address: a different "host" for per-address limits).
   explicit ScriptedClient(int port, const std::string& source_ip = "");
+  // Connects to 127.0.0.1:port and says HELLO as a peer; for the common case.
+  static std::unique_ptr<ScriptedClient> Peer(int port, std::uint8_t id = 77);
   ScriptedClient(const ScriptedClient&) = delete;
   ScriptedClient& operator=(const ScriptedClient&) = delete;
   ~ScriptedClient();
@@ -29,6 +32,8 @@ class ScriptedClient {
   Status Handshake(std::uint8_t id, proto::Role role = proto::Role::kPeer);
   // The next message, or an error on timeout, close or malformed data.
   Result<proto::Message> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The next n raw bytes of the stream (a chunk's data after its header).
+  Result<Bytes> ReceiveRaw(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // True when the other side closes within `timeout` (draining anything it sends).
   bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
