@@ -113,6 +113,8 @@ bench: deps
 	@build/release/tests/bench/loop_throughput
 	@echo
 	@build/release/tests/bench/coordinator_load bin/coordinator
+	@echo
+	@build/release/tests/bench/peer_serve bin/peer
 
 demo: deps
 	@echo "make demo: not yet — it arrives with 'peer get' (see README.md)." >&2; exit 2
@@ -158,7 +160,7 @@ clean:
 binaries: $(BINARIES)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
-  $(BUILD)/tests/bench/coordinator_load
+  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
@@ -199,6 +201,10 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBCORE)
 
 $(BUILD)/tests/bench/loop_throughput: $(BUILD)/tests/bench/loop_throughput.o $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $< $(NET_LIBS) -o $@
+
+$(BUILD)/tests/bench/peer_serve: $(BUILD)/tests/bench/peer_serve.o $(BUILD)/tests/support/child_process.o \
+  $(BUILD)/tests/support/subprocess.o $(BUILD)/tests/support/temp_dir.o $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(NET_LIBS) -o $@
 
 $(BUILD)/tests/bench/coordinator_load: $(BUILD)/tests/bench/coordinator_load.o \
   $(BUILD)/tests/support/child_process.o $(BUILD)/tests/support/temp_dir.o $(LIBNET) $(LIBCORE)

@@ -26,6 +26,23 @@ struct ServeFrames {
   proto::FrameBuffer buffer;
 };
 
+std::shared_ptr<AlignedBuffer> BufferPool::Get(std::size_t size) {
+  std::unique_ptr<AlignedBuffer> b;
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if ((*it)->size() == size) {
+      b = std::move(*it);
+      idle_.erase(it);
+      break;
+    }
+  }
+  if (!b) b = std::make_unique<AlignedBuffer>(size);
+  std::weak_ptr<BufferPool> pool = weak_from_this();
+  return std::shared_ptr<AlignedBuffer>(b.release(), [pool](AlignedBuffer* raw) {
+    std::unique_ptr<AlignedBuffer> owned(raw);
+    if (auto p = pool.lock(); p && p->idle_.size() < p->keep_) p->idle_.push_back(std::move(owned));
+  });
+}
+
 FileHandle::~FileHandle() {
   if (fd >= 0) ::close(fd);
 }
@@ -170,7 +187,7 @@ void ServeSession::Pump() {
   queue_.pop_front();
   const ChunkLayout layout = f->info.layout();
   const std::uint32_t len = layout.length(next.index);
-  auto buf = std::make_shared<AlignedBuffer>(len);
+  auto buf = ctx_->buffers->Get(len);
   reading_ = true;
   const FileId id = f->info.id;
   std::weak_ptr<bool> alive = alive_;
@@ -195,8 +212,7 @@ void ServeSession::Pump() {
                              if (ctx_->on_changed) ctx_->on_changed(*file, why);
                              return Pump();
                            }
-                           conn_->Send(proto::EncodeFrame(proto::ChunkHeader{next.slot, next.index, len}));
-                           conn_->Send(buf, 0, len);
+                           conn_->Send(buf, 0, len, proto::EncodeFrame(proto::ChunkHeader{next.slot, next.index, len}));
                            ctx_->upload.Take(len);
                            ctx_->uploaded_bytes += len;
                            file->uploaded_bytes += len;

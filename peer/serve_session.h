@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/aligned_buffer.h"
 #include "common/clock.h"
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
@@ -31,6 +32,20 @@ struct FileHandle {
   int fd;
 };
 
+// Reusable page-aligned chunk buffers. A fresh buffer per chunk costs an
+// mmap, a page fault per 4 KiB and a munmap; these are kept and reused.
+// Buffers come back when the last shared_ptr to them (usually the send
+// queue's) is released.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  explicit BufferPool(std::size_t keep) : keep_(keep) {}
+  std::shared_ptr<AlignedBuffer> Get(std::size_t size);
+
+ private:
+  std::size_t keep_;  // idle buffers kept at most
+  std::vector<std::unique_ptr<AlignedBuffer>> idle_;
+};
+
 struct ServeContext {
   ServeContext(const Clock& c, const Config& cfg, const proto::PeerId& id)
       : clock(c), config(cfg), self(id), upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
@@ -47,6 +62,7 @@ struct ServeContext {
   proto::PeerId self;
   Registry registry;
   TokenBucket upload;
+  std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
   std::unordered_set<ServeSession*> sessions;
   std::uint64_t uploaded_bytes = 0;

@@ -1,5 +1,7 @@
 #include "common/net/connection.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -21,11 +23,14 @@ constexpr std::size_t kCoalesceMax = 64 * 1024;
 
 Connection::Connection(Loop* loop, Ring* ring, int fd, std::uint64_t id, const SocketAddress& peer,
                        std::unique_ptr<ConnectionHandler> handler, bool connected)
-    : loop_(loop), ring_(ring), fd_(fd), id_(id), peer_(peer), handler_(std::move(handler)), connected_(connected) {}
+    : loop_(loop), ring_(ring), fd_(fd), id_(id), peer_(peer), handler_(std::move(handler)), connected_(connected),
+      send_msg_(new msghdr), send_iov_(new iovec[2]) {}
 
 Connection::~Connection() {
   assert(idle());
   if (fd_ >= 0) ::close(fd_);
+  delete send_msg_;
+  delete[] send_iov_;
 }
 
 // ---- sending ----
@@ -37,10 +42,11 @@ void Connection::Send(Bytes data) {
   Enqueue(std::move(item));
 }
 
-void Connection::Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t offset, std::size_t len) {
+void Connection::Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t offset, std::size_t len, Bytes head) {
   if (closing_ || len == 0) return;
   assert(offset + len <= buffer->size());
   OutItem item;
+  item.bytes = std::move(head);
   item.shared = std::move(buffer);
   item.offset = offset;
   item.len = len;
@@ -90,8 +96,20 @@ void Connection::ReleaseDelayed() {
 void Connection::MaybeSend() {
   if (closing_ || !connected_ || send_inflight_ || queue_.empty()) return;
   const OutItem& item = queue_.front();
+  // Up to two vectors: what is left of the owned bytes, then of the slice.
+  int n = 0;
+  if (item.sent < item.bytes.size()) {
+    send_iov_[n++] = {const_cast<std::uint8_t*>(item.bytes.data()) + item.sent, item.bytes.size() - item.sent};
+  }
+  if (item.shared) {
+    const std::size_t skip = item.sent > item.bytes.size() ? item.sent - item.bytes.size() : 0;
+    send_iov_[n++] = {const_cast<std::uint8_t*>(item.shared->data()) + item.offset + skip, item.len - skip};
+  }
+  *send_msg_ = {};
+  send_msg_->msg_iov = send_iov_;
+  send_msg_->msg_iovlen = static_cast<std::size_t>(n);
   io_uring_sqe* sqe = ring_->GetSqe();
-  io_uring_prep_send(sqe, fd_, item.data() + item.sent, item.size() - item.sent, MSG_NOSIGNAL);
+  io_uring_prep_sendmsg(sqe, fd_, send_msg_, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, Tag(this, Op::kSend));
   send_inflight_ = true;
   ++ops_in_flight_;

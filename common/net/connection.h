@@ -37,8 +37,9 @@ class Connection {
 
   // Queues bytes for sending, in order. Ignored once closing.
   void Send(Bytes data);
-  // Queues `len` bytes of a shared buffer (kept alive until sent) without copying.
-  void Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t offset, std::size_t len);
+  // Queues `len` bytes of a shared buffer (kept alive until sent) without
+  // copying, preceded by `head` (a CHUNK header) in the same sendmsg.
+  void Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t offset, std::size_t len, Bytes head = {});
 
   // The next `len` bytes of the stream, not yet passed to OnData, go to
   // dst. `done` runs once with OK when all have arrived, or with the reason
@@ -64,12 +65,12 @@ class Connection {
  private:
   friend class Loop;
 
+  // Owned bytes, then optionally a slice of a shared buffer: one sendmsg.
   struct OutItem {
-    Bytes bytes;                                  // owned bytes, or
-    std::shared_ptr<const AlignedBuffer> shared;  // a shared buffer slice
+    Bytes bytes;
+    std::shared_ptr<const AlignedBuffer> shared;
     std::size_t offset = 0, len = 0, sent = 0;
-    const std::uint8_t* data() const { return shared ? shared->data() + offset : bytes.data(); }
-    std::size_t size() const { return shared ? len : bytes.size(); }
+    std::size_t size() const { return bytes.size() + (shared ? len : 0); }
   };
   struct Bulk {
     std::uint8_t* dst = nullptr;
@@ -126,6 +127,10 @@ class Connection {
   Loop::TimerId latency_timer_ = 0;
   Loop::TimerId linger_timer_ = 0;
   bool send_inflight_ = false;
+  // The in-flight sendmsg's header and vectors: the kernel reads them after
+  // submission, and only one send is ever in flight.
+  struct msghdr* send_msg_ = nullptr;
+  struct iovec* send_iov_ = nullptr;
   std::size_t unsent_bytes_ = 0;
 
   // The kernel reads the connect timeout when the SQE is submitted, after
