@@ -249,7 +249,17 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       const std::string id = f.info.id.ToHex();
       const char* state = StateName(f.state());
       spdlog::info("sharing {} ({}, {} of {} chunks)", f.path, state, f.verified.count_set(), f.info.chunk_count());
+      // Chunks held now but not before (a repaired copy shared again) are
+      // announced to every connection that has the file open.
+      std::vector<std::uint32_t> gained;
+      if (const SharedFile* old = ctx->registry.Find(f.info.id); old != nullptr && !old->changed) {
+        for (std::uint32_t i = 0; i < f.info.chunk_count(); ++i) {
+          if (f.verified.has(i) && !old->verified.has(i)) gained.push_back(i);
+        }
+      }
+      const FileId file_id = f.info.id;
       ctx->registry.Put(std::move(f));
+      for (std::uint32_t i : gained) ctx->BroadcastHave(file_id, i);
       save();
       link->ReportNow();
       return {{"ok", true}, {"id", id}, {"state", state}};

@@ -249,6 +249,32 @@ TEST_CASE("peer: a partial copy serves only its verified chunks and is reported 
   CHECK(p.Status()["files"][0]["state"] == "partial");
 }
 
+TEST_CASE("peer: chunks that become held are announced with HAVE", "[peer]") {
+  MiniCoordinator co;
+  Peer p(co.port);
+  p.Start();
+  const std::string good = RandomBytes(4 * kChunk, 27);
+  WriteTestFile(p.dir.File("orig.bin"), good);
+  REQUIRE(Run({BinPath("fileinfo"), "create", "-q", p.dir.File("orig.bin")}).exit_code == 0);
+  std::string damaged = good;
+  damaged[kChunk + 7] ^= 1;
+  WriteTestFile(p.dir.File("copy.bin"), damaged);
+  const std::string fi = p.dir.File("orig.bin.fileinfo");
+  REQUIRE(p.Cmd({"share", "-q", p.dir.File("copy.bin"), "--fileinfo", fi}).exit_code == 0);
+  auto c = ScriptedClient::Peer(p.port);
+  REQUIRE(c);
+  CHECK_FALSE(Bitfield::FromBytes(4, Open(*c, IdOf(fi)).bits).has(1));
+  WriteTestFile(p.dir.File("copy.bin"), good);  // repaired
+  REQUIRE(p.Cmd({"share", "-q", p.dir.File("copy.bin"), "--fileinfo", fi}).exit_code == 0);
+  auto m = c->Receive();
+  REQUIRE(m.ok());
+  CHECK(std::get<proto::Have>(*m) == proto::Have{1, 1});
+  c->Send(proto::Request{1, 1});
+  auto r = Next(*c);
+  REQUIRE(std::holds_alternative<std::pair<std::uint32_t, std::string>>(r));
+  CHECK(std::get<std::pair<std::uint32_t, std::string>>(r).second == good.substr(kChunk, kChunk));
+}
+
 TEST_CASE("peer: reports every interval; a vanished file is reported gone and no longer served", "[peer]") {
   MiniCoordinator co;
   Peer p(co.port);
