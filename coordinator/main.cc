@@ -5,8 +5,6 @@
 // 1 a runtime failure (cannot listen, io_uring unavailable, no answer);
 // 2 bad usage or configuration.
 
-#include <signal.h>
-
 #include <cstdio>
 #include <string>
 
@@ -15,9 +13,11 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "common/cli_parse.h"
 #include "common/log.h"
 #include "common/net/loop.h"
 #include "common/net/request.h"
+#include "common/net/stop_signals.h"
 #include "common/units.h"
 #include "coordinator/config.h"
 #include "coordinator/server.h"
@@ -27,13 +27,6 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-net::Loop* g_loop = nullptr;  // for the signal handler only
-
-void OnSignal(int) {
-  if (g_loop != nullptr) g_loop->StopFromAnyThread();  // async-signal-safe
-}
 
 int Fail(int code, const Status& s) {
   std::fprintf(stderr, "coordinator: %s\n", s.message().c_str());
@@ -65,18 +58,12 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   auto bound = server.Start(*listen);
   if (!bound.ok()) return Fail(kExitFailed, bound.status());
 
-  g_loop = loop->get();
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  net::StopOnSignals(**loop);
 
   spdlog::info("listening on {} (peers report every {} s, dropped after {} s of silence; io_uring {})",
                bound->ToString(), config.report_interval.count(), config.expiry().count(), (*loop)->ring_mode());
   Status run = (*loop)->Run();
-  g_loop = nullptr;
+  net::ClearStopOnSignals();
   if (!run.ok()) return Fail(kExitFailed, run);
   spdlog::info("stopped");
   return kExitOk;
@@ -132,15 +119,7 @@ int Main(int argc, char** argv) {
   status->add_option("--timeout-ms", status_timeout_ms, "Give up after this long (default 5000)")
       ->check(CLI::Range(1, 600000));
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "coordinator: %s (see 'coordinator --help')\n", e.what());
-    return kExitUsage;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
   if (status->parsed()) return RunStatus(status_address, status_json, status_timeout_ms);
   return RunServer(config_path, listen, log_level);
 }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/cli_parse.h"
 #include "common/progress_line.h"
 #include "common/units.h"
 #include "fileinfo/fileinfo.h"
@@ -23,7 +24,6 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 // Files smaller than this hash too fast for a progress line to help.
 constexpr std::uint64_t kProgressMinBytes = 256u << 20;
 
@@ -191,19 +191,7 @@ int Main(int argc, char** argv) {
   verify->add_flag("-q,--quiet", v_quiet, "Print only the summary line");
   verify->add_option("--threads", v_threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 256));
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp&) {
-    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    // Subcommand --help is reported as CallForHelp from the subcommand.
-    std::fprintf(stderr, "fileinfo: %s (see 'fileinfo --help')\n", e.what());
-    return kExitUsage;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
 
   if (create->parsed()) return RunCreate(ca);
   if (show->parsed()) return RunShow(show_path, show_json, show_chunks);

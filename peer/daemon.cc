@@ -1,7 +1,6 @@
 #include "peer/daemon.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "common/file_util.h"
 #include "common/net/connection.h"
 #include "common/net/loop.h"
+#include "common/net/stop_signals.h"
 #include "peer/control.h"
 #include "peer/coordinator_link.h"
 #include "peer/serve_session.h"
@@ -25,11 +25,6 @@
 namespace lanswarm::peer {
 
 namespace {
-
-net::Loop* g_loop = nullptr;  // for the signal handler only
-void OnSignal(int) {
-  if (g_loop != nullptr) g_loop->StopFromAnyThread();
-}
 
 // Holds the exclusive lock on the pid file for the daemon's lifetime.
 class PidLock {
@@ -290,20 +285,14 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   });
   if (!control.ok()) return control;
 
-  g_loop = &loop;
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  net::StopOnSignals(loop);
 
   link->Start();
   spdlog::info("serving on {}, reporting to {} every {} s, state dir {} (io_uring {})", bound->ToString(),
                coordinator->ToString(), config.report_interval.count(), paths.dir, loop.ring_mode());
   ready(bound->ToString());
   Status run = loop.Run();
-  g_loop = nullptr;
+  net::ClearStopOnSignals();
   save();
   ::unlink(paths.socket.c_str());
   link.reset();

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/cli_parse.h"
 #include "common/log.h"
 #include "common/progress_line.h"
 #include "common/units.h"
@@ -30,7 +31,6 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr auto kControlTimeout = std::chrono::seconds(10);
 
 int Fail(int code, const std::string& message) {
@@ -272,14 +272,7 @@ int Main(int argc, char** argv) {
   status->add_flag("--json", json, "Print JSON");
   auto* help = app.add_subcommand("help", "Show this help");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    return Fail(kExitUsage, std::string(e.what()) + " (see 'peer --help')");
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
   if (help->parsed()) {
     std::fputs(app.help().c_str(), stdout);
     return kExitOk;

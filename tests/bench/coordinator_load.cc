@@ -22,6 +22,7 @@
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
 #include "tests/support/child_process.h"
+#include "tests/support/proc_sample.h"
 #include "tests/support/temp_dir.h"
 
 using namespace lanswarm;
@@ -30,32 +31,6 @@ using namespace std::chrono_literals;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
-
-struct ProcSample {
-  double cpu_seconds = 0;
-  std::uint64_t rss_bytes = 0;
-};
-
-ProcSample Sample(pid_t pid) {
-  ProcSample s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // Fields after the ")" of the command name; utime and stime are 14 and 15.
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_bytes = std::stoull(line.substr(6)) * 1024;
-  }
-  return s;
-}
 
 FileId CatalogFile(std::uint32_t n) {
   FileId id;
@@ -158,7 +133,7 @@ int main(int argc, char** argv) {
                              "\n[limits]\nmax_connections = 100000\nmax_connections_per_address = 100000\n");
   testing::ChildProcess coordinator({bin, "--config", dir.File("c.toml")}, dir.File("log"));
   std::this_thread::sleep_for(300ms);
-  const ProcSample empty = Sample(coordinator.pid());
+  const testing::ProcSample empty = testing::SampleProcess(coordinator.pid());
 
   auto loop_or = Loop::Create();
   if (!loop_or.ok()) {
@@ -235,8 +210,8 @@ int main(int argc, char** argv) {
   std::uint64_t next_report = 0;  // global report sequence number
   std::uint64_t reports_sent = 0, changed_reports = 0;
   double measured_from = 0;
-  ProcSample at_start{}, at_end{};
-  ProcSample self_start{}, self_end{};
+  testing::ProcSample at_start{}, at_end{};
+  testing::ProcSample self_start{}, self_end{};
   std::uint64_t reports_at_start = 0;
   loop.AddPeriodic(tick, [&] {
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -254,13 +229,13 @@ int main(int argc, char** argv) {
     // Measure after the first full round, when every peer has reported.
     if (measured_from == 0 && t >= interval_s + 2) {
       measured_from = t;
-      at_start = Sample(coordinator.pid());
-      self_start = Sample(getpid());
+      at_start = testing::SampleProcess(coordinator.pid());
+      self_start = testing::SampleProcess(getpid());
       reports_at_start = reports_sent;
     }
     if (t >= seconds) {
-      at_end = Sample(coordinator.pid());
-      self_end = Sample(getpid());
+      at_end = testing::SampleProcess(coordinator.pid());
+      self_end = testing::SampleProcess(getpid());
       stopping = true;
       loop.Stop();
     }

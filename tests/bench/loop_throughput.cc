@@ -18,6 +18,7 @@
 
 #include "common/net/connection.h"
 #include "common/net/loop.h"
+#include "tests/support/blocking_tcp.h"
 
 using namespace lanswarm;
 using namespace lanswarm::net;
@@ -34,14 +35,8 @@ double Seconds(Clock_::time_point t0) { return std::chrono::duration<double>(Clo
 // ---- blocking baseline ----
 
 double Blocking() {
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(lfd, 1);
-  socklen_t len = sizeof a;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a;
+  int lfd = testing::ListenOnLoopback(&a);
   const auto t0 = Clock_::now();
   std::thread sender([a] {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -58,13 +53,7 @@ double Blocking() {
     ::close(fd);
   });
   int cfd = ::accept(lfd, nullptr, nullptr);
-  AlignedBuffer buf(kBlob);
-  std::uint64_t got = 0;
-  while (got < kTotal) {
-    ssize_t n = ::recv(cfd, buf.data(), kBlob, MSG_WAITALL);
-    if (n <= 0) break;
-    got += static_cast<std::uint64_t>(n);
-  }
+  const std::uint64_t got = testing::ReceiveAll(cfd, kTotal, kBlob);
   const double secs = Seconds(t0);
   sender.join();
   ::close(cfd);

@@ -22,7 +22,9 @@
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
 #include "fileinfo/fileinfo.h"
+#include "tests/support/blocking_tcp.h"
 #include "tests/support/child_process.h"
+#include "tests/support/proc_sample.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -36,40 +38,10 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-struct ProcSample {
-  double cpu = 0;
-  std::uint64_t peak_rss = 0;
-};
-ProcSample Sample(pid_t pid) {
-  ProcSample s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string f;
-  unsigned long long ut = 0, st = 0;
-  for (int i = 3; i <= 15 && rest >> f; ++i) {
-    if (i == 14) ut = std::stoull(f);
-    if (i == 15) st = std::stoull(f);
-  }
-  s.cpu = static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss = std::stoull(line.substr(6)) * 1024;
-  }
-  return s;
-}
-
 // Plain TCP: read the file in 4 MiB pieces and send; receive with MSG_WAITALL.
 double PlainSend(const std::string& path, std::uint64_t size) {
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(lfd, 1);
-  socklen_t len = sizeof a;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  sockaddr_in a;
+  int lfd = testing::ListenOnLoopback(&a);
   const auto t0 = std::chrono::steady_clock::now();
   std::thread sender([&] {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -90,13 +62,7 @@ double PlainSend(const std::string& path, std::uint64_t size) {
     ::close(fd);
   });
   int cfd = ::accept(lfd, nullptr, nullptr);
-  AlignedBuffer buf(4u << 20);
-  std::uint64_t got = 0;
-  while (got < size) {
-    const ssize_t n = ::recv(cfd, buf.data(), buf.size(), MSG_WAITALL);
-    if (n <= 0) break;
-    got += static_cast<std::uint64_t>(n);
-  }
+  const std::uint64_t got = testing::ReceiveAll(cfd, size, 4u << 20);
   const double secs = Seconds(t0);
   sender.join();
   ::close(cfd);
@@ -232,9 +198,9 @@ int main(int argc, char** argv) {
   for (int round = 1; round <= 3; ++round) {
     const double plain = PlainSend(file, size);
     std::uint64_t bytes = 0;
-    const ProcSample d0 = Sample(daemon.pid());
+    const testing::ProcSample d0 = testing::SampleProcess(daemon.pid());
     const double served = Download(addr, *info, 1, &bytes);
-    const double daemon_cpu = (Sample(daemon.pid()).cpu - d0.cpu) / served;
+    const double daemon_cpu = (testing::SampleProcess(daemon.pid()).cpu_seconds - d0.cpu_seconds) / served;
     if (plain < 0 || bytes != size) {
       std::fprintf(stderr, "transfer failed (%llu of %llu bytes)\n", static_cast<unsigned long long>(bytes),
                    static_cast<unsigned long long>(size));
@@ -250,13 +216,13 @@ int main(int argc, char** argv) {
               static_cast<double>(size >> 20) / best_plain, static_cast<double>(size >> 20) / best_daemon,
               best_plain / best_daemon);
 
-  const ProcSample before = Sample(daemon.pid());
+  const testing::ProcSample before = testing::SampleProcess(daemon.pid());
   std::uint64_t bytes = 0;
   const double secs = Download(addr, *info, clients, &bytes);
-  const ProcSample after = Sample(daemon.pid());
+  const testing::ProcSample after = testing::SampleProcess(daemon.pid());
   std::printf("%d clients at once: %.1f GiB in %.2f s = %.0f MiB/s aggregate; daemon CPU %.2f cores, peak RSS %.1f MiB\n",
               clients, static_cast<double>(bytes) / (1 << 30), secs, static_cast<double>(bytes >> 20) / secs,
-              (after.cpu - before.cpu) / secs, static_cast<double>(after.peak_rss) / (1 << 20));
+              (after.cpu_seconds - before.cpu_seconds) / secs, static_cast<double>(after.peak_rss_bytes) / (1 << 20));
   daemon.Signal(SIGTERM);
   const auto code = daemon.Wait(30s);
   return bytes == size * static_cast<std::uint64_t>(clients) && code == 0 ? 0 : 1;
