@@ -9,6 +9,7 @@
 #include "common/net/connection.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
+#include "peer/report_schedule.h"
 
 namespace lanswarm::peer {
 
@@ -20,19 +21,23 @@ constexpr auto kBackoffCap = std::chrono::seconds(30);
 
 struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::State> {
   State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, Clock::Duration i, ReportFn r)
-      : loop(l), address(a), self(id), interval(i), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()) {}
+      : loop(l), address(a), self(id), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()),
+        schedule(l.clock(), i) {}
 
   void Connect();
-  void SendReport() {
-    if (conn != nullptr && ready && !conn->closing()) conn->Send(proto::EncodeFrame(report()));
+  // Sends a REPORT if the schedule says one is due.
+  void MaybeReport() {
+    if (!schedule.Due() || conn == nullptr || conn->closing()) return;
+    conn->Send(proto::EncodeFrame(report()));
+    schedule.OnSent();
   }
 
   net::Loop& loop;
   net::SocketAddress address;
   proto::PeerId self;
-  Clock::Duration interval;
   ReportFn report;
   Backoff backoff;
+  ReportSchedule schedule;
   net::Connection* conn = nullptr;  // valid until its handler's OnClosed
   bool ready = false;               // the coordinator's HELLO arrived
   bool was_connected = false;
@@ -68,7 +73,8 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
         s->backoff.Reset();
         spdlog::info("connected to the coordinator at {}", c.peer().ToString());
         s->was_connected = true;
-        s->SendReport();
+        s->schedule.OnConnected();
+        s->MaybeReport();
       }
       // Nothing else is expected on this connection; a peer only reports.
     }
@@ -80,6 +86,7 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
     s->conn = nullptr;
     const bool was_ready = s->ready;
     s->ready = false;
+    s->schedule.OnDisconnected();
     if (s->stopped) return;
     const auto wait = s->backoff.Next();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
@@ -123,13 +130,17 @@ CoordinatorLink::~CoordinatorLink() {
 
 void CoordinatorLink::Start() {
   std::weak_ptr<State> weak = state_;
-  state_->report_timer = state_->loop.AddPeriodic(state_->interval, [weak] {
-    if (auto s = weak.lock()) s->SendReport();
+  // The schedule decides; this only looks often enough to be punctual.
+  state_->report_timer = state_->loop.AddPeriodic(std::chrono::milliseconds(100), [weak] {
+    if (auto s = weak.lock()) s->MaybeReport();
   });
   state_->Connect();
 }
 
-void CoordinatorLink::ReportNow() { state_->SendReport(); }
+void CoordinatorLink::ReportNow() {
+  state_->schedule.OnChange();
+  state_->MaybeReport();
+}
 
 bool CoordinatorLink::connected() const { return state_->ready; }
 

@@ -34,7 +34,8 @@ struct MiniCoordinator {
   TempDir dir;
   int port = FreeLoopbackPort();
   std::unique_ptr<ChildProcess> proc;
-  MiniCoordinator() {
+  explicit MiniCoordinator(int fixed_port = 0) {
+    if (fixed_port != 0) port = fixed_port;
     WriteTestFile(dir.File("c.toml"), "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n");
     proc = std::make_unique<ChildProcess>(std::vector<std::string>{BinPath("coordinator"), "-c", dir.File("c.toml")},
                                           dir.File("log"));
@@ -328,6 +329,27 @@ TEST_CASE("peer: a file changed in place never serves wrong bytes", "[peer]") {
   c->Send(proto::Request{1, 0});  // the whole file is no longer served
   CHECK(std::get<proto::RejectReason>(Next(*c)) == proto::RejectReason::kChanged);
   REQUIRE(WaitFor([&] { return co.Query(id).empty(); }, 5s));
+}
+
+TEST_CASE("peer: serves while the coordinator is down, and reports once it is up", "[peer]") {
+  const int coordinator_port = FreeLoopbackPort();  // nothing listens there yet
+  Peer p(coordinator_port);
+  p.Start();
+  WriteTestFile(p.dir.File("d.bin"), RandomBytes(kChunk, 28));
+  REQUIRE(p.Cmd({"share", "-q", p.dir.File("d.bin")}).exit_code == 0);
+  CHECK(p.Status()["coordinator_connected"] == false);
+  auto c = ScriptedClient::Peer(p.port);
+  REQUIRE(c);
+  const FileId id = IdOf(p.dir.File("d.bin.fileinfo"));
+  Open(*c, id);
+  c->Send(proto::Request{1, 0});
+  CHECK(std::holds_alternative<std::pair<std::uint32_t, std::string>>(Next(*c)));
+  CHECK(Has(p.Log(), "cannot reach the coordinator"));
+
+  MiniCoordinator co(coordinator_port);
+  // Backoff: retries after at most 1, 2, 4, 8 s (jittered) - bounded wait.
+  REQUIRE(WaitFor([&] { return co.Query(id).size() == 1; }, 30s));
+  CHECK(p.Status()["coordinator_connected"] == true);
 }
 
 TEST_CASE("peer: the registry survives a restart; unshare forgets", "[peer]") {

@@ -223,3 +223,37 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
 }
 
 }  // namespace lanswarm::peer
+
+#include "peer/report_schedule.h"
+
+namespace lanswarm::peer {
+
+TEST_CASE("ReportSchedule: at HELLO, then every interval, at once after a change", "[peer][clock]") {
+  FakeClock clock;
+  ReportSchedule s(clock, 10s);
+  CHECK_FALSE(s.Due());  // not connected
+  s.OnConnected();
+  CHECK(s.Due());
+  s.OnSent();
+  CHECK_FALSE(s.Due());
+  clock.Advance(10s - 1ns);
+  CHECK_FALSE(s.Due());
+  clock.Advance(1ns);
+  CHECK(s.Due());  // exactly one interval after the last report
+  s.OnSent();
+  clock.Advance(3s);
+  s.OnChange();  // a file was shared: report now, not in 7 s
+  CHECK(s.Due());
+  s.OnSent();
+  clock.Advance(9s);
+  CHECK_FALSE(s.Due());
+  s.OnDisconnected();
+  clock.Advance(1h);
+  CHECK_FALSE(s.Due());  // nothing to send to
+  s.OnChange();
+  CHECK_FALSE(s.Due());
+  s.OnConnected();
+  CHECK(s.Due());
+}
+
+}  // namespace lanswarm::peer
