@@ -1,0 +1,156 @@
+#include "peer/chunk_picker.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace lanswarm::peer {
+
+ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endgame_duplicates)
+    : count_(chunk_count),
+      endgame_duplicates_(std::max(1, endgame_duplicates)),
+      state_(chunk_count, State::kNeeded),
+      availability_(chunk_count, 0),
+      rank_(chunk_count),
+      requesters_(chunk_count, 0),
+      needed_count_(chunk_count) {
+  std::iota(rank_.begin(), rank_.end(), 0u);
+  std::mt19937_64 rng(seed);
+  std::shuffle(rank_.begin(), rank_.end(), rng);
+}
+
+void ChunkPicker::MarkVerified(std::uint32_t index) {
+  if (state_[index] == State::kVerified) return;
+  if (state_[index] == State::kNeeded) --needed_count_;
+  state_[index] = State::kVerified;
+  ++verified_count_;
+}
+
+void ChunkPicker::OnPeerBitfield(PeerKey peer, const Bitfield& has) {
+  PeerInfo& info = peers_[peer];
+  for (std::uint32_t i = 0; i < count_ && i < has.size(); ++i) {
+    const bool had = info.has.size() == count_ && info.has.has(i);
+    if (has.has(i) && !had) ++availability_[i];
+    if (!has.has(i) && had) --availability_[i];
+  }
+  info.has = has.size() == count_ ? has : Bitfield(count_);
+}
+
+void ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
+  if (index >= count_) return;
+  PeerInfo& info = peers_[peer];
+  if (info.has.size() != count_) info.has = Bitfield(count_);
+  if (info.has.has(index)) return;
+  info.has.set(index);
+  ++availability_[index];
+}
+
+void ChunkPicker::OnPeerGone(PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  for (std::uint32_t i : std::vector<std::uint32_t>(it->second.requested.begin(), it->second.requested.end())) {
+    Release(i, peer);
+  }
+  if (it->second.has.size() == count_) {
+    for (std::uint32_t i = 0; i < count_; ++i) {
+      if (it->second.has.has(i)) --availability_[i];
+    }
+  }
+  peers_.erase(it);
+}
+
+bool ChunkPicker::Before(std::uint32_t a, std::uint32_t b) const {
+  if (availability_[a] != availability_[b]) return availability_[a] < availability_[b];
+  return rank_[a] < rank_[b];
+}
+
+void ChunkPicker::Request(std::uint32_t index, PeerKey peer, PeerInfo& info) {
+  if (state_[index] == State::kNeeded) {
+    state_[index] = State::kInFlight;
+    --needed_count_;
+  }
+  ++requesters_[index];
+  info.requested.insert(index);
+  (void)peer;
+}
+
+// Drops `peer`'s request for `index`; with no request left the chunk is
+// needed again.
+void ChunkPicker::Release(std::uint32_t index, PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.requested.erase(index) == 0) return;
+  --requesters_[index];
+  if (state_[index] == State::kInFlight && requesters_[index] == 0) {
+    state_[index] = State::kNeeded;
+    ++needed_count_;
+  }
+}
+
+std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
+  std::vector<std::uint32_t> out;
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.has.size() != count_ || n == 0) return out;
+  PeerInfo& info = it->second;
+
+  // Candidates: needed chunks this peer has, preferring ones it has not
+  // failed; in the endgame, chunks in flight elsewhere.
+  const bool endgame = needed_count_ == 0;
+  std::vector<std::uint32_t> fresh, retried;
+  for (std::uint32_t i = 0; i < count_; ++i) {
+    if (!info.has.has(i) || info.requested.count(i)) continue;
+    if (endgame) {
+      if (state_[i] != State::kInFlight || requesters_[i] >= endgame_duplicates_) continue;
+    } else if (state_[i] != State::kNeeded) {
+      continue;
+    }
+    (info.failed.count(i) ? retried : fresh).push_back(i);
+  }
+  auto order = [this](std::uint32_t a, std::uint32_t b) { return Before(a, b); };
+  auto take = [&](std::vector<std::uint32_t>& from) {
+    const std::size_t k = std::min(from.size(), n - out.size());
+    std::partial_sort(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(k), from.end(), order);
+    for (std::size_t j = 0; j < k; ++j) {
+      Request(from[j], peer, info);
+      out.push_back(from[j]);
+    }
+  };
+  take(fresh);
+  // A chunk this peer failed is asked of it again only when no other peer
+  // that has it could be asked instead.
+  std::erase_if(retried, [&](std::uint32_t i) {
+    for (const auto& [key, other] : peers_) {
+      if (key != peer && other.has.size() == count_ && other.has.has(i) && !other.failed.count(i)) return true;
+    }
+    return false;
+  });
+  if (out.size() < n) take(retried);
+  return out;
+}
+
+std::vector<PeerKey> ChunkPicker::OnVerified(std::uint32_t index, PeerKey peer) {
+  std::vector<PeerKey> losers;
+  Release(index, peer);
+  for (auto& [key, info] : peers_) {
+    if (key != peer && info.requested.count(index)) losers.push_back(key);
+  }
+  for (PeerKey key : losers) Release(index, key);
+  if (state_[index] != State::kVerified) {
+    if (state_[index] == State::kNeeded) --needed_count_;
+    state_[index] = State::kVerified;
+    ++verified_count_;
+  }
+  std::sort(losers.begin(), losers.end());
+  return losers;
+}
+
+void ChunkPicker::OnFailed(std::uint32_t index, PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end()) it->second.failed.insert(index);
+  Release(index, peer);
+}
+
+std::size_t ChunkPicker::in_flight(PeerKey peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.requested.size();
+}
+
+}  // namespace lanswarm::peer

@@ -1,0 +1,84 @@
+// Which chunks to ask a peer for next: rarest first among the chunks that
+// peer has and we still need, ties broken by a seeded random order, and an
+// endgame for the last chunks. Pure: events in, decisions out (in the shape
+// of Transmission's wishlist); no sockets, no clock.
+//
+// A chunk is needed, in flight (requested from one or more peers), or
+// verified. A failed chunk (bad checksum, REJECT, timeout, a peer that went
+// away) goes back to needed and is picked again, preferably elsewhere:
+// a peer that failed a chunk is not asked for it again while others can be.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/bitfield.h"
+
+namespace lanswarm::peer {
+
+using PeerKey = std::uint64_t;  // the caller's handle for a peer (a connection id)
+
+class ChunkPicker {
+ public:
+  // `endgame_duplicates`: in the endgame, how many peers may be asked for
+  // the same chunk at once.
+  ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endgame_duplicates = 2);
+
+  // Chunks held already (a resumed download): never requested.
+  void MarkVerified(std::uint32_t index);
+
+  void OnPeerBitfield(PeerKey peer, const Bitfield& has);
+  void OnPeerHave(PeerKey peer, std::uint32_t index);
+  // Forgets the peer; its requests in flight go back to needed.
+  void OnPeerGone(PeerKey peer);
+
+  // Up to n chunks to request from `peer` now, rarest first; each is
+  // recorded as in flight from that peer. In the endgame (every needed chunk
+  // already in flight) it returns chunks in flight elsewhere that `peer`
+  // has, up to endgame_duplicates requests per chunk.
+  std::vector<std::uint32_t> Next(PeerKey peer, std::size_t n);
+
+  // The chunk arrived from `peer` and matched its checksum. Returns the
+  // other peers it is still requested from: send them CANCEL.
+  std::vector<PeerKey> OnVerified(std::uint32_t index, PeerKey peer);
+  // The chunk from `peer` failed (bad checksum, REJECT, timeout): it is
+  // needed again, and `peer` is not asked for it while others have it.
+  void OnFailed(std::uint32_t index, PeerKey peer);
+
+  bool complete() const { return verified_count_ == count_; }
+  std::uint32_t verified_count() const { return verified_count_; }
+  std::uint32_t chunk_count() const { return count_; }
+  bool verified(std::uint32_t index) const { return state_[index] == State::kVerified; }
+  // How many known peers have chunk `index`.
+  std::uint32_t availability(std::uint32_t index) const { return availability_[index]; }
+  // Requests in flight from `peer`.
+  std::size_t in_flight(PeerKey peer) const;
+
+ private:
+  enum class State : std::uint8_t { kNeeded, kInFlight, kVerified };
+  struct PeerInfo {
+    Bitfield has;
+    std::unordered_set<std::uint32_t> requested;  // in flight from this peer
+    std::unordered_set<std::uint32_t> failed;     // chunks it failed to deliver
+  };
+
+  // The pick order: fewer holders first, then the seeded random rank.
+  bool Before(std::uint32_t a, std::uint32_t b) const;
+  void Request(std::uint32_t index, PeerKey peer, PeerInfo& info);
+  void Release(std::uint32_t index, PeerKey peer);
+
+  std::uint32_t count_;
+  int endgame_duplicates_;
+  std::vector<State> state_;
+  std::vector<std::uint32_t> availability_;
+  std::vector<std::uint32_t> rank_;  // a seeded permutation: the tie-break
+  std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
+  std::unordered_map<PeerKey, PeerInfo> peers_;
+  std::uint32_t verified_count_ = 0;
+  std::uint32_t needed_count_;
+};
+
+}  // namespace lanswarm::peer
