@@ -5,6 +5,7 @@
 // .fileinfo files both read through it, so the library is compiled once.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,30 @@ class TomlDoc {
   Result<std::optional<std::string>> GetString(std::string_view key);
   Result<std::int64_t> RequireInt(std::string_view key, std::int64_t min, std::int64_t max);
   Result<std::string> RequireString(std::string_view key);
+
+  // For configs: when `key` is present (and valid), stores it in *out;
+  // when absent, leaves the default in *out alone.
+  Status SetIfPresent(std::string_view key, std::string* out) {
+    auto v = GetString(key);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) *out = std::move(**v);
+    return Status::Ok();
+  }
+  template <typename Int>
+  Status SetIfPresent(std::string_view key, std::int64_t min, std::int64_t max, Int* out) {
+    auto v = GetInt(key, min, max);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) *out = static_cast<Int>(**v);
+    return Status::Ok();
+  }
+  template <typename Rep, typename Period>
+  Status SetIfPresent(std::string_view key, std::int64_t min, std::int64_t max,
+                      std::chrono::duration<Rep, Period>* out) {
+    auto v = GetInt(key, min, max);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) *out = std::chrono::duration<Rep, Period>(**v);
+    return Status::Ok();
+  }
 
   // Number of elements of the array at `key`; error when absent or not an array.
   Result<std::size_t> ArrayLength(std::string_view key);

@@ -13,29 +13,6 @@ namespace {
 // Config files are small; anything larger is a mistake.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
-template <typename T>
-Status SetInt(TomlDoc& doc, std::string_view key, std::int64_t min, std::int64_t max, T* out) {
-  auto v = doc.GetInt(key, min, max);
-  if (!v.ok()) return v.status();
-  if (v->has_value()) *out = static_cast<T>(**v);
-  return Status::Ok();
-}
-
-Status SetSeconds(TomlDoc& doc, std::string_view key, std::int64_t min, std::int64_t max,
-                  std::chrono::seconds* out) {
-  std::int64_t s = out->count();
-  LANSWARM_RETURN_IF_ERROR(SetInt(doc, key, min, max, &s));
-  *out = std::chrono::seconds(s);
-  return Status::Ok();
-}
-
-Status SetString(TomlDoc& doc, std::string_view key, std::string* out) {
-  auto v = doc.GetString(key);
-  if (!v.ok()) return v.status();
-  if (v->has_value()) *out = std::move(**v);
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<Config> LoadConfig(const std::string& path) {
@@ -43,21 +20,21 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!doc.ok()) return doc.status();
   Config c;
   TomlDoc& d = *doc;
-  LANSWARM_RETURN_IF_ERROR(SetString(d, "listen", &c.listen));
-  LANSWARM_RETURN_IF_ERROR(SetSeconds(d, "report_interval", 1, 3600, &c.report_interval));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "expiry_multiple", 2, 100, &c.expiry_multiple));
-  LANSWARM_RETURN_IF_ERROR(SetString(d, "log_level", &c.log_level));
-  LANSWARM_RETURN_IF_ERROR(SetString(d, "auth.cluster_key_file", &c.cluster_key_file));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_holders_per_answer", 1, 1000, &c.table.max_holders_per_answer));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_peers", 1, 10000000, &c.table.max_peers));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_files_per_report", 1, 240000, &c.table.max_files_per_report));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_entries", 1, 1000000000, &c.table.max_entries));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_connections", 1, 1000000, &c.max_connections));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_connections_per_address", 1, 1000000,
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("listen", &c.listen));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("report_interval", 1, 3600, &c.report_interval));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("expiry_multiple", 2, 100, &c.expiry_multiple));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("log_level", &c.log_level));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("auth.cluster_key_file", &c.cluster_key_file));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_holders_per_answer", 1, 1000, &c.table.max_holders_per_answer));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_peers", 1, 10000000, &c.table.max_peers));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_files_per_report", 1, 240000, &c.table.max_files_per_report));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_entries", 1, 1000000000, &c.table.max_entries));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections", 1, 1000000, &c.max_connections));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections_per_address", 1, 1000000,
                                   &c.max_connections_per_address));
-  LANSWARM_RETURN_IF_ERROR(SetInt(d, "limits.max_message_bytes", 1024, proto::kMaxFramePayload,
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_message_bytes", 1024, proto::kMaxFramePayload,
                                   &c.max_message_bytes));
-  LANSWARM_RETURN_IF_ERROR(SetSeconds(d, "limits.hello_timeout", 1, 600, &c.hello_timeout));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.hello_timeout", 1, 600, &c.hello_timeout));
   LANSWARM_RETURN_IF_ERROR(d.CheckNoUnknownKeys());
   if (Status s = ValidateConfig(c); !s.ok()) return s.Prefixed(path);
   return c;

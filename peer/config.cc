@@ -30,20 +30,11 @@ Result<Config> LoadConfig(const std::string& path) {
   if (!doc_or.ok()) return doc_or.status();
   TomlDoc& doc = *doc_or;
   Config c;
-  auto str = [&](std::string_view key, std::string* out) -> Status {
-    auto v = doc.GetString(key);
-    if (!v.ok()) return v.status();
-    if (v->has_value()) *out = std::move(**v);
-    return Status::Ok();
-  };
-  LANSWARM_RETURN_IF_ERROR(str("coordinator", &c.coordinator));
-  LANSWARM_RETURN_IF_ERROR(str("listen", &c.listen));
-  LANSWARM_RETURN_IF_ERROR(str("state_dir", &c.state_dir));
-  LANSWARM_RETURN_IF_ERROR(str("log_level", &c.log_level));
-
-  auto interval = doc.GetInt("report_interval", 1, 3600);
-  if (!interval.ok()) return interval.status();
-  if (interval->has_value()) c.report_interval = std::chrono::seconds(**interval);
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("coordinator", &c.coordinator));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("listen", &c.listen));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("state_dir", &c.state_dir));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("log_level", &c.log_level));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("report_interval", 1, 3600, &c.report_interval));
 
   // upload_rate: bytes per second as a number, or a size string ("100M").
   auto rate_text = doc.GetString("upload_rate");
@@ -59,15 +50,9 @@ Result<Config> LoadConfig(const std::string& path) {
     if (rate->has_value()) c.upload_rate = static_cast<std::uint64_t>(**rate);
   }
 
-  auto conns = doc.GetInt("max_connections", 1, 100000);
-  if (!conns.ok()) return conns.status();
-  if (conns->has_value()) c.max_connections = static_cast<std::uint32_t>(**conns);
-  auto reqs = doc.GetInt("max_requests_per_connection", 1, 1024);
-  if (!reqs.ok()) return reqs.status();
-  if (reqs->has_value()) c.max_requests_per_connection = static_cast<std::uint32_t>(**reqs);
-  auto latency = doc.GetInt("simulated_latency_ms", 0, 10000);
-  if (!latency.ok()) return latency.status();
-  if (latency->has_value()) c.simulated_latency = std::chrono::milliseconds(**latency);
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_connections", 1, 100000, &c.max_connections));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_requests_per_connection", 1, 1024, &c.max_requests_per_connection));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("simulated_latency_ms", 0, 10000, &c.simulated_latency));
 
   auto n = doc.ArrayLength("shared");
   if (n.ok()) {

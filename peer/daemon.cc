@@ -148,14 +148,19 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     spdlog::info("sharing {} ({} chunks)", f->path, f->info.chunk_count());
     ctx->registry.Put(std::move(*f));
   }
+  // A file that vanished, changed on disk or failed a chunk's checksum is
+  // no longer served, and reported as gone from then on.
+  auto stop_serving = [&](SharedFile& f, const Status& why) {
+    spdlog::warn("stopped serving {}: {}", f.path, why.message());
+    f.changed = true;
+    ctx->Close(f.info.id);
+  };
   auto check_disk = [&]() {
     bool dirty = false;
     for (SharedFile& f : ctx->registry.files()) {
       if (f.changed) continue;
       if (Status s = CheckOnDisk(f); !s.ok()) {
-        spdlog::warn("stopped serving {}: {}", f.path, s.message());
-        f.changed = true;
-        ctx->Close(f.info.id);
+        stop_serving(f, s);
         dirty = true;
       }
     }
@@ -167,9 +172,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
 
   std::unique_ptr<CoordinatorLink> link;
   ctx->on_changed = [&](SharedFile& f, const Status& why) {
-    spdlog::warn("stopped serving {}: {}", f.path, why.message());
-    f.changed = true;
-    ctx->Close(f.info.id);
+    stop_serving(f, why);
     save();
     if (link) link->ReportNow();
   };
