@@ -1,5 +1,7 @@
 #include "fileinfo/file_id.h"
 
+#include <algorithm>
+
 namespace lanswarm {
 
 namespace {
@@ -15,24 +17,35 @@ int HexValue(char c) {
 
 }  // namespace
 
-std::string FileId::ToHex() const {
-  std::string out(2 * kSize, '0');
-  for (std::size_t i = 0; i < kSize; ++i) {
+std::string HexBytes(ByteView bytes) {
+  std::string out(2 * bytes.size(), '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
     out[2 * i] = kDigits[bytes[i] >> 4];
     out[2 * i + 1] = kDigits[bytes[i] & 0xf];
   }
   return out;
 }
 
+std::optional<Bytes> ParseHexBytes(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  Bytes out(hex.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::string FileId::ToHex() const { return HexBytes(ByteView(bytes.data(), bytes.size())); }
+
 std::optional<FileId> FileId::FromHex(std::string_view hex) {
   if (hex.size() != 2 * kSize) return std::nullopt;
+  auto parsed = ParseHexBytes(hex);
+  if (!parsed) return std::nullopt;
   FileId id;
-  for (std::size_t i = 0; i < kSize; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
+  std::copy(parsed->begin(), parsed->end(), id.bytes.begin());
   return id;
 }
 

@@ -12,6 +12,7 @@ ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endg
       availability_(chunk_count, 0),
       rank_(chunk_count),
       requesters_(chunk_count, 0),
+      held_(chunk_count, 0),
       needed_count_(chunk_count) {
   std::iota(rank_.begin(), rank_.end(), 0u);
   std::mt19937_64 rng(seed);
@@ -96,7 +97,7 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
   const bool endgame = needed_count_ == 0;
   std::vector<std::uint32_t> fresh, retried;
   for (std::uint32_t i = 0; i < count_; ++i) {
-    if (!info.has.has(i) || info.requested.count(i)) continue;
+    if (!info.has.has(i) || info.requested.count(i) || held_[i]) continue;
     if (endgame) {
       if (state_[i] != State::kInFlight || requesters_[i] >= endgame_duplicates_) continue;
     } else if (state_[i] != State::kNeeded) {

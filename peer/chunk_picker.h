@@ -48,6 +48,11 @@ class ChunkPicker {
   // needed again, and `peer` is not asked for it while others have it.
   void OnFailed(std::uint32_t index, PeerKey peer);
 
+  // A held chunk stays needed but is not picked until released: the retry
+  // queue's backoff after repeated failures.
+  void Hold(std::uint32_t index) { held_[index] = 1; }
+  void Unhold(std::uint32_t index) { held_[index] = 0; }
+
   bool complete() const { return verified_count_ == count_; }
   std::uint32_t verified_count() const { return verified_count_; }
   std::uint32_t chunk_count() const { return count_; }
@@ -76,6 +81,7 @@ class ChunkPicker {
   std::vector<std::uint32_t> availability_;
   std::vector<std::uint32_t> rank_;  // a seeded permutation: the tie-break
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
+  std::vector<std::uint8_t> held_;
   std::unordered_map<PeerKey, PeerInfo> peers_;
   std::uint32_t verified_count_ = 0;
   std::uint32_t needed_count_;

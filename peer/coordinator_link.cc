@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "common/backoff.h"
 #include "common/net/connection.h"
 #include "common/proto/codec.h"
@@ -43,6 +45,16 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
   bool was_connected = false;
   net::Loop::TimerId retry_timer = 0, report_timer = 0;
   bool stopped = false;
+  std::uint32_t next_request = 1;
+  std::map<std::uint32_t, HoldersFn> queries;  // waiting for HOLDERS
+  std::vector<Bytes> unsent;                   // QUERYs made while connecting
+
+  void FailQueries(const Status& why) {
+    auto waiting = std::move(queries);
+    queries.clear();
+    unsent.clear();
+    for (auto& [id, done] : waiting) done(why);
+  }
 };
 
 class CoordinatorLink::Handler : public net::ConnectionHandler {
@@ -75,8 +87,16 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
         s->was_connected = true;
         s->schedule.OnConnected();
         s->MaybeReport();
+        for (Bytes& q : s->unsent) c.Send(std::move(q));
+        s->unsent.clear();
       }
-      // Nothing else is expected on this connection; a peer only reports.
+      if (auto* h = std::get_if<proto::Holders>(&m)) {
+        auto it = s->queries.find(h->request_id);
+        if (it == s->queries.end()) continue;
+        HoldersFn done = std::move(it->second);
+        s->queries.erase(it);
+        done(std::move(h->holders));
+      }
     }
   }
 
@@ -87,6 +107,7 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
     const bool was_ready = s->ready;
     s->ready = false;
     s->schedule.OnDisconnected();
+    s->FailQueries(Status::IOError("lost the coordinator: " + (why.ok() ? std::string("closed") : why.message())));
     if (s->stopped) return;
     const auto wait = s->backoff.Next();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
@@ -123,6 +144,7 @@ CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coor
 
 CoordinatorLink::~CoordinatorLink() {
   state_->stopped = true;
+  state_->FailQueries(Status::IOError("shutting down"));
   if (state_->retry_timer) state_->loop.CancelTimer(state_->retry_timer);
   if (state_->report_timer) state_->loop.CancelTimer(state_->report_timer);
   if (state_->conn != nullptr) state_->conn->Close();
@@ -143,5 +165,23 @@ void CoordinatorLink::ReportNow() {
 }
 
 bool CoordinatorLink::connected() const { return state_->ready; }
+
+void CoordinatorLink::Query(const FileId& file, HoldersFn done) {
+  State& s = *state_;
+  // While connecting, the query waits for the HELLO; while backing off
+  // after a failure, it fails at once.
+  if (s.conn == nullptr || s.conn->closing()) {
+    done(Status::IOError("not connected to the coordinator at " + s.address.ToString()));
+    return;
+  }
+  const std::uint32_t id = s.next_request++;
+  s.queries.emplace(id, std::move(done));
+  Bytes frame = proto::EncodeFrame(proto::Query{id, file});
+  if (s.ready) {
+    s.conn->Send(std::move(frame));
+  } else {
+    s.unsent.push_back(std::move(frame));
+  }
+}
 
 }  // namespace lanswarm::peer

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
@@ -26,6 +27,12 @@ class CoordinatorLink {
   // Sends a report now (after share or unshare) if connected.
   void ReportNow();
   bool connected() const;
+
+  using HoldersFn = std::function<void(Result<std::vector<proto::Holder>>)>;
+  // Asks the coordinator who holds `file`. `done` runs once: with the
+  // holders, or with an error at once when not connected, or when the
+  // connection drops before the answer.
+  void Query(const FileId& file, HoldersFn done);
 
  private:
   struct State;

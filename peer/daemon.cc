@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <map>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 #include "common/net/stop_signals.h"
 #include "peer/control.h"
 #include "peer/coordinator_link.h"
+#include "peer/downloader.h"
 #include "peer/serve_session.h"
 #include "peer/share.h"
 
@@ -105,7 +107,8 @@ int RunningDaemonPid(const StatePaths& paths) {
   return n > 0 ? std::atoi(buf) : -1;
 }
 
-Status RunDaemon(const Config& config, const std::function<void(const std::string&)>& ready) {
+Status RunDaemon(const Config& config, const std::function<void(const std::string&)>& ready,
+                 const DaemonOptions& options) {
   const StatePaths paths(config.state_dir.empty() ? DefaultStateDir() : config.state_dir);
   std::error_code ec;
   std::filesystem::create_directories(paths.dir, ec);
@@ -120,9 +123,9 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   auto coordinator = net::SocketAddress::Parse(config.coordinator);
   if (!coordinator.ok()) return coordinator.status().Prefixed("coordinator");
 
-  net::LoopOptions options;
-  options.send_latency = config.simulated_latency;
-  auto loop_or = net::Loop::Create(options);
+  net::LoopOptions loop_options;
+  loop_options.send_latency = config.simulated_latency;
+  auto loop_or = net::Loop::Create(loop_options);
   if (!loop_or.ok()) return loop_or.status();
   net::Loop& loop = **loop_or;
 
@@ -158,7 +161,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   auto check_disk = [&]() {
     bool dirty = false;
     for (SharedFile& f : ctx->registry.files()) {
-      if (f.changed) continue;
+      if (f.changed || f.downloading) continue;
       if (Status s = CheckOnDisk(f); !s.ok()) {
         stop_serving(f, s);
         dirty = true;
@@ -202,6 +205,58 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     if (check_disk()) link->ReportNow();
   });
 
+  // Downloads by output path; finished ones stay so their last progress
+  // can still be read, until the same path is asked for again.
+  std::map<std::string, std::shared_ptr<Downloader>> downloads;
+  const DownloadEnv env{&loop, ctx, link.get(), save};
+  auto maybe_stop = [&] {
+    if (!options.stop_after_downloads) return;
+    bool all_ok = true;
+    for (const auto& [out, d] : downloads) {
+      if (!d->finished()) return;
+      all_ok = all_ok && d->succeeded();
+    }
+    if (!(options.seed && all_ok)) loop.Stop();
+  };
+  auto start_get = [&](const nlohmann::json& req) -> nlohmann::json {
+    GetRequest r;
+    r.fileinfo_path = req.value("fileinfo", "");
+    r.out = req.value("out", "");
+    r.holder_timeout = std::chrono::seconds(req.value("holder_timeout", 60));
+    r.seed = randombytes_random() | std::uint64_t{randombytes_random()} << 32;
+    if (r.out.empty() || r.fileinfo_path.empty()) return {{"ok", false}, {"error", "get needs \"fileinfo\" and \"out\""}};
+    if (auto it = downloads.find(r.out); it != downloads.end() && !it->second->finished()) {
+      return {{"ok", true}, {"attached", true}};
+    }
+    auto info = LoadFileInfo(r.fileinfo_path);
+    if (!info.ok()) return {{"ok", false}, {"error", info.status().message()}};
+    if (const SharedFile* f = ctx->registry.Find(info->id); f != nullptr && !f->changed && !f->downloading &&
+                                                            f->state() == proto::FileState::kWhole) {
+      return {{"ok", false}, {"error", fmt::format("this peer already shares a whole copy of {} at {}; copy that file instead",
+                                                   info->name, f->path)}};
+    }
+    if (auto bits = ParseHexBytes(req.value("held", "")); bits && bits->size() == (info->chunk_count() + 7) / 8) {
+      r.held = Bitfield::FromBytes(info->chunk_count(), std::move(*bits));
+    }
+    const std::string out = r.out;
+    auto d = Downloader::Start(env, std::move(r), [&, out](const Status&) {
+      if (options.on_progress) {
+        if (auto it = downloads.find(out); it != downloads.end()) options.on_progress(it->second->Progress());
+      }
+      maybe_stop();
+    });
+    if (!d.ok()) return {{"ok", false}, {"error", d.status().message()}};
+    downloads[out] = *d;
+    return {{"ok", true}, {"attached", false}};
+  };
+  if (options.on_progress) {
+    loop.AddPeriodic(std::chrono::milliseconds(250), [&] {
+      for (const auto& [out, d] : downloads) {
+        if (!d->finished()) options.on_progress(d->Progress());
+      }
+    });
+  }
+
   bool stopping = false;
   Status control = StartControlServer(loop, paths.socket, [&](const nlohmann::json& req) -> nlohmann::json {
     const std::string cmd = req.value("cmd", "");
@@ -213,6 +268,8 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
                          {"chunk_count", f.info.chunk_count()}, {"size", f.info.size},
                          {"uploaded_bytes", f.uploaded_bytes}, {"changed", f.changed}});
       }
+      nlohmann::json gets = nlohmann::json::array();
+      for (const auto& [out, d] : downloads) gets.push_back(d->Progress());
       double rate = 0;
       if (upload_samples.size() >= 2) {
         const double secs = std::chrono::duration<double>(upload_samples.back().first - upload_samples.front().first).count();
@@ -224,7 +281,16 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
               {"coordinator", coordinator->ToString()}, {"coordinator_connected", link->connected()},
               {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
               {"uploaded_bytes", ctx->uploaded_bytes}, {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
-              {"files", std::move(files)}};
+              {"files", std::move(files)}, {"downloads", std::move(gets)}};
+    }
+    if (cmd == "get") return start_get(req);
+    if (cmd == "progress" || cmd == "cancel") {
+      auto it = downloads.find(req.value("out", ""));
+      if (it == downloads.end()) return {{"ok", false}, {"error", "no download to " + req.value("out", "")}};
+      if (cmd == "cancel") it->second->Cancel(Status::IOError("cancelled; the .partial is kept for a later resume"));
+      nlohmann::json p = it->second->Progress();
+      p["ok"] = true;
+      return p;
     }
     if (cmd == "share") {
       SharedFile f;
@@ -291,6 +357,10 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   net::StopOnSignals(loop);
 
   link->Start();
+  if (options.get) {
+    nlohmann::json r = start_get(*options.get);
+    if (!r.value("ok", false)) return Status::InvalidArgument(r.value("error", "cannot start the download"));
+  }
   spdlog::info("serving on {}, reporting to {} every {} s, state dir {} (io_uring {})", bound->ToString(),
                coordinator->ToString(), config.report_interval.count(), paths.dir, loop.ring_mode());
   ready(bound->ToString());

@@ -1,7 +1,7 @@
 // bin/peer: the peer daemon and the commands that drive it.
 //
-// Exit codes: 0 success; 1 failure (no daemon, it refused, I/O error);
-// 2 bad usage or configuration.
+// Exit codes: 0 success; 1 failure (no daemon, it refused, I/O error, a
+// download that could not finish); 2 bad usage or configuration.
 
 #include <poll.h>
 #include <signal.h>
@@ -24,6 +24,7 @@
 #include "peer/config.h"
 #include "peer/control.h"
 #include "peer/daemon.h"
+#include "peer/get_command.h"
 #include "peer/share.h"
 
 namespace lanswarm::peer {
@@ -270,6 +271,18 @@ int Main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "List shared files, chunks held, upload rate and connected peers");
   common.AddTo(status);
   status->add_flag("--json", json, "Print JSON");
+  GetFlags get_flags;
+  auto* get = app.add_subcommand("get", "Download a file from the peers that hold it, then seed it");
+  common.AddTo(get);
+  get->add_option("fileinfo", get_flags.fileinfo, "The file's .fileinfo")->required();
+  get->add_option("out", get_flags.out, "Where to put the file (written as <out>.partial until verified)")->required();
+  get->add_flag("--force", get_flags.force, "Replace <out> if it exists");
+  get->add_flag("--seed", get_flags.seed, "Without a daemon: keep seeding the file after the download (until Ctrl-C)");
+  get->add_option("--wait", get_flags.wait_seconds, "Give up after this many seconds without a usable holder")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  get->add_flag("-q,--quiet", get_flags.quiet, "No progress line and no summary");
+  get->add_flag("--json", get_flags.json, "Progress events as JSON lines on stdout");
   auto* help = app.add_subcommand("help", "Show this help");
 
   if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
@@ -283,6 +296,10 @@ int Main(int argc, char** argv) {
   if (kill->parsed()) return RunKill(*config);
   if (share->parsed()) return RunShare(*config, file, fileinfo_out, quiet);
   if (unshare->parsed()) return RunUnshare(*config, target);
+  if (get->parsed()) {
+    get_flags.log_level_given = !common.log_level.empty();
+    return RunGet(*config, get_flags);
+  }
   return RunStatus(*config, json);
 }
 

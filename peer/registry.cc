@@ -14,29 +14,6 @@ namespace {
 constexpr std::size_t kMaxRegistryBytes = 64u << 20;
 constexpr int kRegistryVersion = 1;
 
-std::string HexBytes(const Bytes& b) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(b.size() * 2);
-  for (std::uint8_t x : b) {
-    out.push_back(kDigits[x >> 4]);
-    out.push_back(kDigits[x & 0xf]);
-  }
-  return out;
-}
-
-bool UnhexBytes(const std::string& hex, Bytes* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->clear();
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    auto v = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-    const int hi = v(hex[i]), lo = v(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<std::uint8_t>(hi << 4 | lo));
-  }
-  return true;
-}
-
 }  // namespace
 
 Result<Registry> Registry::Load(const std::string& path, std::vector<std::string>* warnings) {
@@ -68,13 +45,12 @@ Result<Registry> Registry::Load(const std::string& path, std::vector<std::string
       continue;
     }
     f.info = std::move(*info);
-    Bytes bits;
-    const std::string hex = e.value("verified", std::string());
-    if (!UnhexBytes(hex, &bits) || bits.size() != (f.info.chunk_count() + 7) / 8) {
+    auto bits = ParseHexBytes(e.value("verified", std::string()));
+    if (!bits || bits->size() != (f.info.chunk_count() + 7) / 8) {
       warnings->push_back(fmt::format("{}: its verified-chunk list is damaged; it will be checked again", f.path));
       f.verified = Bitfield(f.info.chunk_count());
     } else {
-      f.verified = Bitfield::FromBytes(f.info.chunk_count(), std::move(bits));
+      f.verified = Bitfield::FromBytes(f.info.chunk_count(), std::move(*bits));
     }
     f.disk_size = e.value("size", std::int64_t{-1});
     f.disk_mtime_ns = e.value("mtime_ns", std::int64_t{-1});
@@ -86,6 +62,7 @@ Result<Registry> Registry::Load(const std::string& path, std::vector<std::string
 Status Registry::Save(const std::string& path) const {
   nlohmann::json files = nlohmann::json::array();
   for (const SharedFile& f : files_) {
+    if (f.downloading) continue;
     files.push_back({{"path", f.path},
                      {"fileinfo", f.fileinfo_path},
                      {"id", f.info.id.ToHex()},

@@ -24,6 +24,10 @@ struct SharedFile {
   std::int64_t disk_mtime_ns = 0;
   bool changed = false;       // vanished or changed on disk: not served, reported as gone
   std::uint64_t uploaded_bytes = 0;  // since the daemon started
+  // Being downloaded: `path` is the .partial, written as we serve it, so its
+  // size and mtime are not checked, and it is not saved (a resumed download
+  // hashes the .partial again instead of trusting a record).
+  bool downloading = false;
 
   proto::FileState state() const {
     if (changed || verified.none()) return proto::FileState::kGone;
@@ -36,7 +40,8 @@ class Registry {
   // Reads `path` (missing = empty registry). Entries whose .fileinfo can no
   // longer be read are skipped, each with a line in *warnings.
   static Result<Registry> Load(const std::string& path, std::vector<std::string>* warnings);
-  // Writes atomically; the data files themselves are never touched.
+  // Writes atomically, without downloads in progress; the data files
+  // themselves are never touched.
   Status Save(const std::string& path) const;
 
   // Adds or replaces (same file id) an entry.

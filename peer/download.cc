@@ -1,0 +1,128 @@
+#include "peer/download.h"
+
+#include <algorithm>
+
+namespace lanswarm::peer {
+
+Clock::Duration RequestTimeout(std::uint64_t chunk_size) {
+  const auto per_mib = std::chrono::duration_cast<Clock::Duration>(std::chrono::seconds(4)) *
+                       static_cast<double>(chunk_size) / static_cast<double>(1 << 20);
+  return std::max<Clock::Duration>(std::chrono::seconds(4),
+                                   std::chrono::duration_cast<Clock::Duration>(per_mib));
+}
+
+std::uint32_t PipelineFor(std::uint64_t chunk_size) {
+  const std::uint64_t n = (8ull << 20) / std::max<std::uint64_t>(chunk_size, 1);
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(n, 2, 16));
+}
+
+Download::Download(std::uint32_t chunk_count, Clock::Duration request_timeout, const DownloadOptions& options)
+    : picker_(chunk_count, options.seed, options.endgame_duplicates),
+      timeout_(request_timeout),
+      options_(options),
+      failures_(chunk_count, 0) {}
+
+void Download::MarkVerified(std::uint32_t index) { picker_.MarkVerified(index); }
+
+void Download::AddPeer(PeerKey peer) { peers_[peer] = PeerState{}; }
+
+void Download::OnBitfield(PeerKey peer, const Bitfield& has) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  it->second.ready = true;
+  picker_.OnPeerBitfield(peer, has);
+}
+
+void Download::OnHave(PeerKey peer, std::uint32_t index) {
+  if (peers_.count(peer) == 0 || index >= picker_.chunk_count()) return;
+  picker_.OnPeerHave(peer, index);
+}
+
+void Download::OnPeerGone(PeerKey peer) {
+  picker_.OnPeerGone(peer);
+  peers_.erase(peer);
+}
+
+std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || !it->second.ready || banned(peer)) return {};
+  const std::size_t flying = picker_.in_flight(peer);
+  if (flying >= options_.pipeline) return {};
+  std::vector<std::uint32_t> out = picker_.Next(peer, options_.pipeline - flying);
+  // The clock starts when the peer goes from idle to busy; while busy, each
+  // delivered chunk restarts it (see OnChunk).
+  if (flying == 0 && !out.empty()) it->second.deadline = now + timeout_;
+  return out;
+}
+
+Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now) {
+  Verdict v;
+  if (index >= picker_.chunk_count()) return v;
+  auto it = peers_.find(peer);
+  if (it != peers_.end()) it->second.deadline = now + timeout_;
+  if (!good) {
+    ++stats_.checksum_failures;
+    const std::uint32_t bad = ++bad_chunks_[peer];
+    if (bad == options_.max_bad_chunks) {
+      v.ban = true;
+      ++stats_.banned_peers;
+    }
+    Fail(peer, index, now);
+    return v;
+  }
+  if (picker_.verified(index)) {
+    ++stats_.duplicates;
+    return v;
+  }
+  // A good chunk counts even when it was not (or no longer) requested from
+  // this peer: a CANCEL that came too late still delivered the right bytes.
+  v.cancel = picker_.OnVerified(index, peer);
+  v.verified = true;
+  return v;
+}
+
+void Download::OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
+  if (index >= picker_.chunk_count()) return;
+  ++stats_.rejects;
+  Fail(peer, index, now);
+}
+
+void Download::Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
+  if (picker_.verified(index)) return;
+  picker_.OnFailed(index, peer);
+  ++stats_.retries;
+  const std::uint32_t n = ++failures_[index];
+  // The first failure is retried at once (from another holder when there
+  // is one); repeated failures of the same chunk back off.
+  if (n < 2) return;
+  const int shift = static_cast<int>(std::min<std::uint32_t>(n - 2, 20));
+  const Clock::Duration wait = std::min(options_.retry_cap, options_.retry_base * (std::int64_t{1} << shift));
+  picker_.Hold(index);
+  retry_at_.emplace(now + wait, index);
+}
+
+std::vector<PeerKey> Download::Tick(Clock::TimePoint now) {
+  while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
+    picker_.Unhold(retry_at_.begin()->second);
+    retry_at_.erase(retry_at_.begin());
+  }
+  std::vector<PeerKey> late;
+  for (const auto& [key, state] : peers_) {
+    if (picker_.in_flight(key) > 0 && now >= state.deadline) late.push_back(key);
+  }
+  stats_.timeouts += late.size();
+  return late;
+}
+
+bool Download::banned(PeerKey peer) const {
+  auto it = bad_chunks_.find(peer);
+  return it != bad_chunks_.end() && it->second >= options_.max_bad_chunks;
+}
+
+std::size_t Download::active_peers() const {
+  std::size_t n = 0;
+  for (const auto& [key, state] : peers_) n += state.ready && !banned(key);
+  return n;
+}
+
+}  // namespace lanswarm::peer

@@ -1,0 +1,114 @@
+// One file's download, as pure state: which peers are connected and what
+// they hold, which requests are in flight and until when, the retry queue,
+// and how many bad chunks each peer sent. Events in (bitfield, have, chunk
+// good or bad, reject, disconnect, clock tick), decisions out (what to
+// request from whom, whom to cancel, whom to drop). No sockets, no files:
+// the glue in peer/downloader does the I/O and asks this what to do.
+//
+// Peers are keyed by the glue's stable handle for a holder (not a
+// connection), so a peer's bad-chunk count survives reconnects.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "common/bitfield.h"
+#include "common/clock.h"
+#include "peer/chunk_picker.h"
+
+namespace lanswarm::peer {
+
+struct DownloadOptions {
+  std::uint64_t seed = 0;            // the picker's tie-break
+  std::uint32_t pipeline = 4;        // requests in flight per peer
+  std::uint32_t max_bad_chunks = 3;  // K: chunks failing their checksum before a peer is ignored
+  int endgame_duplicates = 2;
+  // The n-th failure of one chunk holds it back for min(cap, base * 2^(n-1))
+  // before it is asked again; another holder is preferred meanwhile.
+  Clock::Duration retry_base = std::chrono::milliseconds(100);
+  Clock::Duration retry_cap = std::chrono::seconds(5);
+};
+
+// How long a peer may take to deliver its oldest outstanding chunk:
+// max(4 s, 4 s per MiB), Kraken's rule.
+Clock::Duration RequestTimeout(std::uint64_t chunk_size);
+
+// The pipeline depth for a chunk size: about 8 MiB in flight per peer,
+// between 2 and 16 requests.
+std::uint32_t PipelineFor(std::uint64_t chunk_size);
+
+struct DownloadStats {
+  std::uint64_t checksum_failures = 0;
+  std::uint64_t rejects = 0;
+  std::uint64_t timeouts = 0;     // peers dropped because a request ran past its deadline
+  std::uint64_t retries = 0;      // chunks put back in the retry queue
+  std::uint64_t duplicates = 0;   // chunks that arrived after another copy was verified
+  std::uint64_t banned_peers = 0;
+};
+
+class Download {
+ public:
+  Download(std::uint32_t chunk_count, Clock::Duration request_timeout, const DownloadOptions& options);
+
+  // A chunk already held (resume): never requested.
+  void MarkVerified(std::uint32_t index);
+
+  // A peer connected; it is asked for nothing before its bitfield.
+  void AddPeer(PeerKey peer);
+  void OnBitfield(PeerKey peer, const Bitfield& has);
+  void OnHave(PeerKey peer, std::uint32_t index);
+  // Disconnected (or dropped by us): its requests go back to the picker.
+  void OnPeerGone(PeerKey peer);
+
+  // Requests to send to `peer` now, filling its pipeline; rarest first.
+  std::vector<std::uint32_t> Next(PeerKey peer, Clock::TimePoint now);
+
+  struct Verdict {
+    bool verified = false;        // the chunk is now verified: write it, announce it
+    std::vector<PeerKey> cancel;  // also asked of these: send CANCEL
+    bool ban = false;             // this peer just reached K bad chunks: drop it
+  };
+  // A whole chunk arrived from `peer`; `good` says whether its XXH3 matched.
+  Verdict OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now);
+  // The peer answered REJECT for a request.
+  void OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
+
+  // Releases chunks whose retry wait is over, and returns the peers whose
+  // oldest request is past its deadline: the caller drops them (and then
+  // calls OnPeerGone).
+  std::vector<PeerKey> Tick(Clock::TimePoint now);
+
+  // True when bytes of `index` arriving now are still of use.
+  bool Wanted(std::uint32_t index) const { return !picker_.verified(index); }
+  bool complete() const { return picker_.complete(); }
+  bool banned(PeerKey peer) const;
+  bool connected(PeerKey peer) const { return peers_.count(peer) != 0; }
+  std::uint32_t verified_count() const { return picker_.verified_count(); }
+  std::uint32_t chunk_count() const { return picker_.chunk_count(); }
+  std::size_t in_flight(PeerKey peer) const { return picker_.in_flight(peer); }
+  // Peers that have sent their bitfield and are not banned.
+  std::size_t active_peers() const;
+  std::size_t waiting_retries() const { return retry_at_.size(); }
+  const DownloadStats& stats() const { return stats_; }
+  const ChunkPicker& picker() const { return picker_; }
+
+ private:
+  struct PeerState {
+    bool ready = false;             // bitfield seen
+    Clock::TimePoint deadline{};    // for its oldest request, while any is in flight
+  };
+
+  void Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
+
+  ChunkPicker picker_;
+  Clock::Duration timeout_;
+  DownloadOptions options_;
+  std::map<PeerKey, PeerState> peers_;           // connected peers
+  std::map<PeerKey, std::uint32_t> bad_chunks_;  // survives reconnects
+  std::vector<std::uint32_t> failures_;          // per chunk
+  std::multimap<Clock::TimePoint, std::uint32_t> retry_at_;  // held chunks, by release time
+  DownloadStats stats_;
+};
+
+}  // namespace lanswarm::peer

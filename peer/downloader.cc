@@ -1,0 +1,449 @@
+#include "peer/downloader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/units.h"
+#include "fileinfo/checksum.h"
+#include "peer/share.h"
+#include "peer/storage.h"
+
+namespace lanswarm::peer {
+
+namespace {
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// How often the coordinator is asked for holders: often while we have no
+// one to download from, rarely once busy (new holders still join).
+constexpr auto kQueryIdle = std::chrono::seconds(1);
+constexpr auto kQueryBusy = std::chrono::seconds(5);
+constexpr auto kRateWindow = std::chrono::seconds(5);
+
+double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+}  // namespace
+
+Result<std::shared_ptr<Downloader>> Downloader::Start(const DownloadEnv& env, GetRequest request, DoneFn done) {
+  auto loaded = LoadFileInfo(request.fileinfo_path);
+  if (!loaded.ok()) return loaded.status();
+  auto info = std::make_shared<const FileInfo>(std::move(*loaded));
+  const std::string partial = PartialPath(request.out);
+  const int fd = ::open(partial.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(partial, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != info->size) {
+    ::close(fd);
+    return Status::InvalidArgument(fmt::format("{} is not reserved at {} bytes; run peer get again", partial, info->size));
+  }
+  if (request.held.size() != info->chunk_count()) request.held = Bitfield(info->chunk_count());
+  std::shared_ptr<Downloader> d(new Downloader(env, std::move(request), std::move(info), fd, std::move(done)));
+  d->Begin();
+  return d;
+}
+
+Downloader::Downloader(const DownloadEnv& env, GetRequest request, std::shared_ptr<const FileInfo> info, int fd,
+                       DoneFn done)
+    : env_(env),
+      request_(std::move(request)),
+      info_(std::move(info)),
+      fd_(fd),
+      done_(std::move(done)),
+      state_(info_->chunk_count(), RequestTimeout(info_->chunk_size),
+             DownloadOptions{.seed = request_.seed, .pipeline = PipelineFor(info_->chunk_size)}),
+      receiving_(info_->chunk_count(), 0),
+      overlapped_(info_->chunk_count(), 0) {}
+
+Downloader::~Downloader() {
+  if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
+  for (auto& [key, h] : holders_) {
+    if (h.session != nullptr) h.session->Close(Status::Ok());
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Downloader::Begin() {
+  started_ = idle_since_ = now();
+  const ChunkLayout layout = info_->layout();
+  for (std::uint32_t i = 0; i < info_->chunk_count(); ++i) {
+    if (!request_.held.has(i)) continue;
+    state_.MarkVerified(i);
+    bytes_verified_ += layout.length(i);
+    ++resumed_chunks_;
+  }
+  // Serve what we have while we fetch the rest.
+  SharedFile f;
+  f.path = PartialPath(request_.out);
+  f.fileinfo_path = request_.fileinfo_path;
+  f.info = *info_;
+  f.verified = request_.held;
+  f.downloading = true;
+  env_.ctx->Close(info_->id);
+  env_.ctx->registry.Put(std::move(f));
+  env_.link->ReportNow();
+  spdlog::info("downloading {} to {} ({}, {} chunks, {} already held)", info_->name, request_.out,
+               FormatBytes(info_->size), info_->chunk_count(), resumed_chunks_);
+
+  std::weak_ptr<Downloader> weak = weak_from_this();
+  if (state_.complete()) {
+    env_.loop->AddTimer(Clock::Duration::zero(), [weak] {
+      if (auto d = weak.lock()) d->Finish(Status::Ok());
+    });
+    return;
+  }
+  tick_timer_ = env_.loop->AddPeriodic(kTick, [weak] {
+    if (auto d = weak.lock()) d->Tick();
+  });
+  Query();
+}
+
+void Downloader::Tick() {
+  if (finished_) return;
+  const Clock::TimePoint t = now();
+  for (PeerKey key : state_.Tick(t)) {
+    DropPeer(key, fmt::format("no chunk from it within {:.0f} s", Seconds(RequestTimeout(info_->chunk_size))));
+  }
+  samples_.emplace_back(t, bytes_verified_);
+  while (samples_.size() > 2 && t - samples_.front().first > kRateWindow) samples_.pop_front();
+
+  if (state_.active_peers() > 0) {
+    idle_since_ = t;
+    state_name_ = "downloading";
+  } else {
+    state_name_ = "waiting";
+    if (t - idle_since_ >= request_.holder_timeout) {
+      std::string why;
+      if (!last_query_error_.empty()) {
+        why = "the coordinator is unreachable (" + last_query_error_ + ")";
+      } else if (holders_.empty()) {
+        why = "no peer holds it (asked the coordinator " + std::to_string(queries_) + " times)";
+      } else {
+        std::string last;
+        for (const auto& [key, h] : holders_) last = h.last_error.empty() ? last : h.last_error;
+        why = fmt::format("none of its {} holders could be used{}", holders_.size(), last.empty() ? "" : " (" + last + ")");
+      }
+      return Finish(Status::NotFound(fmt::format("could not download {} within {} s: {}", info_->name,
+                                                    request_.holder_timeout.count(), why)));
+    }
+  }
+  if (!query_pending_ && t >= next_query_) Query();
+  ConnectMore();
+  PumpAll();
+}
+
+void Downloader::Query() {
+  query_pending_ = true;
+  ++queries_;
+  std::weak_ptr<Downloader> weak = weak_from_this();
+  env_.link->Query(info_->id, [weak](Result<std::vector<proto::Holder>> r) {
+    if (auto d = weak.lock()) d->OnHolders(std::move(r));
+  });
+}
+
+void Downloader::OnHolders(Result<std::vector<proto::Holder>> holders) {
+  query_pending_ = false;
+  if (finished_) return;
+  next_query_ = now() + (state_.active_peers() == 0 ? kQueryIdle : kQueryBusy);
+  if (!holders.ok()) {
+    if (last_query_error_.empty()) spdlog::warn("asking for holders of {}: {}", info_->name, holders.status().message());
+    last_query_error_ = holders.status().message();
+    return;
+  }
+  last_query_error_.clear();
+  for (const proto::Holder& h : *holders) {
+    if (h.peer == env_.ctx->self || h.state == proto::FileState::kGone) continue;
+    auto [it, fresh] = keys_.emplace(h.peer, next_key_);
+    if (fresh) ++next_key_;
+    Holder& holder = holders_[it->second];
+    holder.id = h.peer;
+    holder.address = net::SocketAddress::FromEndpoint(h.endpoint);
+    holder.state = h.state;
+  }
+  ConnectMore();
+}
+
+void Downloader::ConnectMore() {
+  if (finished_) return;
+  std::size_t busy = 0;
+  std::vector<PeerKey> candidates;
+  const Clock::TimePoint t = now();
+  for (const auto& [key, h] : holders_) {
+    if (h.session != nullptr || h.connecting) {
+      ++busy;
+    } else if (!state_.banned(key) && t >= h.retry_at) {
+      candidates.push_back(key);
+    }
+  }
+  // Whole copies first, then the holders that failed least.
+  std::sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
+    const Holder &x = holders_[a], &y = holders_[b];
+    if (x.state != y.state) return x.state == proto::FileState::kWhole;
+    return x.failures < y.failures;
+  });
+  std::weak_ptr<FetchEvents> weak = std::static_pointer_cast<FetchEvents>(shared_from_this());
+  for (PeerKey key : candidates) {
+    if (busy >= request_.max_peers) break;
+    Holder& h = holders_[key];
+    h.connecting = true;
+    ++busy;
+    env_.loop->Connect(h.address, kConnectTimeout, std::make_unique<FetchSession>(weak, key, env_.ctx->self, info_));
+  }
+}
+
+void Downloader::PumpAll() {
+  if (finished_) return;
+  const Clock::TimePoint t = now();
+  for (auto& [key, h] : holders_) {
+    if (h.session == nullptr) continue;
+    std::vector<std::uint32_t> next = state_.Next(key, t);
+    if (!next.empty()) h.session->Request(next);
+  }
+}
+
+void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
+  Holder& h = holders_[key];
+  h.session = session;
+  h.connecting = false;
+  state_.AddPeer(key);
+}
+
+void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) {
+  holders_[key].failures = 0;
+  state_.OnBitfield(key, has);
+  spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
+  PumpAll();
+}
+
+void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) {
+  state_.OnHave(key, index);
+  PumpAll();
+}
+
+bool Downloader::OnFetchChunkStart(PeerKey key, std::uint32_t index) {
+  if (finished_ || !state_.Wanted(index)) return false;
+  if (receiving_[index]++ > 0) overlapped_[index] = 1;
+  current_[key] = index;
+  return true;
+}
+
+bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t offset, const std::uint8_t* data,
+                              std::size_t len) {
+  if (finished_) return false;
+  bytes_received_ += len;
+  if (!state_.Wanted(index)) {
+    // Another copy won the endgame: stop writing this one.
+    if (auto it = current_.find(key); it != current_.end()) {
+      --receiving_[it->second];
+      current_.erase(it);
+    }
+    return false;
+  }
+  std::uint64_t at = info_->layout().offset(index) + offset;
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd_, data, len, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      const std::string partial = PartialPath(request_.out);
+      Finish(Status::IOError(fmt::format("{} writing {}: {}; the .partial is kept: {}",
+                                         err == ENOSPC || err == EDQUOT ? "disk full" : "error", partial,
+                                         std::strerror(err),
+                                         err == ENOSPC || err == EDQUOT ? "free some space and run the same command again"
+                                                                        : "run the same command again")));
+      return false;
+    }
+    data += n;
+    len -= static_cast<std::size_t>(n);
+    at += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
+bool Downloader::RecheckOnDisk(std::uint32_t index) {
+  const std::uint32_t len = info_->layout().length(index);
+  AlignedBuffer buf(len);
+  std::size_t got = 0;
+  while (got < len) {
+    const ssize_t n = ::pread(fd_, buf.data() + got, len - got, static_cast<off_t>(info_->layout().offset(index) + got));
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  return ChunkHash(buf.data(), len) == info_->chunk_hashes[index];
+}
+
+void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
+  if (auto it = current_.find(key); it != current_.end()) {
+    --receiving_[it->second];
+    current_.erase(it);
+  }
+  if (finished_) return;
+  // The stream matched, but an endgame twin may have written over parts of
+  // it on disk: check what the disk holds.
+  if (good && overlapped_[index]) {
+    good = RecheckOnDisk(index);
+    overlapped_[index] = receiving_[index] > 0;
+  }
+  const Download::Verdict v = state_.OnChunk(key, index, good, now());
+  if (!good) {
+    spdlog::warn("chunk {} of {} from {} failed its checksum; fetching it again", index, info_->name, HolderName(key));
+  }
+  if (v.ban) {
+    DropPeer(key, fmt::format("{} of its chunks failed their checksum; ignoring it for this download",
+                              state_.stats().checksum_failures));
+  }
+  if (v.verified) {
+    Verified(index);
+    for (PeerKey loser : v.cancel) {
+      if (auto it = holders_.find(loser); it != holders_.end() && it->second.session != nullptr) {
+        it->second.session->Cancel(index);
+      }
+    }
+    if (state_.complete()) return Finish(Status::Ok());
+  }
+  PumpAll();
+}
+
+void Downloader::Verified(std::uint32_t index) {
+  bytes_verified_ += info_->layout().length(index);
+  SharedFile* f = env_.ctx->registry.Find(info_->id);
+  if (f == nullptr || !f->downloading) return;
+  const bool first = f->verified.none();
+  f->verified.set(index);
+  env_.ctx->BroadcastHave(info_->id, index);
+  if (first) env_.link->ReportNow();  // state 0 -> 1: others may fetch from us now
+}
+
+void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) {
+  if (finished_) return;
+  if (index == proto::kWholeFile) {
+    holders_[key].last_error = HolderName(key) + " does not serve the file";
+    DropPeer(key, "it does not serve this file");
+    return;
+  }
+  state_.OnReject(key, index, now());
+  if (why == proto::RejectReason::kChanged) DropPeer(key, "its copy changed on disk");
+  PumpAll();
+}
+
+void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
+  if (auto it = current_.find(key); it != current_.end()) {
+    --receiving_[it->second];
+    current_.erase(it);
+  }
+  auto it = holders_.find(key);
+  if (it == holders_.end()) return;
+  Holder& h = it->second;
+  const bool was_connected = h.session != nullptr;
+  h.session = nullptr;
+  h.connecting = false;
+  if (finished_) return;
+  state_.OnPeerGone(key);
+  ++h.failures;
+  h.retry_at = now() + std::min<Clock::Duration>(std::chrono::seconds(30), std::chrono::seconds(1) * (1 << std::min(h.failures, 5)));
+  if (!why.ok()) h.last_error = why.message();
+  if (was_connected) {
+    spdlog::info("lost {} while downloading {}: {}", HolderName(key), info_->name, why.ok() ? "closed" : why.message());
+  } else {
+    spdlog::debug("cannot connect to {}: {}", HolderName(key), why.message());
+  }
+  PumpAll();
+}
+
+void Downloader::DropPeer(PeerKey key, const std::string& why) {
+  auto it = holders_.find(key);
+  if (it == holders_.end() || it->second.session == nullptr) return;
+  spdlog::warn("dropping {} from the download of {}: {}", HolderName(key), info_->name, why);
+  it->second.last_error = why;
+  it->second.session->Close(Status::IOError(why));
+}
+
+std::string Downloader::HolderName(PeerKey key) const {
+  auto it = holders_.find(key);
+  return it == holders_.end() ? "peer ?" : "peer " + it->second.address.ToString();
+}
+
+void Downloader::Cancel(const Status& why) { Finish(why); }
+
+void Downloader::Finish(const Status& why) {
+  if (finished_) return;
+  finished_ = true;
+  result_ = why;
+  elapsed_at_finish_ = Seconds(now() - started_);
+  if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
+  tick_timer_ = 0;
+  for (auto& [key, h] : holders_) {
+    if (h.session != nullptr) h.session->Close(Status::Ok());
+  }
+  if (result_.ok()) {
+    const std::string partial = PartialPath(request_.out);
+    result_ = CommitPartial(fd_, partial, request_.out);
+    SharedFile* f = env_.ctx->registry.Find(info_->id);
+    if (result_.ok() && f != nullptr) {
+      f->path = request_.out;
+      f->downloading = false;
+      f->changed = false;
+      f->verified = Bitfield(info_->chunk_count(), true);
+      if (Status s = StampFromDisk(f); !s.ok()) spdlog::warn("{}", s.message());
+      env_.ctx->Close(info_->id);
+      env_.save_registry();
+      env_.link->ReportNow();
+    }
+  }
+  ::close(fd_);
+  fd_ = -1;
+  state_name_ = result_.ok() ? "done" : "failed";
+  if (result_.ok()) {
+    spdlog::info("downloaded {} to {} in {:.1f} s", info_->name, request_.out, elapsed_at_finish_);
+  } else {
+    spdlog::error("download of {} stopped: {}", info_->name, result_.message());
+  }
+  // Not from inside a session's callback: `done` may destroy this.
+  std::weak_ptr<Downloader> weak = weak_from_this();
+  env_.loop->AddTimer(Clock::Duration::zero(), [weak] {
+    if (auto d = weak.lock(); d && d->done_) {
+      DoneFn done = std::move(d->done_);
+      done(d->result_);
+    }
+  });
+}
+
+nlohmann::json Downloader::Progress() const {
+  double rate = 0;
+  if (samples_.size() >= 2) {
+    const double secs = Seconds(samples_.back().first - samples_.front().first);
+    if (secs > 0) rate = static_cast<double>(samples_.back().second - samples_.front().second) / secs;
+  }
+  const double elapsed = finished_ ? elapsed_at_finish_ : Seconds(now() - started_);
+  const std::uint64_t left = info_->size - std::min(info_->size, bytes_verified_);
+  const DownloadStats& st = state_.stats();
+  nlohmann::json j = {{"id", info_->id.ToHex()},
+                      {"name", info_->name},
+                      {"out", request_.out},
+                      {"state", state_name_},
+                      {"size", info_->size},
+                      {"chunk_count", info_->chunk_count()},
+                      {"chunks_verified", state_.verified_count()},
+                      {"resumed_chunks", resumed_chunks_},
+                      {"bytes_verified", bytes_verified_},
+                      {"bytes_received", bytes_received_},
+                      {"rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
+                      {"eta_seconds", rate > 0 ? static_cast<double>(left) / rate : -1.0},
+                      {"elapsed_seconds", elapsed},
+                      {"peers_active", state_.active_peers()},
+                      {"holders_known", holders_.size()},
+                      {"retries", st.retries},
+                      {"checksum_failures", st.checksum_failures},
+                      {"rejects", st.rejects},
+                      {"timeouts", st.timeouts},
+                      {"banned_peers", st.banned_peers}};
+  if (!result_.ok()) j["error"] = result_.message();
+  if (!last_query_error_.empty()) j["coordinator_error"] = last_query_error_;
+  return j;
+}
+
+}  // namespace lanswarm::peer

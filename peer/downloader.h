@@ -1,0 +1,139 @@
+// One `peer get` running inside a peer node (the daemon, or `peer get`
+// itself when no daemon runs): finds holders through the coordinator,
+// keeps connections to several of them, and lets peer/download decide
+// what to request from whom. Verified chunks are written to <out>.partial,
+// served to others at once (partial seeding, HAVE to every connection that
+// has the file open, state 1 in the next report), and the finished file is
+// renamed to <out> and shared whole.
+//
+// Failures of one holder (disconnect, REJECT, bad checksum, timeout) only
+// move its chunks elsewhere; the download itself fails only on a local
+// error (disk full, I/O), on Cancel, or when no holder could be used for
+// `holder_timeout`. A failed download keeps its .partial.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bitfield.h"
+#include "common/net/loop.h"
+#include "peer/coordinator_link.h"
+#include "peer/download.h"
+#include "peer/fetch_session.h"
+#include "peer/serve_session.h"
+
+namespace lanswarm::peer {
+
+struct GetRequest {
+  std::string fileinfo_path;  // absolute
+  std::string out;            // absolute; the data goes to PartialPath(out) first
+  Bitfield held;              // chunks of the .partial already verified (size 0: none)
+  std::chrono::seconds holder_timeout{60};
+  std::uint32_t max_peers = 8;  // holders downloaded from at once
+  std::uint64_t seed = 0;       // the picker's tie-break
+};
+
+// What a downloader needs from the node it runs in. All must outlive it.
+struct DownloadEnv {
+  net::Loop* loop = nullptr;
+  std::shared_ptr<ServeContext> ctx;
+  CoordinatorLink* link = nullptr;
+  std::function<void()> save_registry;
+};
+
+class Downloader : public FetchEvents, public std::enable_shared_from_this<Downloader> {
+ public:
+  using DoneFn = std::function<void(const Status&)>;
+
+  // Opens the .partial (which ReservePartial made) and starts. `done` runs
+  // once, from the loop, when the file is complete or the download failed.
+  static Result<std::shared_ptr<Downloader>> Start(const DownloadEnv& env, GetRequest request, DoneFn done);
+  ~Downloader() override;
+
+  // Stops now and keeps the .partial; `done` gets `why`.
+  void Cancel(const Status& why);
+
+  // The progress as JSON (the fields are listed in doc/peer.md).
+  nlohmann::json Progress() const;
+  bool finished() const { return finished_; }
+  bool succeeded() const { return finished_ && result_.ok(); }
+  const std::string& out() const { return request_.out; }
+  const FileId& id() const { return info_->id; }
+
+  // FetchEvents
+  void OnFetchConnected(PeerKey key, FetchSession* session) override;
+  void OnFetchBitfield(PeerKey key, const Bitfield& has) override;
+  void OnFetchHave(PeerKey key, std::uint32_t index) override;
+  bool OnFetchChunkStart(PeerKey key, std::uint32_t index) override;
+  bool OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t offset, const std::uint8_t* data,
+                    std::size_t len) override;
+  void OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) override;
+  void OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) override;
+  void OnFetchClosed(PeerKey key, const Status& why) override;
+
+ private:
+  struct Holder {
+    proto::PeerId id{};
+    net::SocketAddress address;
+    proto::FileState state = proto::FileState::kWhole;
+    FetchSession* session = nullptr;  // connected
+    bool connecting = false;
+    int failures = 0;                 // connections lost in a row
+    Clock::TimePoint retry_at{};
+    std::string last_error;
+  };
+
+  Downloader(const DownloadEnv& env, GetRequest request, std::shared_ptr<const FileInfo> info, int fd,
+             DoneFn done);
+  void Begin();
+  void Tick();
+  void Query();
+  void OnHolders(Result<std::vector<proto::Holder>> holders);
+  void ConnectMore();
+  void PumpAll();
+  void Verified(std::uint32_t index);
+  bool RecheckOnDisk(std::uint32_t index);
+  void Finish(const Status& why);
+  void DropPeer(PeerKey key, const std::string& why);
+  std::string HolderName(PeerKey key) const;
+  Clock::TimePoint now() const { return env_.loop->clock().now(); }
+
+  DownloadEnv env_;
+  GetRequest request_;
+  std::shared_ptr<const FileInfo> info_;
+  int fd_;
+  DoneFn done_;
+  Download state_;
+
+  std::map<PeerKey, Holder> holders_;
+  std::map<proto::PeerId, PeerKey> keys_;
+  PeerKey next_key_ = 1;
+
+  // Endgame copies of one chunk may be written concurrently by two peers;
+  // such a chunk is read back and checked before it counts as verified.
+  std::vector<std::uint8_t> receiving_;
+  std::vector<std::uint8_t> overlapped_;
+  std::map<PeerKey, std::uint32_t> current_;  // chunk each peer is sending now
+
+  net::Loop::TimerId tick_timer_ = 0;
+  bool query_pending_ = false;
+  Clock::TimePoint next_query_{};
+  int queries_ = 0;
+  std::string last_query_error_;
+  Clock::TimePoint started_, idle_since_;
+
+  std::uint32_t resumed_chunks_ = 0;
+  std::uint64_t bytes_verified_ = 0, bytes_received_ = 0;
+  std::deque<std::pair<Clock::TimePoint, std::uint64_t>> samples_;  // for the rate
+  bool finished_ = false;
+  Status result_;
+  std::string state_name_ = "starting";
+  double elapsed_at_finish_ = 0;
+};
+
+}  // namespace lanswarm::peer

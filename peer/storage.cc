@@ -1,0 +1,108 @@
+#include "peer/storage.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/units.h"
+#include "fileinfo/scan.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+// Sets the file to `size` bytes with its blocks allocated, so a full disk
+// shows up now rather than in the middle of the download. File systems
+// without fallocate get a sparse file instead.
+Status Reserve(int fd, const std::string& path, std::uint64_t size, std::uint64_t have) {
+  if (size == 0) return Status::Ok();
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return Status::Ok();
+  const int err = errno;
+  if (err == ENOSPC || err == EDQUOT) {
+    return Status::IOError(fmt::format("not enough space for {}: it needs {}, {} reserved so far ({}); "
+                                       "free some space and run the same command again",
+                                       path, FormatBytes(size), FormatBytes(have), std::strerror(err)));
+  }
+  if (err != EOPNOTSUPP && err != ENOSYS) return Status::FromErrno("fallocate " + path, err);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return Status::FromErrno("truncate " + path, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string PartialPath(const std::string& out) { return out + ".partial"; }
+
+Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& info, bool force,
+                                   const HashOptions& options) {
+  std::error_code ec;
+  const std::string out = std::filesystem::absolute(out_arg, ec).lexically_normal().string();
+  if (ec) return Status::InvalidArgument(fmt::format("{}: {}", out_arg, ec.message()));
+  const std::string dir = std::filesystem::path(out).parent_path().string();
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::NotFound(fmt::format("{}: no such directory", dir));
+  }
+  if (::stat(out.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(fmt::format("{} is a directory", out));
+    if (!force) return Status::AlreadyExists(fmt::format("{} exists; use --force to replace it", out));
+  }
+  Reservation r;
+  r.partial = PartialPath(out);
+  r.held = Bitfield(info.chunk_count());
+
+  int fd = ::open(r.partial.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    // Resume: keep what checks out, then make sure the rest is reserved.
+    fd = ::open(r.partial.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(r.partial, errno);
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status::InvalidArgument(fmt::format("{} is not a regular file", r.partial));
+    }
+    r.resumed = true;
+    auto report = VerifyFile(r.partial, info, options);
+    if (!report.ok()) {
+      ::close(fd);
+      return report.status();
+    }
+    r.held = Bitfield(info.chunk_count(), true);
+    for (std::uint32_t i : report->bad_chunks) r.held.clear(i);
+    if (static_cast<std::uint64_t>(st.st_size) > info.size &&
+        ::ftruncate(fd, static_cast<off_t>(info.size)) != 0) {
+      Status s = Status::FromErrno("truncate " + r.partial, errno);
+      ::close(fd);
+      return s;
+    }
+    Status s = Reserve(fd, r.partial, info.size, static_cast<std::uint64_t>(st.st_size));
+    ::close(fd);
+    if (!s.ok()) return s;
+    return r;
+  }
+  if (fd < 0) return Status::FromErrno(r.partial, errno);
+  Status s = Reserve(fd, r.partial, info.size, 0);
+  ::close(fd);
+  if (!s.ok()) return s;
+  return r;
+}
+
+Status CommitPartial(int fd, const std::string& partial, const std::string& out) {
+  if (::fdatasync(fd) != 0) return Status::FromErrno("fsync " + partial, errno);
+  if (::rename(partial.c_str(), out.c_str()) != 0) {
+    return Status::FromErrno(fmt::format("rename {} to {}", partial, out), errno);
+  }
+  const std::string dir = std::filesystem::path(out).parent_path().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // best effort: the data itself is already durable
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace lanswarm::peer
