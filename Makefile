@@ -6,7 +6,7 @@
 #   make asan       the tests built and run with AddressSanitizer + UBSan
 #   make static     statically linked binaries into bin/static/ (docker images)
 #   make bench      benchmarks; results go into doc/benchmarks.md by hand
-#   make demo       the main job, end to end (arrives with `peer get`)
+#   make demo       the main job end to end on loopback: 1 coordinator, 3 peers (tests/demo/demo.sh)
 #   make fuzz       libFuzzer targets (clang-14), FUZZ_SECONDS each (default 60)
 #   make deps       install the Debian packages the build needs, if any is missing
 #   make clean
@@ -108,6 +108,7 @@ static: deps
 	@$(SUBMAKE) MODE=static binaries
 
 bench: deps
+	$(call install_missing,socat)
 	@$(SUBMAKE) MODE=release binaries benches
 	@tests/bench/fileinfo_create.sh
 	@echo
@@ -116,9 +117,13 @@ bench: deps
 	@build/release/tests/bench/coordinator_load bin/coordinator
 	@echo
 	@build/release/tests/bench/peer_serve bin/peer
+	@echo
+	@tests/bench/peer_get.sh
 
+# DEMO_SIZE_MB (default 256) sets the size of the file it distributes.
 demo: deps
-	@echo "make demo: not yet — it arrives with 'peer get' (see README.md)." >&2; exit 2
+	@$(SUBMAKE) MODE=release binaries
+	@tests/demo/demo.sh
 
 # Installs only what is missing; `apt-get update` runs once, only then.
 # $(call install_missing,PACKAGES)

@@ -1,0 +1,247 @@
+// The download state as tables: retries, backoff, timeouts, peer loss and
+// bans, with a fake clock.
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "common/clock.h"
+#include "peer/download.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Picks = std::vector<std::uint32_t>;
+
+Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
+
+Bitfield Bits(const std::string& s) {
+  Bitfield b(static_cast<std::uint32_t>(s.size()));
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '1') b.set(static_cast<std::uint32_t>(i));
+  }
+  return b;
+}
+
+DownloadOptions Options(std::uint32_t pipeline) {
+  DownloadOptions o;
+  o.seed = 7;
+  o.pipeline = pipeline;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("download: request timeout is max(4 s, 4 s per MiB)", "[download]") {
+  CHECK(RequestTimeout(256 << 10) == 4s);
+  CHECK(RequestTimeout(1 << 20) == 4s);
+  CHECK(RequestTimeout(4 << 20) == 16s);
+  CHECK(RequestTimeout(16 << 20) == 64s);
+}
+
+TEST_CASE("download: pipeline keeps about 8 MiB in flight, 2 to 16 requests", "[download]") {
+  CHECK(PipelineFor(256 << 10) == 16);
+  CHECK(PipelineFor(1 << 20) == 8);
+  CHECK(PipelineFor(4 << 20) == 2);
+  CHECK(PipelineFor(16 << 20) == 2);
+}
+
+TEST_CASE("download: nothing is asked before the bitfield, then the pipeline fills", "[download]") {
+  FakeClock clock;
+  Download d(10, 4s, Options(3));
+  d.AddPeer(1);
+  CHECK(d.Next(1, clock.now()).empty());
+  d.OnBitfield(1, All(10));
+  CHECK(d.Next(1, clock.now()).size() == 3);
+  CHECK(d.Next(1, clock.now()).empty());  // full
+  CHECK(d.in_flight(1) == 3);
+}
+
+TEST_CASE("download: a resumed download never asks for chunks it holds", "[download]") {
+  FakeClock clock;
+  Download d(4, 4s, Options(8));
+  d.MarkVerified(0);
+  d.MarkVerified(2);
+  d.AddPeer(1);
+  d.OnBitfield(1, All(4));
+  const Picks p = d.Next(1, clock.now());
+  CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 3});
+}
+
+TEST_CASE("download: a verified chunk completes the file and frees the pipeline", "[download]") {
+  FakeClock clock;
+  Download d(2, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(2));
+  const Picks a = d.Next(1, clock.now());
+  REQUIRE(a.size() == 1);
+  Download::Verdict v = d.OnChunk(1, a[0], true, clock.now());
+  CHECK(v.verified);
+  CHECK_FALSE(v.ban);
+  CHECK_FALSE(d.Wanted(a[0]));
+  const Picks b = d.Next(1, clock.now());
+  REQUIRE(b.size() == 1);
+  CHECK(d.OnChunk(1, b[0], true, clock.now()).verified);
+  CHECK(d.complete());
+}
+
+TEST_CASE("download: a bad chunk is retried from another holder at once", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(1));
+  d.AddPeer(1);
+  d.AddPeer(2);
+  d.OnBitfield(1, All(1));
+  d.OnBitfield(2, All(1));
+  const PeerKey first = d.Next(1, clock.now()).empty() ? 2 : 1;
+  if (first == 2) REQUIRE(d.Next(2, clock.now()) == Picks{0});
+  CHECK_FALSE(d.OnChunk(first, 0, false, clock.now()).verified);
+  CHECK(d.stats().checksum_failures == 1);
+  CHECK(d.stats().retries == 1);
+  const PeerKey other = first == 1 ? 2 : 1;
+  CHECK(d.Next(first, clock.now()).empty());  // not the peer that failed it, while another has it
+  CHECK(d.Next(other, clock.now()) == Picks{0});
+}
+
+TEST_CASE("download: repeated failures of one chunk back off before the retry", "[download]") {
+  FakeClock clock;
+  DownloadOptions o = Options(1);
+  o.retry_base = 100ms;
+  o.retry_cap = 400ms;
+  o.max_bad_chunks = 100;
+  Download d(1, 4s, o);
+  d.AddPeer(1);
+  d.OnBitfield(1, All(1));
+  // (failure number, wait before the chunk may be asked again)
+  const std::vector<std::pair<int, std::chrono::milliseconds>> table = {{1, 0ms}, {2, 100ms}, {3, 200ms},
+                                                                         {4, 400ms}, {5, 400ms}};
+  for (const auto& [n, wait] : table) {
+    INFO("failure " << n);
+    REQUIRE(d.Next(1, clock.now()) == Picks{0});
+    d.OnChunk(1, 0, false, clock.now());
+    if (wait > 0ms) {
+      clock.Advance(wait - 1ms);
+      d.Tick(clock.now());
+      CHECK(d.Next(1, clock.now()).empty());
+      clock.Advance(1ms);
+      d.Tick(clock.now());
+    }
+  }
+  CHECK(d.Next(1, clock.now()) == Picks{0});
+}
+
+TEST_CASE("download: a REJECT puts the chunk back for another holder", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(1));
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  d.OnReject(1, 0, clock.now());
+  CHECK(d.stats().rejects == 1);
+  CHECK(d.in_flight(1) == 0);
+  d.AddPeer(2);
+  d.OnBitfield(2, All(1));
+  CHECK(d.Next(2, clock.now()) == Picks{0});
+}
+
+TEST_CASE("download: a peer past its deadline is named by Tick; each delivery restarts the clock", "[download]") {
+  FakeClock clock;
+  Download d(4, 4s, Options(2));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(4));
+  const Picks p = d.Next(1, clock.now());
+  REQUIRE(p.size() == 2);
+  clock.Advance(3s);
+  CHECK(d.Tick(clock.now()).empty());
+  d.OnChunk(1, p[0], true, clock.now());  // progress: 4 s more for the next one
+  clock.Advance(3s);
+  CHECK(d.Tick(clock.now()).empty());
+  clock.Advance(1s);
+  CHECK(d.Tick(clock.now()) == std::vector<PeerKey>{1});
+  CHECK(d.stats().timeouts == 1);
+  // The caller drops it: its chunks go to the next peer.
+  d.OnPeerGone(1);
+  d.AddPeer(2);
+  d.OnBitfield(2, All(4));
+  CHECK(d.Next(2, clock.now()).size() == 2);
+}
+
+TEST_CASE("download: an idle peer never times out", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, Bits("0"));
+  CHECK(d.Next(1, clock.now()).empty());
+  clock.Advance(1h);
+  CHECK(d.Tick(clock.now()).empty());
+}
+
+TEST_CASE("download: a lost peer's chunks go to the others", "[download]") {
+  FakeClock clock;
+  Download d(3, 4s, Options(3));
+  d.AddPeer(1);
+  d.AddPeer(2);
+  d.OnBitfield(1, All(3));
+  d.OnBitfield(2, Bits("011"));
+  CHECK(d.Next(1, clock.now()).size() == 3);
+  CHECK(d.active_peers() == 2);
+  d.OnPeerGone(1);
+  CHECK(d.active_peers() == 1);
+  const Picks p = d.Next(2, clock.now());
+  CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 2});
+}
+
+TEST_CASE("download: K bad chunks ban a peer, also across reconnects", "[download]") {
+  FakeClock clock;
+  DownloadOptions o = Options(1);
+  o.max_bad_chunks = 3;
+  Download d(3, 4s, o);
+  std::vector<bool> bans;
+  for (int i = 0; i < 3; ++i) {
+    d.AddPeer(9);  // it reconnects every time
+    d.OnBitfield(9, All(3));
+    const Picks p = d.Next(9, clock.now());
+    REQUIRE(p.size() == 1);
+    bans.push_back(d.OnChunk(9, p[0], false, clock.now()).ban);
+    d.OnPeerGone(9);
+    clock.Advance(1s);
+    d.Tick(clock.now());
+  }
+  CHECK(bans == std::vector<bool>{false, false, true});
+  CHECK(d.banned(9));
+  CHECK(d.stats().banned_peers == 1);
+  d.AddPeer(9);
+  d.OnBitfield(9, All(3));
+  CHECK(d.Next(9, clock.now()).empty());
+  CHECK(d.active_peers() == 0);
+}
+
+TEST_CASE("download: endgame asks a second peer and names the loser to cancel", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(2));
+  d.AddPeer(1);
+  d.AddPeer(2);
+  d.OnBitfield(1, All(1));
+  d.OnBitfield(2, All(1));
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  REQUIRE(d.Next(2, clock.now()) == Picks{0});  // the endgame duplicate
+  const Download::Verdict v = d.OnChunk(2, 0, true, clock.now());
+  CHECK(v.verified);
+  CHECK(v.cancel == std::vector<PeerKey>{1});
+  // The loser's copy arrives anyway: counted, not verified twice.
+  const Download::Verdict late = d.OnChunk(1, 0, true, clock.now());
+  CHECK_FALSE(late.verified);
+  CHECK(d.stats().duplicates == 1);
+  CHECK(d.complete());
+}
+
+TEST_CASE("download: a good chunk nobody asked this peer for still counts", "[download]") {
+  FakeClock clock;
+  Download d(2, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(2));
+  CHECK(d.OnChunk(1, 1, true, clock.now()).verified);
+  CHECK(d.Next(1, clock.now()) == Picks{0});
+}
+
+}  // namespace lanswarm::peer

@@ -1,0 +1,124 @@
+// <out>.partial: reservation, refusal to overwrite, resume that trusts only
+// chunks that hash right, and the final rename.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "fileinfo/scan.h"
+#include "peer/storage.h"
+#include "tests/support/temp_dir.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+using testing::ReadTestFile;
+using testing::TempDir;
+using testing::WriteTestFile;
+
+constexpr std::uint32_t kChunk = 256 << 10;
+
+FileInfo InfoOf(const std::string& path) {
+  auto info = CreateFileInfo(path, kChunk);
+  REQUIRE(info.ok());
+  return *info;
+}
+
+}  // namespace
+
+TEST_CASE("storage: a new .partial is reserved at the final size and holds nothing", "[storage]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(3 * kChunk + 100, 1);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"));
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE(r.ok());
+  CHECK(r->partial == dir.File("out") + ".partial");
+  CHECK_FALSE(r->resumed);
+  CHECK(r->held.size() == 4);
+  CHECK(r->held.none());
+  struct stat st;
+  REQUIRE(::stat(r->partial.c_str(), &st) == 0);
+  CHECK(static_cast<std::uint64_t>(st.st_size) == info.size);
+  CHECK(static_cast<std::uint64_t>(st.st_blocks) * 512 >= info.size);  // allocated, not sparse
+}
+
+TEST_CASE("storage: an existing output is refused without force", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("src"), testing::RandomBytes(kChunk, 2));
+  const FileInfo info = InfoOf(dir.File("src"));
+  WriteTestFile(dir.File("out"), "keep me");
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("exists; use --force") != std::string::npos);
+  CHECK(ReadTestFile(dir.File("out")) == "keep me");
+  CHECK(ReservePartial(dir.File("out"), info, true).ok());
+  CHECK(ReadTestFile(dir.File("out")) == "keep me");  // replaced only at the final rename
+}
+
+TEST_CASE("storage: a missing directory or a directory as output is a clear error", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("src"), testing::RandomBytes(kChunk, 3));
+  const FileInfo info = InfoOf(dir.File("src"));
+  auto missing = ReservePartial(dir.File("nope/out"), info, false);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("no such directory") != std::string::npos);
+  auto is_dir = ReservePartial(dir.path(), info, true);
+  REQUIRE_FALSE(is_dir.ok());
+  CHECK(is_dir.status().message().find("is a directory") != std::string::npos);
+}
+
+TEST_CASE("storage: resume keeps only chunks whose checksum matches", "[storage]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(4 * kChunk, 4);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"));
+  // A .partial from an earlier run: chunks 0 and 2 written, chunk 3 written
+  // but damaged, chunk 1 never written.
+  std::string partial(data.size(), '\0');
+  partial.replace(0, kChunk, data.substr(0, kChunk));
+  partial.replace(2 * kChunk, kChunk, data.substr(2 * kChunk, kChunk));
+  partial.replace(3 * kChunk, kChunk, data.substr(3 * kChunk, kChunk));
+  partial[3 * kChunk + 5] ^= 1;
+  WriteTestFile(dir.File("out.partial"), partial);
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE(r.ok());
+  CHECK(r->resumed);
+  CHECK(r->held.has(0));
+  CHECK_FALSE(r->held.has(1));
+  CHECK(r->held.has(2));
+  CHECK_FALSE(r->held.has(3));
+}
+
+TEST_CASE("storage: a short or long .partial is resized, its good chunks kept", "[storage]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(2 * kChunk, 5);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"));
+  WriteTestFile(dir.File("short.partial"), data.substr(0, kChunk + 10));
+  auto s = ReservePartial(dir.File("short"), info, false);
+  REQUIRE(s.ok());
+  CHECK(s->held.has(0));
+  CHECK_FALSE(s->held.has(1));
+  WriteTestFile(dir.File("long.partial"), data + "trailing garbage");
+  auto l = ReservePartial(dir.File("long"), info, false);
+  REQUIRE(l.ok());
+  CHECK(l->held.all());
+  CHECK(ReadTestFile(dir.File("long.partial")).size() == data.size());
+}
+
+TEST_CASE("storage: commit renames the .partial to the output", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("out.partial"), "bytes");
+  WriteTestFile(dir.File("out"), "old");
+  const int fd = ::open(dir.File("out.partial").c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  CHECK(CommitPartial(fd, dir.File("out.partial"), dir.File("out")).ok());
+  ::close(fd);
+  CHECK(ReadTestFile(dir.File("out")) == "bytes");
+  CHECK(::access(dir.File("out.partial").c_str(), F_OK) != 0);
+}
+
+}  // namespace lanswarm::peer
