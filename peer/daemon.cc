@@ -230,6 +230,11 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     }
     auto info = LoadFileInfo(r.fileinfo_path);
     if (!info.ok()) return {{"ok", false}, {"error", info.status().message()}};
+    for (const auto& [other_out, d] : downloads) {
+      if (!d->finished() && d->id() == info->id) {
+        return {{"ok", false}, {"error", fmt::format("{} is already being downloaded to {}", info->name, other_out)}};
+      }
+    }
     if (const SharedFile* f = ctx->registry.Find(info->id); f != nullptr && !f->changed && !f->downloading &&
                                                             f->state() == proto::FileState::kWhole) {
       return {{"ok", false}, {"error", fmt::format("this peer already shares a whole copy of {} at {}; copy that file instead",

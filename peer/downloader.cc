@@ -400,7 +400,7 @@ void Downloader::Finish(const Status& why) {
   if (result_.ok()) {
     spdlog::info("downloaded {} to {} in {:.1f} s", info_->name, request_.out, elapsed_at_finish_);
   } else {
-    spdlog::error("download of {} stopped: {}", info_->name, result_.message());
+    spdlog::info("download of {} stopped: {}", info_->name, result_.message());
   }
   // Not from inside a session's callback: `done` may destroy this.
   std::weak_ptr<Downloader> weak = weak_from_this();

@@ -146,10 +146,16 @@ int RunGet(const Config& config, const GetFlags& flags) {
   const nlohmann::json request = {{"cmd", "get"}, {"fileinfo", fileinfo_path}, {"out", out},
                                   {"held", HexBytes(reserved->held.bytes())}, {"holder_timeout", flags.wait_seconds}};
 
+  // A .partial made just now and never used is removed when the download
+  // cannot start; one holding chunks from an earlier run always stays.
+  auto refused = [&](const std::string& why) {
+    if (!reserved->resumed) ::unlink(reserved->partial.c_str());
+    return Fail(why);
+  };
   if (daemon) {
     auto r = ControlRequest(paths.socket, request, kControlTimeout);
-    if (!r.ok()) return Fail(r.status().message());
-    if (!r->value("ok", false)) return Fail(r->value("error", "the daemon refused the download"));
+    if (!r.ok()) return refused(r.status().message());
+    if (!r->value("ok", false)) return refused(r->value("error", "the daemon refused the download"));
     return Follow(paths, out, display, flags);
   }
 
@@ -172,8 +178,9 @@ int RunGet(const Config& config, const GetFlags& flags) {
       std::fflush(stdout);
     }
   };
-  Status s = RunDaemon(c, [&](const std::string& where) { listening = where; }, options);
-  if (!s.ok()) return Fail(s.message());
+  bool started = false;
+  Status s = RunDaemon(c, [&](const std::string& where) { listening = where; started = true; }, options);
+  if (!s.ok()) return started ? Fail(s.message()) : refused(s.message());
   const std::string state = display.last().value("state", "");
   if (state == "done") {
     if (!told_seeding) display.Finish(flags.quiet);

@@ -25,6 +25,7 @@
 #include "peer/control.h"
 #include "peer/daemon.h"
 #include "peer/get_command.h"
+#include "peer/get_progress.h"
 #include "peer/share.h"
 
 namespace lanswarm::peer {
@@ -154,9 +155,11 @@ int RunKill(const Config& c) {
                 stale ? "; removed a stale pid file" : "");
     return kExitOk;
   }
-  auto gone = [pid] {
+  // Gone once the pid file's lock is free: the kernel drops it when the
+  // process exits, before (and whether or not) anyone reaps it.
+  auto gone = [&paths] {
     for (int i = 0; i < 200; ++i) {  // up to 10 s
-      if (::kill(pid, 0) != 0) return true;
+      if (RunningDaemonPid(paths) == 0) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -230,6 +233,9 @@ int RunStatus(const Config& c, bool json) {
               static_cast<unsigned long long>(r.value("connections", 0)),
               FormatBytes(r.value("uploaded_bytes", std::uint64_t{0})).c_str(),
               FormatBytes(r.value("upload_rate_bytes_per_second", std::uint64_t{0})).c_str());
+  for (const auto& d : r.value("downloads", nlohmann::json::array())) {
+    std::printf("download %s: %s\n", d.value("state", "?").c_str(), FormatGetProgress(d).c_str());
+  }
   const auto& files = r["files"];
   if (files.empty()) {
     std::printf("no shared files\n");

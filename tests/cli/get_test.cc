@@ -1,0 +1,548 @@
+// `peer get` as processes on loopback: a coordinator, holder daemons and the
+// getter, each its own process. Several holders at once, a get handed to a
+// running daemon, a chain (a download served from another's partial), a
+// holder killed mid-transfer, a holder sending bad chunks, the getter killed
+// and resumed, and the failures a user sees.
+//
+// Timing: holders are slowed with upload_rate where a test must act in the
+// middle of a transfer; every wait is bounded.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/bitfield.h"
+#include "common/proto/codec.h"
+#include "common/proto/frame_buffer.h"
+#include "fileinfo/fileinfo.h"
+#include "tests/support/blocking_tcp.h"
+#include "tests/support/child_process.h"
+#include "tests/support/scripted_client.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace lanswarm::testing {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::size_t kMiB = 1024 * 1024;
+
+bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A coordinator process, reporting interval 1 s so tests see reports quickly.
+struct MiniCoordinator {
+  TempDir dir;
+  int port = FreeLoopbackPort();
+  std::unique_ptr<ChildProcess> proc;
+  MiniCoordinator() {
+    WriteTestFile(dir.File("c.toml"), "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n");
+    proc = std::make_unique<ChildProcess>(std::vector<std::string>{BinPath("coordinator"), "-c", dir.File("c.toml")},
+                                          dir.File("log"));
+    REQUIRE(WaitFor([&] { return ScriptedClient(port).connected(); }, 5s));
+  }
+  std::vector<proto::Holder> Query(const FileId& id) {
+    ScriptedClient c(port);
+    if (!c.Handshake(200, proto::Role::kTool).ok()) return {};
+    c.Send(proto::Query{1, id});
+    auto r = c.Receive();
+    return r.ok() ? std::get<proto::Holders>(*r).holders : std::vector<proto::Holder>{};
+  }
+  // True when the peer listening on `port` is listed for `id` in `state`.
+  bool Lists(const FileId& id, int peer_port, proto::FileState state) {
+    for (const proto::Holder& h : Query(id)) {
+      if (h.endpoint.port == peer_port && h.state == state) return true;
+    }
+    return false;
+  }
+};
+
+// A peer's command line: its state dir, ports and config.
+struct Peer {
+  TempDir dir;
+  int port = FreeLoopbackPort();
+  int coordinator_port;
+  explicit Peer(int coord_port, const std::string& extra_config = "") : coordinator_port(coord_port) {
+    WriteTestFile(dir.File("peer.toml"), "report_interval = 1\n" + extra_config);
+  }
+  std::vector<std::string> Args(std::vector<std::string> cmd) const {
+    std::vector<std::string> argv = {BinPath("peer")};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    for (const char* a : {"--state-dir", "--listen", "--coordinator", "--config"}) argv.push_back(a);
+    // Values in the same order as the flags above.
+    argv.insert(argv.end() - 3, dir.File("state"));
+    argv.insert(argv.end() - 2, "127.0.0.1:" + std::to_string(port));
+    argv.insert(argv.end() - 1, "127.0.0.1:" + std::to_string(coordinator_port));
+    argv.push_back(dir.File("peer.toml"));
+    return argv;
+  }
+  RunResult Cmd(std::vector<std::string> cmd) const { return Run(Args(std::move(cmd)), 90); }
+  void Start() {
+    auto r = Cmd({"start-server"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(Has(r.out, "peer daemon started"));
+  }
+  void Share(const std::string& file, const std::string& fileinfo) {
+    auto r = Cmd({"share", "-q", file, "--fileinfo", fileinfo});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  ~Peer() { Run(Args({"kill-server"}), 30); }
+  nlohmann::json Status() {
+    auto r = Cmd({"status", "--json"});
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  }
+};
+
+// A holder that runs in the foreground under the test, so it can be killed.
+struct ForegroundHolder {
+  Peer peer;
+  std::unique_ptr<ChildProcess> proc;
+  ForegroundHolder(int coord_port, const std::string& extra_config) : peer(coord_port, extra_config) {
+    proc = std::make_unique<ChildProcess>(peer.Args({"start-server", "--foreground"}), peer.dir.File("fg.log"));
+    REQUIRE(WaitFor([&] { return ScriptedClient(peer.port).connected(); }, 5s));
+  }
+};
+
+// The test file and its .fileinfo (256 KiB chunks, so even small files have
+// many of them).
+struct TestFile {
+  TempDir dir;
+  std::string data, path, fileinfo;
+  FileInfo info;
+  TestFile(std::size_t size, std::uint64_t seed)
+      : data(RandomBytes(size, seed)), path(dir.File("data.bin")), fileinfo(dir.File("data.bin.fileinfo")) {
+    WriteTestFile(path, data);
+    auto r = Run({BinPath("fileinfo"), "create", "-q", "--chunk-size", "256K", path});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto loaded = LoadFileInfo(fileinfo);
+    REQUIRE(loaded.ok());
+    info = std::move(*loaded);
+  }
+};
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// The JSON events among `text` (stdout of `peer get --json`, possibly mixed
+// with log lines); a line still being written is skipped.
+std::vector<nlohmann::json> Events(const std::string& text) {
+  std::vector<nlohmann::json> events;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded()) events.push_back(std::move(j));
+  }
+  return events;
+}
+
+// The "end" event, which must be the last line.
+nlohmann::json EndEvent(const std::string& text) {
+  auto events = Events(text);
+  REQUIRE_FALSE(events.empty());
+  REQUIRE(events.back().value("event", "") == "end");
+  return events.back();
+}
+
+// bytes_verified of the last progress event in a getter's log.
+std::uint64_t VerifiedSoFar(const std::string& log_path) {
+  auto events = Events(ReadTestFile(log_path));
+  return events.empty() ? 0 : events.back().value("bytes_verified", std::uint64_t{0});
+}
+
+// A holder that lies: it reports itself to the coordinator as holding a
+// whole copy, answers OPEN with a full BITFIELD and every REQUEST with a
+// CHUNK of the right length full of garbage. Plain blocking sockets in one
+// thread; connections are served one after another.
+class FakeHolder {
+ public:
+  FakeHolder(const FileInfo& info, int coordinator_port) : info_(info) {
+    sockaddr_in addr;
+    listen_fd_ = ListenOnLoopback(&addr);
+    REQUIRE(listen_fd_ >= 0);
+    port_ = ntohs(addr.sin_port);
+    coordinator_ = std::make_unique<ScriptedClient>(coordinator_port);
+    REQUIRE(coordinator_->Handshake(99, proto::Role::kPeer).ok());
+    Report();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  FakeHolder(const FakeHolder&) = delete;
+  FakeHolder& operator=(const FakeHolder&) = delete;
+  ~FakeHolder() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_; }
+
+ private:
+  void Report() {
+    proto::Report r;
+    r.listen.family = 0;  // "the address of this connection, at this port"
+    r.listen.port = static_cast<std::uint16_t>(port_);
+    r.files.push_back({info_.id, proto::FileState::kWhole});
+    coordinator_->Send(r);
+  }
+
+  // Reports every half second (the coordinator drops a silent peer after
+  // 3 s) and serves whoever connects.
+  void Loop() {
+    auto next_report = std::chrono::steady_clock::now();
+    while (!stop_) {
+      if (std::chrono::steady_clock::now() >= next_report) {
+        Report();
+        next_report += 500ms;
+      }
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      timeval tv{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      Serve(fd, &next_report);
+      ::close(fd);
+    }
+  }
+
+  bool SendAll(int fd, const void* data, std::size_t n) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    while (n > 0) {
+      const ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
+      if (k <= 0) return false;
+      p += k;
+      n -= static_cast<std::size_t>(k);
+    }
+    return true;
+  }
+
+  void Serve(int fd, std::chrono::steady_clock::time_point* next_report) {
+    proto::FrameBuffer frames;
+    const std::string garbage = RandomBytes(info_.chunk_size, 666);
+    while (!stop_) {
+      if (std::chrono::steady_clock::now() >= *next_report) {
+        Report();
+        *next_report += 500ms;
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      std::uint8_t buf[65536];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;  // the getter closed (it banned us)
+      frames.Append(ByteView(buf, static_cast<std::size_t>(n)));
+      for (;;) {
+        proto::Message m;
+        const proto::Decoded d = frames.Next(&m);
+        if (d.state == proto::DecodeState::kNeedMore) break;
+        if (d.state == proto::DecodeState::kError) return;
+        Bytes out;
+        if (std::holds_alternative<proto::Hello>(m)) {
+          proto::Hello h;
+          h.peer_id = ScriptedClient::IdOf(99);
+          out = proto::EncodeFrame(h);
+        } else if (const auto* open = std::get_if<proto::Open>(&m)) {
+          out = proto::EncodeFrame(
+              proto::Bitfield{open->slot, info_.chunk_count(), Bitfield(info_.chunk_count(), true).bytes()});
+        } else if (const auto* req = std::get_if<proto::Request>(&m)) {
+          ++requests_;
+          const std::uint32_t len = info_.layout().length(req->index);
+          out = proto::EncodeFrame(proto::ChunkHeader{req->slot, req->index, len});
+          out.insert(out.end(), garbage.begin(), garbage.begin() + len);
+        } else if (std::holds_alternative<proto::Error>(m)) {
+          return;
+        }
+        if (!out.empty() && !SendAll(fd, out.data(), out.size())) return;
+      }
+    }
+  }
+
+  FileInfo info_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::unique_ptr<ScriptedClient> coordinator_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("get: two holders, no daemon: byte-exact, both holders served, JSON ends done", "[get]") {
+  MiniCoordinator co;
+  // 64 MiB plus a short last chunk. The cap makes sure neither holder can
+  // deliver it all before the other is connected.
+  TestFile file(64 * kMiB + 12345, 31);
+  REQUIRE(file.info.chunk_count() == 257);
+  Peer h1(co.port, "upload_rate = \"48M\"\n"), h2(co.port, "upload_rate = \"48M\"\n");
+  for (Peer* h : {&h1, &h2}) {
+    h->Start();
+    h->Share(file.path, file.fileinfo);
+  }
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin");
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(out + ".partial"));
+  const auto end = EndEvent(r.out);
+  CHECK(end["state"] == "done");
+  CHECK(end["chunks_verified"] == 257);
+  CHECK(end["chunk_count"] == 257);
+  CHECK(end["bytes_verified"] == file.data.size());
+  CHECK(end["resumed_chunks"] == 0);
+  CHECK(end["checksum_failures"] == 0);
+  CHECK(end.value("error", "") == "");
+  for (const auto& e : Events(r.out)) CHECK(e.contains("state"));
+  const std::uint64_t up1 = h1.Status()["uploaded_bytes"], up2 = h2.Status()["uploaded_bytes"];
+  CHECK(up1 > 0);
+  CHECK(up2 > 0);
+  CHECK(up1 + up2 >= file.data.size());
+}
+
+TEST_CASE("get: through a running daemon: byte-exact, and the daemon then shares the file whole", "[get]") {
+  MiniCoordinator co;
+  TestFile file(24 * kMiB + 7, 32);
+  Peer holder(co.port);
+  holder.Start();
+  holder.Share(file.path, file.fileinfo);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 1; }, 5s));
+
+  Peer getter(co.port);
+  getter.Start();
+  const std::string out = getter.dir.File("out.bin");
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(out + ".partial"));
+  CHECK(EndEvent(r.out)["state"] == "done");
+
+  auto status = getter.Status();  // the daemon outlived the get
+  INFO(status.dump());
+  REQUIRE(status["files"].size() == 1);
+  const auto& f = status["files"][0];
+  CHECK(f["path"] == out);
+  CHECK(f["state"] == "whole");
+  CHECK(f["id"] == file.info.id.ToHex());
+  CHECK(f["chunks_held"] == file.info.chunk_count());
+  REQUIRE(status["downloads"].size() == 1);
+  CHECK(status["downloads"][0]["state"] == "done");
+  // ...and the coordinator hears of it as a whole copy.
+  CHECK(WaitFor([&] { return co.Lists(file.info.id, getter.port, proto::FileState::kWhole); }, 5s));
+
+  // A second copy of a file the daemon already seeds whole is refused, and
+  // the .partial reserved for it is removed again.
+  const std::string again = getter.dir.File("again.bin");
+  auto refused = getter.Cmd({"get", file.fileinfo, again});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("already shares a whole copy") != std::string::npos);
+  CHECK_FALSE(Exists(again + ".partial"));
+}
+
+TEST_CASE("get: chain: a downloader fetches from another downloader's partial copy", "[get]") {
+  MiniCoordinator co;
+  TestFile file(16 * kMiB, 33);
+  // A is slow, so B is still downloading when C starts.
+  Peer a(co.port, "upload_rate = \"3M\"\n");
+  a.Start();
+  a.Share(file.path, file.fileinfo);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 1; }, 5s));
+
+  Peer b(co.port);
+  b.Start();
+  const std::string b_out = b.dir.File("b.bin");
+  ChildProcess b_get(b.Args({"get", "--json", file.fileinfo, b_out}), b.dir.File("get.log"));
+  // B serves its partial and the coordinator lists it as state 1.
+  REQUIRE(WaitFor([&] { return VerifiedSoFar(b.dir.File("get.log")) >= 8 * kChunk; }, 20s));
+  REQUIRE(WaitFor([&] { return co.Lists(file.info.id, b.port, proto::FileState::kPartial); }, 5s));
+  REQUIRE(b_get.running());
+
+  Peer c(co.port);
+  const std::string c_out = c.dir.File("c.bin");
+  auto r = c.Cmd({"get", "--json", file.fileinfo, c_out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(c_out) == file.data);
+  CHECK(EndEvent(r.out)["state"] == "done");
+  CHECK(b.Status()["uploaded_bytes"].get<std::uint64_t>() > 0);  // C got chunks from B
+
+  REQUIRE(b_get.Wait(60s) == 0);
+  INFO(ReadTestFile(b.dir.File("get.log")));
+  CHECK(ReadTestFile(b_out) == file.data);
+  CHECK(EndEvent(ReadTestFile(b.dir.File("get.log")))["state"] == "done");
+}
+
+TEST_CASE("get: a holder killed mid-download: the rest comes from the other", "[get]") {
+  MiniCoordinator co;
+  TestFile file(12 * kMiB, 34);
+  ForegroundHolder h1(co.port, "upload_rate = \"2M\"\n"), h2(co.port, "upload_rate = \"2M\"\n");
+  for (ForegroundHolder* h : {&h1, &h2}) h->peer.Share(file.path, file.fileinfo);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin"), log = getter.dir.File("get.log");
+  ChildProcess get(getter.Args({"get", "--json", file.fileinfo, out}), log);
+  REQUIRE(WaitFor([&] { return VerifiedSoFar(log) >= 3 * kMiB; }, 30s));
+  CHECK(h1.peer.Status()["uploaded_bytes"].get<std::uint64_t>() > 0);  // it was a source
+  REQUIRE(get.running());
+  h1.proc->Signal(SIGKILL);
+  REQUIRE(h1.proc->Wait(5s) == 128 + SIGKILL);
+  REQUIRE(VerifiedSoFar(log) < file.data.size());  // killed before the end
+
+  REQUIRE(get.Wait(60s) == 0);
+  INFO(ReadTestFile(log));
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(out + ".partial"));
+  CHECK(EndEvent(ReadTestFile(log))["state"] == "done");
+}
+
+TEST_CASE("get: a holder sending corrupt chunks is banned after 3; the file is still exact", "[get]") {
+  MiniCoordinator co;
+  TestFile file(8 * kMiB, 35);
+  // The honest holder is slow, so the fake surely gets requests.
+  Peer honest(co.port, "upload_rate = \"2M\"\n");
+  honest.Start();
+  honest.Share(file.path, file.fileinfo);
+  FakeHolder fake(file.info, co.port);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin");
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(out + ".partial"));
+  CHECK(fake.requests() >= 3);
+  const auto end = EndEvent(r.out);
+  INFO(end.dump());
+  CHECK(end["state"] == "done");
+  CHECK(end["checksum_failures"].get<std::uint64_t>() >= 3);
+  CHECK(end["banned_peers"] == 1);
+  CHECK(end["retries"].get<std::uint64_t>() >= 3);
+  CHECK(Has(r.err, "failed their checksum"));
+}
+
+TEST_CASE("get: the getter killed with SIGKILL resumes from its .partial, trusting only what verifies", "[get]") {
+  MiniCoordinator co;
+  TestFile file(16 * kMiB, 36);
+  const std::uint32_t chunks = file.info.chunk_count();
+  Peer holder(co.port, "upload_rate = \"2M\"\n");
+  holder.Start();
+  holder.Share(file.path, file.fileinfo);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 1; }, 5s));
+
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin"), partial = out + ".partial";
+  {
+    ChildProcess get(getter.Args({"get", "--json", file.fileinfo, out}), getter.dir.File("get1.log"));
+    REQUIRE(WaitFor([&] { return VerifiedSoFar(getter.dir.File("get1.log")) >= 5 * kMiB; }, 30s));
+    REQUIRE(get.running());
+    get.Signal(SIGKILL);
+    REQUIRE(get.Wait(5s) == 128 + SIGKILL);
+  }
+  REQUIRE_FALSE(Exists(out));
+  std::string held = ReadTestFile(partial);
+  REQUIRE(held.size() == file.data.size());
+  std::vector<std::uint32_t> good;
+  for (std::uint32_t i = 0; i < chunks; ++i) {
+    if (held.compare(i * kChunk, kChunk, file.data, i * kChunk, kChunk) == 0) good.push_back(i);
+  }
+  INFO("chunks intact in the .partial: " << good.size());
+  REQUIRE(good.size() >= 2);
+  REQUIRE(good.size() < chunks);
+  // One byte flipped inside a chunk that was verified: it must be fetched again.
+  const std::uint32_t damaged = good[good.size() / 2];
+  {
+    std::fstream f(partial, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(damaged * kChunk + 1000));
+    f.put(static_cast<char>(file.data[damaged * kChunk + 1000] ^ 0x20));
+  }
+
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(partial));
+  const auto end = EndEvent(r.out);
+  INFO(end.dump());
+  CHECK(end["state"] == "done");
+  const std::uint64_t resumed = end["resumed_chunks"];
+  CHECK(resumed == good.size() - 1);
+  const std::uint64_t received = end["bytes_received"];
+  CHECK(received < file.data.size());
+  // No verified chunk fetched again: only the missing ones and the damaged one.
+  CHECK(received == file.data.size() - resumed * kChunk);
+}
+
+TEST_CASE("get: failures a user sees: no holder, existing output, bad .fileinfo, bad flags", "[get]") {
+  MiniCoordinator co;
+  TestFile file(3 * kChunk + 5, 37);  // shared by nobody
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin");
+
+  SECTION("no holder: exits 1 after --wait with one line naming the file") {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = getter.Cmd({"get", "--wait", "2", file.fileinfo, out});
+    const auto took = std::chrono::steady_clock::now() - t0;
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(took >= 2s);
+    CHECK(took <= 6s);
+    CHECK(r.err.rfind("peer: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(Has(r.err, "data.bin"));
+    CHECK_FALSE(Exists(out));
+  }
+  SECTION("an existing output is kept without --force") {
+    WriteTestFile(out, "precious");
+    auto r = getter.Cmd({"get", file.fileinfo, out});
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(Has(r.err, "exists"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(ReadTestFile(out) == "precious");
+    CHECK_FALSE(Exists(out + ".partial"));
+  }
+  SECTION("a missing or garbage .fileinfo") {
+    auto missing = getter.Cmd({"get", getter.dir.File("nope.fileinfo"), out});
+    CHECK(missing.exit_code == 1);
+    CHECK(Has(missing.err, "nope.fileinfo: No such file"));
+    WriteTestFile(getter.dir.File("junk.fileinfo"), "this is not a fileinfo\n");
+    auto junk = getter.Cmd({"get", getter.dir.File("junk.fileinfo"), out});
+    INFO(junk.err);
+    CHECK(junk.exit_code == 1);
+    CHECK(Has(junk.err, "junk.fileinfo"));
+    CHECK(std::count(junk.err.begin(), junk.err.end(), '\n') == 1);
+    CHECK_FALSE(Exists(out + ".partial"));
+  }
+  SECTION("bad flags exit 2") {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"get", file.fileinfo}, {"get", "--wait", "0", file.fileinfo, out},
+          {"get", "--wait", "soon", file.fileinfo, out}, {"get", "--bogus", file.fileinfo, out}}) {
+      auto r = getter.Cmd(args);
+      INFO(args[1] << ": " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(Has(r.err, "peer: "));
+    }
+    CHECK_FALSE(Exists(out + ".partial"));
+  }
+}
+
+}  // namespace lanswarm::testing
