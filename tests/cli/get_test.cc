@@ -25,6 +25,7 @@
 #include "fileinfo/fileinfo.h"
 #include "tests/support/blocking_tcp.h"
 #include "tests/support/child_process.h"
+#include "tests/support/cluster.h"
 #include "tests/support/scripted_client.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -38,73 +39,6 @@ namespace {
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kMiB = 1024 * 1024;
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A coordinator process, reporting interval 1 s so tests see reports quickly.
-struct MiniCoordinator {
-  TempDir dir;
-  int port = FreeLoopbackPort();
-  std::unique_ptr<ChildProcess> proc;
-  MiniCoordinator() {
-    WriteTestFile(dir.File("c.toml"), "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n");
-    proc = std::make_unique<ChildProcess>(std::vector<std::string>{BinPath("coordinator"), "-c", dir.File("c.toml")},
-                                          dir.File("log"));
-    REQUIRE(WaitFor([&] { return ScriptedClient(port).connected(); }, 5s));
-  }
-  std::vector<proto::Holder> Query(const FileId& id) {
-    ScriptedClient c(port);
-    if (!c.Handshake(200, proto::Role::kTool).ok()) return {};
-    c.Send(proto::Query{1, id});
-    auto r = c.Receive();
-    return r.ok() ? std::get<proto::Holders>(*r).holders : std::vector<proto::Holder>{};
-  }
-  // True when the peer listening on `port` is listed for `id` in `state`.
-  bool Lists(const FileId& id, int peer_port, proto::FileState state) {
-    for (const proto::Holder& h : Query(id)) {
-      if (h.endpoint.port == peer_port && h.state == state) return true;
-    }
-    return false;
-  }
-};
-
-// A peer's command line: its state dir, ports and config.
-struct Peer {
-  TempDir dir;
-  int port = FreeLoopbackPort();
-  int coordinator_port;
-  explicit Peer(int coord_port, const std::string& extra_config = "") : coordinator_port(coord_port) {
-    WriteTestFile(dir.File("peer.toml"), "report_interval = 1\n" + extra_config);
-  }
-  std::vector<std::string> Args(std::vector<std::string> cmd) const {
-    std::vector<std::string> argv = {BinPath("peer")};
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
-    for (const char* a : {"--state-dir", "--listen", "--coordinator", "--config"}) argv.push_back(a);
-    // Values in the same order as the flags above.
-    argv.insert(argv.end() - 3, dir.File("state"));
-    argv.insert(argv.end() - 2, "127.0.0.1:" + std::to_string(port));
-    argv.insert(argv.end() - 1, "127.0.0.1:" + std::to_string(coordinator_port));
-    argv.push_back(dir.File("peer.toml"));
-    return argv;
-  }
-  RunResult Cmd(std::vector<std::string> cmd) const { return Run(Args(std::move(cmd)), 90); }
-  void Start() {
-    auto r = Cmd({"start-server"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    REQUIRE(Has(r.out, "peer daemon started"));
-  }
-  void Share(const std::string& file, const std::string& fileinfo) {
-    auto r = Cmd({"share", "-q", file, "--fileinfo", fileinfo});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  ~Peer() { Run(Args({"kill-server"}), 30); }
-  nlohmann::json Status() {
-    auto r = Cmd({"status", "--json"});
-    REQUIRE(r.exit_code == 0);
-    return nlohmann::json::parse(r.out);
-  }
-};
 
 // A holder that runs in the foreground under the test, so it can be killed.
 struct ForegroundHolder {

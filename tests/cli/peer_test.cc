@@ -15,6 +15,7 @@
 #include "common/proto/codec.h"
 #include "fileinfo/fileinfo.h"
 #include "tests/support/child_process.h"
+#include "tests/support/cluster.h"
 #include "tests/support/scripted_client.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -26,75 +27,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kChunk = 256 * 1024;
-
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// A coordinator process, reporting interval 1 s so tests see reports quickly.
-struct MiniCoordinator {
-  TempDir dir;
-  int port = FreeLoopbackPort();
-  std::unique_ptr<ChildProcess> proc;
-  explicit MiniCoordinator(int fixed_port = 0) {
-    if (fixed_port != 0) port = fixed_port;
-    WriteTestFile(dir.File("c.toml"), "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n");
-    proc = std::make_unique<ChildProcess>(std::vector<std::string>{BinPath("coordinator"), "-c", dir.File("c.toml")},
-                                          dir.File("log"));
-    REQUIRE(WaitFor([&] { return ScriptedClient(port).connected(); }, 5s));
-  }
-  std::vector<proto::Holder> Query(const FileId& id) {
-    ScriptedClient c(port);
-    if (!c.Handshake(200, proto::Role::kTool).ok()) return {};
-    c.Send(proto::Query{1, id});
-    auto r = c.Receive();
-    return r.ok() ? std::get<proto::Holders>(*r).holders : std::vector<proto::Holder>{};
-  }
-  std::uint64_t Reports() {
-    ScriptedClient c(port);
-    if (!c.Handshake(201, proto::Role::kTool).ok()) return 0;
-    c.Send(proto::StatsRequest{1});
-    auto r = c.Receive();
-    if (!r.ok()) return 0;
-    for (const auto& e : std::get<proto::Stats>(*r).entries) {
-      if (e.name == "reports_total") return e.value;
-    }
-    return 0;
-  }
-};
-
-// A peer's command line: its state dir, ports and config.
-struct Peer {
-  TempDir dir;
-  int port = FreeLoopbackPort();
-  int coordinator_port;
-  explicit Peer(int coord_port, const std::string& extra_config = "") : coordinator_port(coord_port) {
-    WriteTestFile(dir.File("peer.toml"), "report_interval = 1\n" + extra_config);
-  }
-  std::vector<std::string> Args(std::vector<std::string> cmd) const {
-    std::vector<std::string> argv = {BinPath("peer")};
-    argv.insert(argv.end(), cmd.begin(), cmd.end());
-    for (const char* a : {"--state-dir", "--listen", "--coordinator", "--config"}) argv.push_back(a);
-    // Values in the same order as the flags above.
-    argv.insert(argv.end() - 3, dir.File("state"));
-    argv.insert(argv.end() - 2, "127.0.0.1:" + std::to_string(port));
-    argv.insert(argv.end() - 1, "127.0.0.1:" + std::to_string(coordinator_port));
-    argv.push_back(dir.File("peer.toml"));
-    return argv;
-  }
-  RunResult Cmd(std::vector<std::string> cmd) const { return Run(Args(std::move(cmd)), 60); }
-  void Start() {
-    auto r = Cmd({"start-server"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    REQUIRE(Has(r.out, "peer daemon started"));
-  }
-  ~Peer() { Run(Args({"kill-server"}), 30); }
-  nlohmann::json Status() {
-    auto r = Cmd({"status", "--json"});
-    REQUIRE(r.exit_code == 0);
-    return nlohmann::json::parse(r.out);
-  }
-  std::string Log() const { return ReadTestFile(dir.File("state/peer.log")); }
-};
 
 FileId IdOf(const std::string& fileinfo_path) {
   auto info = LoadFileInfo(fileinfo_path);
