@@ -49,6 +49,7 @@ void ChunkPicker::OnPeerGone(PeerKey peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   for (std::uint32_t i : std::vector<std::uint32_t>(it->second.requested.begin(), it->second.requested.end())) {
+    failed_[peer].insert(i);
     Release(i, peer);
   }
   if (it->second.has.size() == count_) {
@@ -103,7 +104,7 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
     } else if (state_[i] != State::kNeeded) {
       continue;
     }
-    (info.failed.count(i) ? retried : fresh).push_back(i);
+    (Failed(peer, i) ? retried : fresh).push_back(i);
   }
   auto order = [this](std::uint32_t a, std::uint32_t b) { return Before(a, b); };
   auto take = [&](std::vector<std::uint32_t>& from) {
@@ -119,7 +120,7 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
   // that has it could be asked instead.
   std::erase_if(retried, [&](std::uint32_t i) {
     for (const auto& [key, other] : peers_) {
-      if (key != peer && other.has.size() == count_ && other.has.has(i) && !other.failed.count(i)) return true;
+      if (key != peer && other.has.size() == count_ && other.has.has(i) && !Failed(key, i)) return true;
     }
     return false;
   });
@@ -144,9 +145,13 @@ std::vector<PeerKey> ChunkPicker::OnVerified(std::uint32_t index, PeerKey peer) 
 }
 
 void ChunkPicker::OnFailed(std::uint32_t index, PeerKey peer) {
-  auto it = peers_.find(peer);
-  if (it != peers_.end()) it->second.failed.insert(index);
+  failed_[peer].insert(index);
   Release(index, peer);
+}
+
+bool ChunkPicker::Failed(PeerKey peer, std::uint32_t index) const {
+  auto it = failed_.find(peer);
+  return it != failed_.end() && it->second.count(index) != 0;
 }
 
 std::size_t ChunkPicker::in_flight(PeerKey peer) const {

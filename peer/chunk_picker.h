@@ -32,7 +32,8 @@ class ChunkPicker {
 
   void OnPeerBitfield(PeerKey peer, const Bitfield& has);
   void OnPeerHave(PeerKey peer, std::uint32_t index);
-  // Forgets the peer; its requests in flight go back to needed.
+  // Forgets the peer's bitfield; its requests in flight go back to needed
+  // and count as failed by it (kept if the same key comes back).
   void OnPeerGone(PeerKey peer);
 
   // Up to n chunks to request from `peer` now, rarest first; each is
@@ -67,8 +68,8 @@ class ChunkPicker {
   struct PeerInfo {
     Bitfield has;
     std::unordered_set<std::uint32_t> requested;  // in flight from this peer
-    std::unordered_set<std::uint32_t> failed;     // chunks it failed to deliver
   };
+  bool Failed(PeerKey peer, std::uint32_t index) const;
 
   // The pick order: fewer holders first, then the seeded random rank.
   bool Before(std::uint32_t a, std::uint32_t b) const;
@@ -83,6 +84,8 @@ class ChunkPicker {
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
   std::vector<std::uint8_t> held_;
   std::unordered_map<PeerKey, PeerInfo> peers_;
+  // Chunks each peer failed to deliver; outlives a disconnect.
+  std::unordered_map<PeerKey, std::unordered_set<std::uint32_t>> failed_;
   std::uint32_t verified_count_ = 0;
   std::uint32_t needed_count_;
 };

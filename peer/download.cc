@@ -39,6 +39,7 @@ void Download::OnHave(PeerKey peer, std::uint32_t index) {
 }
 
 void Download::OnPeerGone(PeerKey peer) {
+  stats_.retries += picker_.in_flight(peer);
   picker_.OnPeerGone(peer);
   peers_.erase(peer);
 }
@@ -84,6 +85,11 @@ Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good
 void Download::OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
   if (index >= picker_.chunk_count()) return;
   ++stats_.rejects;
+  Fail(peer, index, now);
+}
+
+void Download::Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
+  if (index >= picker_.chunk_count()) return;
   Fail(peer, index, now);
 }
 

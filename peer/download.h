@@ -42,7 +42,7 @@ struct DownloadStats {
   std::uint64_t checksum_failures = 0;
   std::uint64_t rejects = 0;
   std::uint64_t timeouts = 0;     // peers dropped because a request ran past its deadline
-  std::uint64_t retries = 0;      // chunks put back in the retry queue
+  std::uint64_t retries = 0;      // chunk requests that failed and were put back (incl. lost peers')
   std::uint64_t duplicates = 0;   // chunks that arrived after another copy was verified
   std::uint64_t banned_peers = 0;
 };
@@ -73,6 +73,9 @@ class Download {
   Verdict OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now);
   // The peer answered REJECT for a request.
   void OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
+  // The chunk must be fetched again through no proven fault of `peer` (its
+  // bytes were right, but another copy spoiled them on disk).
+  void Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
 
   // Releases chunks whose retry wait is over, and returns the peers whose
   // oldest request is past its deadline: the caller drops them (and then
@@ -83,6 +86,7 @@ class Download {
   bool Wanted(std::uint32_t index) const { return !picker_.verified(index); }
   bool complete() const { return picker_.complete(); }
   bool banned(PeerKey peer) const;
+  std::uint32_t max_bad_chunks() const { return options_.max_bad_chunks; }
   bool connected(PeerKey peer) const { return peers_.count(peer) != 0; }
   std::uint32_t verified_count() const { return picker_.verified_count(); }
   std::uint32_t chunk_count() const { return picker_.chunk_count(); }

@@ -25,6 +25,7 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kQueryIdle = std::chrono::seconds(1);
 constexpr auto kQueryBusy = std::chrono::seconds(5);
 constexpr auto kRateWindow = std::chrono::seconds(5);
+constexpr auto kQueryDeadline = std::chrono::seconds(10);
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
@@ -111,25 +112,28 @@ void Downloader::Tick() {
   samples_.emplace_back(t, bytes_verified_);
   while (samples_.size() > 2 && t - samples_.front().first > kRateWindow) samples_.pop_front();
 
-  if (state_.active_peers() > 0) {
-    idle_since_ = t;
-    state_name_ = "downloading";
-  } else {
-    state_name_ = "waiting";
-    if (t - idle_since_ >= request_.holder_timeout) {
-      std::string why;
-      if (!last_query_error_.empty()) {
-        why = "the coordinator is unreachable (" + last_query_error_ + ")";
-      } else if (holders_.empty()) {
-        why = "no peer holds it (asked the coordinator " + std::to_string(queries_) + " times)";
-      } else {
-        std::string last;
-        for (const auto& [key, h] : holders_) last = h.last_error.empty() ? last : h.last_error;
-        why = fmt::format("none of its {} holders could be used{}", holders_.size(), last.empty() ? "" : " (" + last + ")");
-      }
-      return Finish(Status::NotFound(fmt::format("could not download {} within {} s: {}", info_->name,
-                                                    request_.holder_timeout.count(), why)));
+  // A peer that only answers with REJECTs, or holds nothing we need, is
+  // connected but of no use: only arriving data counts (OnFetchPiece).
+  state_name_ = state_.active_peers() > 0 ? "downloading" : "waiting";
+  if (t - idle_since_ >= request_.holder_timeout) {
+    std::string why;
+    if (!last_query_error_.empty()) {
+      why = "the coordinator is unreachable (" + last_query_error_ + ")";
+    } else if (holders_.empty()) {
+      why = "no peer holds it (asked the coordinator " + std::to_string(queries_) + " times)";
+    } else {
+      std::string last;
+      for (const auto& [key, h] : holders_) last = h.last_error.empty() ? last : h.last_error;
+      why = fmt::format("none of its {} known holders sent any of the missing chunks{}", holders_.size(),
+                        last.empty() ? "" : " (last problem: " + last + ")");
     }
+    return Finish(Status::NotFound(fmt::format("gave up on {} after {} s without data: {}", info_->name,
+                                               request_.holder_timeout.count(), why)));
+  }
+  // A coordinator that keeps the connection but never answers.
+  if (query_pending_ && t - query_sent_ > kQueryDeadline) {
+    query_pending_ = false;
+    last_query_error_ = "the coordinator did not answer within 10 s";
   }
   if (!query_pending_ && t >= next_query_) Query();
   ConnectMore();
@@ -138,6 +142,7 @@ void Downloader::Tick() {
 
 void Downloader::Query() {
   query_pending_ = true;
+  query_sent_ = now();
   ++queries_;
   std::weak_ptr<Downloader> weak = weak_from_this();
   env_.link->Query(info_->id, [weak](Result<std::vector<proto::Holder>> r) {
@@ -206,6 +211,7 @@ void Downloader::PumpAll() {
 }
 
 void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
+  if (finished_) return session->Close(Status::Ok());  // a connect that outlived the download
   Holder& h = holders_[key];
   h.session = session;
   h.connecting = false;
@@ -235,6 +241,7 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
                               std::size_t len) {
   if (finished_) return false;
   bytes_received_ += len;
+  idle_since_ = now();  // data for a chunk we need: a usable holder
   if (!state_.Wanted(index)) {
     // Another copy won the endgame: stop writing this one.
     if (auto it = current_.find(key); it != current_.end()) {
@@ -266,14 +273,18 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
 
 bool Downloader::RecheckOnDisk(std::uint32_t index) {
   const std::uint32_t len = info_->layout().length(index);
-  AlignedBuffer buf(len);
+  AlignedBuffer buf(std::min<std::size_t>(len, 1u << 20));  // in pieces, like the receive path
+  StreamingChunkHash hash;
   std::size_t got = 0;
   while (got < len) {
-    const ssize_t n = ::pread(fd_, buf.data() + got, len - got, static_cast<off_t>(info_->layout().offset(index) + got));
+    const std::size_t want = std::min(buf.size(), len - got);
+    const ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(info_->layout().offset(index) + got));
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
+    hash.Update(buf.data(), static_cast<std::size_t>(n));
     got += static_cast<std::size_t>(n);
   }
-  return ChunkHash(buf.data(), len) == info_->chunk_hashes[index];
+  return hash.Digest() == info_->chunk_hashes[index];
 }
 
 void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
@@ -285,8 +296,13 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   // The stream matched, but an endgame twin may have written over parts of
   // it on disk: check what the disk holds.
   if (good && overlapped_[index]) {
-    good = RecheckOnDisk(index);
     overlapped_[index] = receiving_[index] > 0;
+    if (!RecheckOnDisk(index)) {
+      // This peer's bytes were right; the other copy's were not. Fetch it
+      // again without counting it against this peer.
+      state_.Requeue(key, index, now());
+      return PumpAll();
+    }
   }
   const Download::Verdict v = state_.OnChunk(key, index, good, now());
   if (!good) {
@@ -294,7 +310,7 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   }
   if (v.ban) {
     DropPeer(key, fmt::format("{} of its chunks failed their checksum; ignoring it for this download",
-                              state_.stats().checksum_failures));
+                              state_.max_bad_chunks()));
   }
   if (v.verified) {
     Verified(index);

@@ -122,10 +122,11 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
 
   net::Loop::TimerId tick_timer_ = 0;
   bool query_pending_ = false;
-  Clock::TimePoint next_query_{};
+  Clock::TimePoint next_query_{}, query_sent_{};
   int queries_ = 0;
   std::string last_query_error_;
-  Clock::TimePoint started_, idle_since_;
+  Clock::TimePoint started_;
+  Clock::TimePoint idle_since_;  // last time data for a needed chunk arrived
 
   std::uint32_t resumed_chunks_ = 0;
   std::uint64_t bytes_verified_ = 0, bytes_received_ = 0;

@@ -87,7 +87,10 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
   if (fd < 0) return Status::FromErrno(r.partial, errno);
   Status s = Reserve(fd, r.partial, info.size, 0);
   ::close(fd);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    ::unlink(r.partial.c_str());  // made just now and holding nothing
+    return s;
+  }
   return r;
 }
 

@@ -425,6 +425,41 @@ TEST_CASE("get: the getter killed with SIGKILL resumes from its .partial, trusti
   CHECK(received == file.data.size() - resumed * kChunk);
 }
 
+TEST_CASE("get: the daemon killed with SIGKILL mid-download: the same command resumes without it", "[get]") {
+  MiniCoordinator co;
+  TestFile file(12 * kMiB, 37);
+  Peer holder(co.port, "upload_rate = \"2M\"\n");
+  holder.Start();
+  holder.Share(file.path, file.fileinfo);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 1; }, 5s));
+
+  Peer getter(co.port);
+  const std::string out = getter.dir.File("out.bin");
+  {
+    // The getter's daemon in the foreground, so the test can kill it.
+    ChildProcess daemon(getter.Args({"start-server", "--foreground"}), getter.dir.File("daemon.log"));
+    REQUIRE(WaitFor([&] { return getter.Cmd({"status"}).exit_code == 0; }, 10s));
+    ChildProcess get(getter.Args({"get", "--json", file.fileinfo, out}), getter.dir.File("get1.log"));
+    REQUIRE(WaitFor([&] { return VerifiedSoFar(getter.dir.File("get1.log")) >= 3 * kMiB; }, 30s));
+    daemon.Signal(SIGKILL);
+    REQUIRE(daemon.Wait(5s) == 128 + SIGKILL);
+    // The CLI that followed it says so and keeps the .partial.
+    REQUIRE(get.Wait(15s) == 1);
+    CHECK(Has(ReadTestFile(getter.dir.File("get1.log")), "lost the daemon"));
+  }
+  REQUIRE(Exists(out + ".partial"));
+
+  // No daemon now (its pid file is stale): the command runs the download itself.
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  const auto end = EndEvent(r.out);
+  INFO(end.dump());
+  CHECK(end["resumed_chunks"].get<std::uint64_t>() > 0);
+  CHECK(end["bytes_received"].get<std::uint64_t>() < file.data.size());
+}
+
 TEST_CASE("get: failures a user sees: no holder, existing output, bad .fileinfo, bad flags", "[get]") {
   MiniCoordinator co;
   TestFile file(3 * kChunk + 5, 37);  // shared by nobody

@@ -245,3 +245,37 @@ TEST_CASE("download: a good chunk nobody asked this peer for still counts", "[do
 }
 
 }  // namespace lanswarm::peer
+
+namespace lanswarm::peer {
+
+TEST_CASE("download: a peer that dropped out is asked for its lost chunks only when nobody else has them", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(1));
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  d.OnPeerGone(1);  // e.g. dropped for a timeout
+  CHECK(d.stats().retries == 1);
+  d.AddPeer(1);     // it comes back...
+  d.OnBitfield(1, All(1));
+  d.AddPeer(2);     // ...and so does another holder
+  d.OnBitfield(2, All(1));
+  CHECK(d.Next(1, clock.now()).empty());
+  CHECK(d.Next(2, clock.now()) == Picks{0});
+}
+
+TEST_CASE("download: a requeued chunk is fetched again without counting against the peer", "[download]") {
+  FakeClock clock;
+  DownloadOptions o = Options(1);
+  o.max_bad_chunks = 1;
+  Download d(1, 4s, o);
+  d.AddPeer(1);
+  d.OnBitfield(1, All(1));
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  d.Requeue(1, 0, clock.now());
+  CHECK_FALSE(d.banned(1));
+  CHECK(d.stats().checksum_failures == 0);
+  CHECK(d.Next(1, clock.now()) == Picks{0});  // the only holder: asked again
+}
+
+}  // namespace lanswarm::peer
