@@ -15,7 +15,9 @@ runs=3
 measure=build/release/tests/bench/measure
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lanswarm-bench-XXXXXX")
 pids=()
+mem=
 cleanup() {
+  case "$mem" in /dev/shm/lanswarm-bench-*) rm -rf "$mem" ;; esac
   for d in "$dir"/h*; do [ -d "$d" ] && bin/peer kill-server --state-dir "$d" >/dev/null 2>&1 || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$dir"
@@ -49,11 +51,12 @@ start_holder() {  # name, upload rate in bytes/s (0 = none), file
 }
 stop_holder() { bin/peer kill-server --state-dir "$dir/$1" >/dev/null; rm -rf "${dir:?}/$1"; }
 
-# Runs one get into $dir/out (removed first); prints its end event.
+# Runs one get into ${2:-$dir}/out (removed first); prints its end event.
 get() {
-  rm -rf "$dir/out" "$dir/out.partial" "$dir/g"
+  local out=${2:-$dir}/out
+  rm -rf "$out" "$out.partial" "$dir/g"
   bin/peer get --state-dir "$dir/g" --listen "127.0.0.1:$(free_port)" --coordinator "127.0.0.1:$coord_port" \
-    --json "$1.fileinfo" "$dir/out" | tail -1
+    --json "$1.fileinfo" "$out" | tail -1
 }
 
 file=$dir/src.bin
@@ -94,11 +97,17 @@ stop_holder h1
 
 echo
 rate=$((rate_mib << 20))
-echo "# 2. three holders capped at ${rate_mib} MiB/s each -> one getter, ${size_mib} MiB"
+# The output goes to memory here: this part measures how well the getter
+# uses three capped holders, and this VM's disk writes back at 240-630 MiB/s
+# depending on the moment, which would measure the disk instead.
+mem=$dir
+[ -d /dev/shm ] && mem=$(mktemp -d /dev/shm/lanswarm-bench-XXXXXX)
+echo "# 2. three holders capped at ${rate_mib} MiB/s each -> one getter, ${size_mib} MiB, output in $mem"
 for h in h1 h2 h3; do start_holder "$h" "$rate" "$file"; done
 sleep 1
-end=$(get "$file")
-cmp -s "$file" "$dir/out" || { echo "get result differs" >&2; exit 1; }
+end=$(get "$file" "$mem")
+cmp -s "$file" "$mem/out" || { echo "get result differs" >&2; exit 1; }
+[ "$mem" = "$dir" ] || rm -rf "$mem"
 awk -v size="$(echo "$end" | field size)" -v secs="$(echo "$end" | field elapsed_seconds)" -v rate="$rate" 'BEGIN{
   got = size / secs
   printf "getter: %.1f MiB/s over %.2f s; 3 x cap = %.0f MiB/s; ratio %.2f (target >= 0.90)\n", got/1048576, secs, 3*rate/1048576, got/(3*rate) }'
