@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <deque>
 #include <map>
 #include <filesystem>
 
@@ -18,6 +17,7 @@
 #include "common/net/connection.h"
 #include "common/net/loop.h"
 #include "common/net/stop_signals.h"
+#include "common/rate_window.h"
 #include "peer/control.h"
 #include "peer/coordinator_link.h"
 #include "peer/downloader.h"
@@ -196,11 +196,8 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
                                            [&] { return BuildReport(ctx->registry, bound->port()); });
 
   // The upload rate shown by `peer status`: bytes over the last 5 seconds.
-  std::deque<std::pair<Clock::TimePoint, std::uint64_t>> upload_samples;
-  loop.AddPeriodic(std::chrono::seconds(1), [&] {
-    upload_samples.emplace_back(loop.clock().now(), ctx->uploaded_bytes);
-    while (upload_samples.size() > 6) upload_samples.pop_front();
-  });
+  RateWindow upload_rate(std::chrono::seconds(5));
+  loop.AddPeriodic(std::chrono::seconds(1), [&] { upload_rate.Add(loop.clock().now(), ctx->uploaded_bytes); });
   loop.AddPeriodic(config.report_interval, [&] {
     if (check_disk()) link->ReportNow();
   });
@@ -275,11 +272,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       }
       nlohmann::json gets = nlohmann::json::array();
       for (const auto& [out, d] : downloads) gets.push_back(d->Progress());
-      double rate = 0;
-      if (upload_samples.size() >= 2) {
-        const double secs = std::chrono::duration<double>(upload_samples.back().first - upload_samples.front().first).count();
-        if (secs > 0) rate = static_cast<double>(upload_samples.back().second - upload_samples.front().second) / secs;
-      }
+      const double rate = upload_rate.PerSecond();
       FileId id;
       std::copy(self->begin(), self->end(), id.bytes.begin());
       return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", id.ToHex()}, {"listen", bound->ToString()},

@@ -24,7 +24,6 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 // one to download from, rarely once busy (new holders still join).
 constexpr auto kQueryIdle = std::chrono::seconds(1);
 constexpr auto kQueryBusy = std::chrono::seconds(5);
-constexpr auto kRateWindow = std::chrono::seconds(5);
 constexpr auto kQueryDeadline = std::chrono::seconds(10);
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
@@ -109,8 +108,7 @@ void Downloader::Tick() {
   for (PeerKey key : state_.Tick(t)) {
     DropPeer(key, fmt::format("no chunk from it within {:.0f} s", Seconds(RequestTimeout(info_->chunk_size))));
   }
-  samples_.emplace_back(t, bytes_verified_);
-  while (samples_.size() > 2 && t - samples_.front().first > kRateWindow) samples_.pop_front();
+  rate_.Add(t, bytes_verified_);
 
   // A peer that only answers with REJECTs, or holds nothing we need, is
   // connected but of no use: only arriving data counts (OnFetchPiece).
@@ -244,10 +242,7 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
   idle_since_ = now();  // data for a chunk we need: a usable holder
   if (!state_.Wanted(index)) {
     // Another copy won the endgame: stop writing this one.
-    if (auto it = current_.find(key); it != current_.end()) {
-      --receiving_[it->second];
-      current_.erase(it);
-    }
+    StopReceiving(key);
     return false;
   }
   std::uint64_t at = info_->layout().offset(index) + offset;
@@ -288,10 +283,7 @@ bool Downloader::RecheckOnDisk(std::uint32_t index) {
 }
 
 void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
-  if (auto it = current_.find(key); it != current_.end()) {
-    --receiving_[it->second];
-    current_.erase(it);
-  }
+  StopReceiving(key);
   if (finished_) return;
   // The stream matched, but an endgame twin may have written over parts of
   // it on disk: check what the disk holds.
@@ -346,11 +338,15 @@ void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectRe
   PumpAll();
 }
 
-void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
+void Downloader::StopReceiving(PeerKey key) {
   if (auto it = current_.find(key); it != current_.end()) {
     --receiving_[it->second];
     current_.erase(it);
   }
+}
+
+void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
+  StopReceiving(key);
   auto it = holders_.find(key);
   if (it == holders_.end()) return;
   Holder& h = it->second;
@@ -429,11 +425,7 @@ void Downloader::Finish(const Status& why) {
 }
 
 nlohmann::json Downloader::Progress() const {
-  double rate = 0;
-  if (samples_.size() >= 2) {
-    const double secs = Seconds(samples_.back().first - samples_.front().first);
-    if (secs > 0) rate = static_cast<double>(samples_.back().second - samples_.front().second) / secs;
-  }
+  const double rate = rate_.PerSecond();
   const double elapsed = finished_ ? elapsed_at_finish_ : Seconds(now() - started_);
   const std::uint64_t left = info_->size - std::min(info_->size, bytes_verified_);
   const DownloadStats& st = state_.stats();

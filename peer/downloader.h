@@ -22,6 +22,7 @@
 
 #include "common/bitfield.h"
 #include "common/net/loop.h"
+#include "common/rate_window.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
@@ -97,6 +98,8 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   void ConnectMore();
   void PumpAll();
   void Verified(std::uint32_t index);
+  // The chunk `key` was sending is no longer being written (done, dropped, closed).
+  void StopReceiving(PeerKey key);
   bool RecheckOnDisk(std::uint32_t index);
   void Finish(const Status& why);
   void DropPeer(PeerKey key, const std::string& why);
@@ -130,7 +133,7 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
 
   std::uint32_t resumed_chunks_ = 0;
   std::uint64_t bytes_verified_ = 0, bytes_received_ = 0;
-  std::deque<std::pair<Clock::TimePoint, std::uint64_t>> samples_;  // for the rate
+  RateWindow rate_{std::chrono::seconds(5)};  // of bytes_verified_
   bool finished_ = false;
   Status result_;
   std::string state_name_ = "starting";
