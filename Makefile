@@ -7,6 +7,8 @@
 #   make static     statically linked binaries into bin/static/ (docker images)
 #   make bench      benchmarks; results go into doc/benchmarks.md by hand
 #   make demo       the main job end to end on loopback: 1 coordinator, 3 peers (tests/demo/demo.sh)
+#   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
+#   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
 #   make fuzz       libFuzzer targets (clang-14), FUZZ_SECONDS each (default 60)
 #   make deps       install the Debian packages the build needs, if any is missing
 #   make clean
@@ -91,7 +93,7 @@ CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
 
-.PHONY: all test asan static bench demo deps fuzz clean binaries tests benches run-tests
+.PHONY: all test asan static bench demo demo-docker test-lan deps fuzz clean binaries tests benches run-tests
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -124,6 +126,33 @@ bench: deps
 demo: deps
 	@$(SUBMAKE) MODE=release binaries
 	@tests/demo/demo.sh
+
+# The compose demo (docker-compose.yml, docker/README.md): installs docker.io
+# and docker-compose when missing, starts dockerd when it does not answer
+# (through systemd when it runs, else in the background, logging to
+# /var/log/dockerd.log; it keeps running afterwards), then docker/demo.sh.
+demo-docker: deps
+	$(call install_missing,docker.io docker-compose)
+	@$(SUBMAKE) MODE=static binaries
+	@if ! docker info >/dev/null 2>&1; then \
+	  if [ -d /run/systemd/system ]; then \
+	    echo "starting dockerd: systemctl start docker"; systemctl start docker; \
+	  else \
+	    echo "starting dockerd in the background (log: /var/log/dockerd.log)"; \
+	    setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null & \
+	  fi; \
+	  for i in $$(seq 30); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null 2>&1 || { echo "make: dockerd does not answer after 30 s; see /var/log/dockerd.log" >&2; exit 1; }; \
+	fi
+	@docker/demo.sh
+
+# The LAN testbed (tests/lan/): network namespaces, a bridge and tbf-shaped
+# links; needs root. LAN_ONLY=scenario runs one.
+LAN_PACKAGES := iproute2 iputils-ping util-linux
+test-lan: deps
+	$(call install_missing,$(LAN_PACKAGES))
+	@$(SUBMAKE) MODE=release binaries
+	@tests/lan/test_lan.sh
 
 # Installs only what is missing; `apt-get update` runs once, only then.
 # $(call install_missing,PACKAGES)

@@ -95,16 +95,21 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
 
   // Candidates: needed chunks this peer has, preferring ones it has not
   // failed; in the endgame, chunks in flight elsewhere.
+  // The loop runs for every pick of every peer: the cheap vector tests come
+  // first, and the hash lookups only for candidates (a needed chunk is in
+  // flight from nobody, so only the endgame asks `requested`).
   const bool endgame = needed_count_ == 0;
+  auto failed_it = failed_.find(peer);
+  const std::unordered_set<std::uint32_t>* failed = failed_it == failed_.end() ? nullptr : &failed_it->second;
   std::vector<std::uint32_t> fresh, retried;
   for (std::uint32_t i = 0; i < count_; ++i) {
-    if (!info.has.has(i) || info.requested.count(i) || held_[i]) continue;
+    if (held_[i] || !info.has.has(i)) continue;
     if (endgame) {
-      if (state_[i] != State::kInFlight || requesters_[i] >= endgame_duplicates_) continue;
+      if (state_[i] != State::kInFlight || requesters_[i] >= endgame_duplicates_ || info.requested.count(i)) continue;
     } else if (state_[i] != State::kNeeded) {
       continue;
     }
-    (Failed(peer, i) ? retried : fresh).push_back(i);
+    (failed != nullptr && failed->count(i) ? retried : fresh).push_back(i);
   }
   auto order = [this](std::uint32_t a, std::uint32_t b) { return Before(a, b); };
   auto take = [&](std::vector<std::uint32_t>& from) {

@@ -20,6 +20,7 @@ struct Config {
   std::uint64_t upload_rate = 0;             // bytes per second; 0 = unlimited
   std::uint32_t max_connections = 256;
   std::uint32_t max_requests_per_connection = 32;  // queued REQUESTs before REJECT(busy)
+  std::uint32_t download_peers = 32;  // holders one download fetches from at once
   std::chrono::milliseconds simulated_latency{0};
   std::string log_level = "info";
 };

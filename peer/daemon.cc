@@ -151,6 +151,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     spdlog::info("sharing {} ({} chunks)", f->path, f->info.chunk_count());
     ctx->registry.Put(std::move(*f));
   }
+  for (const SharedFile& f : ctx->registry.files()) ctx->TrackSpread(f);
   // A file that vanished, changed on disk or failed a chunk's checksum is
   // no longer served, and reported as gone from then on.
   auto stop_serving = [&](SharedFile& f, const Status& why) {
@@ -221,6 +222,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     r.out = req.value("out", "");
     r.holder_timeout = std::chrono::seconds(req.value("holder_timeout", 60));
     r.seed = randombytes_random() | std::uint64_t{randombytes_random()} << 32;
+    r.max_peers = config.download_peers;
     if (r.out.empty() || r.fileinfo_path.empty()) return {{"ok", false}, {"error", "get needs \"fileinfo\" and \"out\""}};
     if (auto it = downloads.find(r.out); it != downloads.end() && !it->second->finished()) {
       return {{"ok", true}, {"attached", true}};
@@ -321,6 +323,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       }
       const FileId file_id = f.info.id;
       ctx->registry.Put(std::move(f));
+      if (const SharedFile* now = ctx->registry.Find(file_id)) ctx->TrackSpread(*now);
       for (std::uint32_t i : gained) ctx->BroadcastHave(file_id, i);
       save();
       link->ReportNow();

@@ -88,6 +88,17 @@ void Download::OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now)
   Fail(peer, index, now);
 }
 
+void Download::OnDeferred(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
+  if (index >= picker_.chunk_count() || picker_.verified(index)) return;
+  ++stats_.deferred;
+  picker_.OnFailed(index, peer);
+  // availability counts `peer` too: 1 means nobody else we know has it yet.
+  if (picker_.availability(index) <= 1) {
+    picker_.Hold(index);
+    retry_at_.emplace(now + kDeferHold, index);
+  }
+}
+
 void Download::Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
   if (index >= picker_.chunk_count()) return;
   Fail(peer, index, now);

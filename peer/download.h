@@ -44,6 +44,7 @@ struct DownloadStats {
   std::uint64_t timeouts = 0;     // peers dropped because a request ran past its deadline
   std::uint64_t retries = 0;      // chunk requests that failed and were put back (incl. lost peers')
   std::uint64_t duplicates = 0;   // chunks that arrived after another copy was verified
+  std::uint64_t deferred = 0;     // REJECT elsewhere: a seed sent the chunk to someone else
   std::uint64_t banned_peers = 0;
 };
 
@@ -73,6 +74,11 @@ class Download {
   Verdict OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now);
   // The peer answered REJECT for a request.
   void OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
+  // The peer answered REJECT elsewhere: it sent the chunk to another peer
+  // already. Not a failure: the chunk is asked of other holders first; if
+  // none has it yet, it waits kDeferHold before `peer` is asked again.
+  void OnDeferred(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
+  static constexpr Clock::Duration kDeferHold = std::chrono::milliseconds(100);
   // The chunk must be fetched again through no proven fault of `peer` (its
   // bytes were right, but another copy spoiled them on disk).
   void Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now);

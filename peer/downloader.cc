@@ -22,8 +22,14 @@ constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 // How often the coordinator is asked for holders: often while we have no
 // one to download from, rarely once busy (new holders still join).
-constexpr auto kQueryIdle = std::chrono::seconds(1);
-constexpr auto kQueryBusy = std::chrono::seconds(5);
+// How often to ask the coordinator for holders while there is room for more:
+// 100 ms after the first answer, doubling up to every second. Getters that
+// start together report themselves at once, and must find each other within
+// the first chunk's transfer time for their links to carry the swarm.
+// Every 5 s once max_peers are connected.
+constexpr auto kQueryFirst = std::chrono::milliseconds(100);
+constexpr auto kQueryOften = std::chrono::seconds(1);
+constexpr auto kQueryFull = std::chrono::seconds(5);
 constexpr auto kQueryDeadline = std::chrono::seconds(10);
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
@@ -57,7 +63,8 @@ Downloader::Downloader(const DownloadEnv& env, GetRequest request, std::shared_p
       state_(info_->chunk_count(), RequestTimeout(info_->chunk_size),
              DownloadOptions{.seed = request_.seed, .pipeline = PipelineFor(info_->chunk_size)}),
       receiving_(info_->chunk_count(), 0),
-      overlapped_(info_->chunk_count(), 0) {}
+      overlapped_(info_->chunk_count(), 0),
+      rng_(request_.seed ^ 0x9e3779b97f4a7c15ULL) {}
 
 Downloader::~Downloader() {
   if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
@@ -151,7 +158,11 @@ void Downloader::Query() {
 void Downloader::OnHolders(Result<std::vector<proto::Holder>> holders) {
   query_pending_ = false;
   if (finished_) return;
-  next_query_ = now() + (state_.active_peers() == 0 ? kQueryIdle : kQueryBusy);
+  Clock::Duration wait = kQueryFull;
+  if (state_.active_peers() < request_.max_peers) {
+    wait = std::min<Clock::Duration>(kQueryOften, kQueryFirst * (1 << std::min(queries_ - 1, 4)));
+  }
+  next_query_ = now() + wait;
   if (!holders.ok()) {
     if (last_query_error_.empty()) spdlog::warn("asking for holders of {}: {}", info_->name, holders.status().message());
     last_query_error_ = holders.status().message();
@@ -182,8 +193,11 @@ void Downloader::ConnectMore() {
       candidates.push_back(key);
     }
   }
-  // Whole copies first, then the holders that failed least.
-  std::sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
+  // Whole copies first, then the holders that failed least; in random order
+  // within that, so that with more holders than max_peers every getter
+  // picks a different set and each one's upload link is used by someone.
+  std::shuffle(candidates.begin(), candidates.end(), rng_);
+  std::stable_sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
     const Holder &x = holders_[a], &y = holders_[b];
     if (x.state != y.state) return x.state == proto::FileState::kWhole;
     return x.failures < y.failures;
@@ -200,12 +214,13 @@ void Downloader::ConnectMore() {
 
 void Downloader::PumpAll() {
   if (finished_) return;
-  const Clock::TimePoint t = now();
-  for (auto& [key, h] : holders_) {
-    if (h.session == nullptr) continue;
-    std::vector<std::uint32_t> next = state_.Next(key, t);
-    if (!next.empty()) h.session->Request(next);
-  }
+  for (auto& [key, h] : holders_) Pump(key, h);
+}
+
+void Downloader::Pump(PeerKey key, Holder& h) {
+  if (finished_ || h.session == nullptr) return;
+  std::vector<std::uint32_t> next = state_.Next(key, now());
+  if (!next.empty()) h.session->Request(next);
 }
 
 void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
@@ -220,12 +235,14 @@ void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) {
   holders_[key].failures = 0;
   state_.OnBitfield(key, has);
   spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
-  PumpAll();
+  Pump(key, holders_[key]);
 }
 
 void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) {
+  // Only this peer has something new to offer: HAVEs arrive from every
+  // peer for every chunk, so pumping them all here would cost the most.
   state_.OnHave(key, index);
-  PumpAll();
+  Pump(key, holders_[key]);
 }
 
 bool Downloader::OnFetchChunkStart(PeerKey key, std::uint32_t index) {
@@ -333,7 +350,11 @@ void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectRe
     DropPeer(key, "it does not serve this file");
     return;
   }
-  state_.OnReject(key, index, now());
+  if (why == proto::RejectReason::kElsewhere) {
+    state_.OnDeferred(key, index, now());
+  } else {
+    state_.OnReject(key, index, now());
+  }
   if (why == proto::RejectReason::kChanged) DropPeer(key, "its copy changed on disk");
   PumpAll();
 }
@@ -447,6 +468,7 @@ nlohmann::json Downloader::Progress() const {
                       {"retries", st.retries},
                       {"checksum_failures", st.checksum_failures},
                       {"rejects", st.rejects},
+                      {"deferred", st.deferred},
                       {"timeouts", st.timeouts},
                       {"banned_peers", st.banned_peers}};
   if (!result_.ok()) j["error"] = result_.message();

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,7 @@ struct GetRequest {
   std::string out;            // absolute; the data goes to PartialPath(out) first
   Bitfield held;              // chunks of the .partial already verified (size 0: none)
   std::chrono::seconds holder_timeout{60};
-  std::uint32_t max_peers = 8;  // holders downloaded from at once
+  std::uint32_t max_peers = 32;  // holders downloaded from at once (config download_peers)
   std::uint64_t seed = 0;       // the picker's tie-break
 };
 
@@ -97,6 +98,7 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   void OnHolders(Result<std::vector<proto::Holder>> holders);
   void ConnectMore();
   void PumpAll();
+  void Pump(PeerKey key, Holder& h);
   void Verified(std::uint32_t index);
   // The chunk `key` was sending is no longer being written (done, dropped, closed).
   void StopReceiving(PeerKey key);
@@ -125,6 +127,7 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
 
   net::Loop::TimerId tick_timer_ = 0;
   bool query_pending_ = false;
+  std::mt19937_64 rng_;  // spreads the holders we pick, so no holder of a big swarm goes unused
   Clock::TimePoint next_query_{}, query_sent_{};
   int queries_ = 0;
   std::string last_query_error_;

@@ -24,7 +24,10 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr auto kPoll = std::chrono::milliseconds(200);
+// The daemon is asked every kPoll, so the command returns within 50 ms of
+// the end; the display changes every kShow.
+constexpr auto kPoll = std::chrono::milliseconds(50);
+constexpr auto kShow = std::chrono::milliseconds(200);
 constexpr auto kControlTimeout = std::chrono::seconds(10);
 
 volatile sig_atomic_t g_interrupted = 0;
@@ -89,6 +92,7 @@ int Follow(const StatePaths& paths, const std::string& out, Display& display, co
   sa.sa_handler = OnInterrupt;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  auto shown = std::chrono::steady_clock::time_point{};
   while (true) {
     if (g_interrupted) {
       auto r = ControlRequest(paths.socket, {{"cmd", "cancel"}, {"out", out}}, kControlTimeout);
@@ -102,9 +106,15 @@ int Follow(const StatePaths& paths, const std::string& out, Display& display, co
       return Fail("lost the daemon during the download (" + (r.ok() ? r->value("error", "?") : r.status().message()) +
                   "); " + PartialPath(out) + " is kept: run the same command to resume");
     }
-    display.Update(*r);
     const std::string state = r->value("state", "");
-    if (state == "done" || state == "failed") break;
+    if (state == "done" || state == "failed") {
+      display.Update(*r);
+      break;
+    }
+    if (const auto t = std::chrono::steady_clock::now(); t - shown >= kShow) {
+      display.Update(*r);
+      shown = t;
+    }
     std::this_thread::sleep_for(kPoll);
   }
   display.Finish(flags.quiet);

@@ -29,8 +29,12 @@ struct SharedFile {
   // hashes the .partial again instead of trusting a record).
   bool downloading = false;
 
+  // A download in progress is partial from its first moment, even with no
+  // chunk yet: the swarm connects to it at once and learns its chunks from
+  // HAVE as they verify, so its upload link is busy from the first chunk.
   proto::FileState state() const {
-    if (changed || verified.none()) return proto::FileState::kGone;
+    if (changed) return proto::FileState::kGone;
+    if (verified.none()) return downloading ? proto::FileState::kPartial : proto::FileState::kGone;
     return verified.all() ? proto::FileState::kWhole : proto::FileState::kPartial;
   }
 };

@@ -60,6 +60,11 @@ std::shared_ptr<FileHandle> ServeContext::Open(const SharedFile& f) {
   return h;
 }
 
+void ServeContext::TrackSpread(const SharedFile& f) {
+  if (f.changed || f.downloading || f.state() != proto::FileState::kWhole) return;
+  spread.insert_or_assign(f.info.id, SpreadTracker(f.info.chunk_count()));
+}
+
 void ServeContext::BroadcastHave(const FileId& id, std::uint32_t index) {
   for (ServeSession* s : sessions) s->SendHave(id, index);
 }
@@ -177,6 +182,18 @@ void ServeSession::Pump() {
       Pump();
     });
     return;
+  }
+  if (auto spread = ctx_->spread.find(f->info.id); spread != ctx_->spread.end()) {
+    if (!spread->second.ShouldSend(next.index)) {
+      queue_.pop_front();
+      Reject(next.slot, next.index, proto::RejectReason::kElsewhere);
+      return Pump();
+    }
+    spread->second.OnSent(next.index);
+    if (spread->second.spread()) {
+      spdlog::info("{}: every chunk has gone out once; serving second copies from now on", f->path);
+      ctx_->spread.erase(spread);
+    }
   }
   auto handle = ctx_->Open(*f);
   if (!handle) {

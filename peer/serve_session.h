@@ -20,6 +20,7 @@
 #include "common/token_bucket.h"
 #include "peer/config.h"
 #include "peer/registry.h"
+#include "peer/spread_tracker.h"
 
 namespace lanswarm::peer {
 
@@ -53,7 +54,14 @@ struct ServeContext {
   // Opens (once) the data file of `f`; null with a log line when it cannot.
   std::shared_ptr<FileHandle> Open(const SharedFile& f);
   // Forgets the open file (after unshare or change); reads in flight finish.
-  void Close(const FileId& id) { handles.erase(id); }
+  void Close(const FileId& id) {
+    handles.erase(id);
+    spread.erase(id);
+  }
+  // Starts handing out `f`'s chunks once each before any twice, when it is
+  // whole: for copies shared whole (the ones a swarm starts from), not for
+  // copies a download here completed (the swarm has most of those chunks).
+  void TrackSpread(const SharedFile& f);
   // Pushes HAVE to every session that has `id` open.
   void BroadcastHave(const FileId& id, std::uint32_t index);
 
@@ -65,6 +73,7 @@ struct ServeContext {
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
   std::unordered_set<ServeSession*> sessions;
+  std::unordered_map<FileId, SpreadTracker> spread;
   std::uint64_t uploaded_bytes = 0;
   // Called when a served file turns out changed on disk (its chunk failed).
   std::function<void(SharedFile&, const Status&)> on_changed;

@@ -304,7 +304,7 @@ Why Decode(ByteReader& r, Reject* m) {
   std::uint8_t reason;
   LANSWARM_TRY(DecodeSlotIndex(r, &m->slot, &m->index, "REJECT"));
   if (!r.ReadU8(&reason)) return Truncated("REJECT");
-  if (reason < 1 || reason > 6) return fmt::format("REJECT reason {} is unknown", reason);
+  if (reason < 1 || reason > 7) return fmt::format("REJECT reason {} is unknown", reason);
   m->reason = static_cast<RejectReason>(reason);
   return {};
 }

@@ -187,6 +187,10 @@ enum class RejectReason : std::uint8_t {
   kMissing = 4,      // the chunk is not verified here (yet)
   kBusy = 5,         // too many requests in flight; ask later or elsewhere
   kChanged = 6,      // the file changed on disk; this peer stopped serving it
+  // A whole copy that has sent this chunk already while others have never
+  // left it: fetch it from the peer that got it, and ask this one for a chunk
+  // nobody has yet. Keeps a seed from spending its upload on duplicates.
+  kElsewhere = 7,
 };
 
 struct Reject {

@@ -56,6 +56,7 @@ std::vector<Message> Samples() {
       Request{3, 17},
       ChunkHeader{3, 17, 16u << 20},
       Reject{3, kWholeFile, RejectReason::kUnknownFile},
+      Reject{3, 9, RejectReason::kElsewhere},
       Cancel{3, 17},
   };
 }
@@ -262,6 +263,8 @@ TEST_CASE("malformed: out-of-range enumerations", "[codec][malformed]") {
   Bytes reject = EncodeFrame(Reject{1, 2, RejectReason::kBusy});
   reject.back() = 0;
   CHECK(Has(ErrorOf(reject), "REJECT reason 0 is unknown"));
+  reject.back() = 8;
+  CHECK(Has(ErrorOf(reject), "REJECT reason 8 is unknown"));
   Bytes error = EncodeFrame(Error{ErrorCode::kAuth, "x"});
   error[kFrameHeaderSize] = 77;
   CHECK(Has(ErrorOf(error), "ERROR code 77 is unknown"));

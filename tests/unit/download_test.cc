@@ -278,4 +278,47 @@ TEST_CASE("download: a requeued chunk is fetched again without counting against 
   CHECK(d.Next(1, clock.now()) == Picks{0});  // the only holder: asked again
 }
 
+TEST_CASE("download: REJECT elsewhere is no failure; the chunk goes to the peer that has it", "[download]") {
+  FakeClock clock;
+  Download d(2, 4s, Options(1));
+  d.AddPeer(1);  // the seed
+  d.OnBitfield(1, All(2));
+  const Picks first = d.Next(1, clock.now());
+  REQUIRE(first.size() == 1);
+  const std::uint32_t chunk = first[0];
+  // The seed sent it to someone else; we do not know who yet: it waits
+  // kDeferHold, and meanwhile the seed is asked for the other chunk.
+  d.OnDeferred(1, chunk, clock.now());
+  CHECK(d.stats().deferred == 1);
+  CHECK(d.stats().retries == 0);
+  CHECK(d.stats().rejects == 0);
+  CHECK(d.Next(1, clock.now()) == Picks{1 - chunk});
+  d.OnChunk(1, 1 - chunk, true, clock.now());
+  CHECK(d.Next(1, clock.now()).empty());  // held
+  // Peer 2 announces it: no need to wait for the hold, it goes there.
+  d.AddPeer(2);
+  d.OnBitfield(2, Bitfield(2));
+  d.OnHave(2, chunk);
+  clock.Advance(Download::kDeferHold);
+  d.Tick(clock.now());
+  CHECK(d.Next(1, clock.now()).empty());  // not the seed, while peer 2 has it
+  CHECK(d.Next(2, clock.now()) == Picks{chunk});
+}
+
+TEST_CASE("download: REJECT elsewhere with no other holder asks the seed again after the hold", "[download]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(1));
+  d.AddPeer(1);
+  d.OnBitfield(1, All(1));
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  d.OnDeferred(1, 0, clock.now());
+  CHECK(d.Next(1, clock.now()).empty());
+  clock.Advance(Download::kDeferHold - 1ms);
+  d.Tick(clock.now());
+  CHECK(d.Next(1, clock.now()).empty());
+  clock.Advance(1ms);
+  d.Tick(clock.now());
+  CHECK(d.Next(1, clock.now()) == Picks{0});  // the seed has spread everything by now, or says so again
+}
+
 }  // namespace lanswarm::peer

@@ -105,6 +105,19 @@ TEST_CASE("PrepareShare: a damaged copy against its .fileinfo shares only good c
   CHECK(PrepareShare(dir.File("missing.bin"), "").status().code() == Status::Code::kNotFound);
 }
 
+TEST_CASE("SharedFile: a download is partial from its first moment; a file with no chunk otherwise gone", "[peer]") {
+  SharedFile f;
+  f.verified = Bitfield(4);
+  CHECK(f.state() == proto::FileState::kGone);
+  f.downloading = true;  // peers connect now and learn its chunks from HAVE
+  CHECK(f.state() == proto::FileState::kPartial);
+  f.changed = true;
+  CHECK(f.state() == proto::FileState::kGone);
+  f.changed = false;
+  f.verified = Bitfield(4, true);
+  CHECK(f.state() == proto::FileState::kWhole);
+}
+
 TEST_CASE("CheckOnDisk: notices a vanished file and a modified one", "[peer]") {
   TempDir dir;
   testing::WriteTestFile(dir.File("a.bin"), testing::RandomBytes(kChunk, 4));
@@ -204,7 +217,7 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   TempDir dir;
   testing::WriteTestFile(dir.File("p.toml"),
                          "coordinator = \"10.0.0.1:6881\"\nupload_rate = \"100M\"\nshared = [\"/srv/a.iso\"]\n"
-                         "simulated_latency_ms = 5\n");
+                         "simulated_latency_ms = 5\ndownload_peers = 12\n");
   auto c = LoadConfig(dir.File("p.toml"));
   REQUIRE(c.ok());
   CHECK(c->coordinator == "10.0.0.1:6881");
@@ -212,12 +225,15 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   CHECK(c->upload_rate == 100u << 20);
   CHECK(c->shared == std::vector<std::string>{"/srv/a.iso"});
   CHECK(c->simulated_latency == 5ms);
+  CHECK(c->download_peers == 12);
   testing::WriteTestFile(dir.File("q.toml"), "upload_rate = 1000\n");
   CHECK(LoadConfig(dir.File("q.toml"))->upload_rate == 1000);
   testing::WriteTestFile(dir.File("bad.toml"), "upload_rate = \"fast\"\n");
   CHECK(Has(LoadConfig(dir.File("bad.toml")).status().message(), "key 'upload_rate'"));
   testing::WriteTestFile(dir.File("typo.toml"), "listne = \"x\"\n");
   CHECK(Has(LoadConfig(dir.File("typo.toml")).status().message(), "key 'listne': unknown key"));
+  testing::WriteTestFile(dir.File("zero.toml"), "download_peers = 0\n");
+  CHECK(Has(LoadConfig(dir.File("zero.toml")).status().message(), "key 'download_peers'"));
   testing::WriteTestFile(dir.File("rel.toml"), "state_dir = \"relative\"\n");
   CHECK(Has(LoadConfig(dir.File("rel.toml")).status().message(), "must be an absolute path"));
 }
