@@ -9,6 +9,7 @@
 #   make demo       the main job end to end on loopback: 1 coordinator, 3 peers (tests/demo/demo.sh)
 #   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
 #   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
+#   make bench-swarm  one seed, N = 8 and 16 getters on the testbed: lanswarm vs HTTP vs BitTorrent (root)
 #   make fuzz       libFuzzer targets (clang-14), FUZZ_SECONDS each (default 60)
 #   make deps       install the Debian packages the build needs, if any is missing
 #   make clean
@@ -93,7 +94,7 @@ CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
 
-.PHONY: all test asan static bench demo demo-docker test-lan deps fuzz clean binaries tests benches run-tests
+.PHONY: all test asan static bench demo demo-docker test-lan bench-swarm deps fuzz clean binaries tests benches run-tests
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -153,6 +154,16 @@ test-lan: deps
 	$(call install_missing,$(LAN_PACKAGES))
 	@$(SUBMAKE) MODE=release binaries
 	@tests/lan/test_lan.sh
+
+# The swarm benchmark on the testbed: lanswarm vs HTTP (nginx + curl) vs
+# BitTorrent (python3-libtorrent + opentracker); BENCH_N, BENCH_MIB,
+# BENCH_RATE, BENCH_SYSTEMS (tests/lan/bench_swarm.sh). Results, tables and
+# a gnuplot PNG go to build/bench-swarm/ (copied into doc/ by hand).
+BENCH_SWARM_PACKAGES := $(LAN_PACKAGES) iperf3 nginx-light curl opentracker gnuplot-nox python3-libtorrent
+bench-swarm: deps
+	$(call install_missing,$(BENCH_SWARM_PACKAGES))
+	@$(SUBMAKE) MODE=release binaries
+	@tests/lan/bench_swarm.sh
 
 # Installs only what is missing; `apt-get update` runs once, only then.
 # $(call install_missing,PACKAGES)

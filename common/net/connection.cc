@@ -66,6 +66,13 @@ void Connection::Enqueue(OutItem item) {
     }
     return;
   }
+  Append(std::move(item));
+  MaybeSend();
+}
+
+// Small messages queued together go out in one send (HAVEs to many peers,
+// released together after the simulated latency, would each be a segment).
+void Connection::Append(OutItem item) {
   // The back item can grow only while no send points into it.
   const bool back_idle = !queue_.empty() && !(send_inflight_ && queue_.size() == 1);
   if (back_idle && !item.shared && !queue_.back().shared &&
@@ -75,13 +82,12 @@ void Connection::Enqueue(OutItem item) {
   } else {
     queue_.push_back(std::move(item));
   }
-  MaybeSend();
 }
 
 void Connection::ReleaseDelayed() {
   const auto now = loop_->clock().now();
   while (!delayed_.empty() && delayed_.front().first <= now) {
-    queue_.push_back(std::move(delayed_.front().second));
+    Append(std::move(delayed_.front().second));
     delayed_.pop_front();
   }
   if (!delayed_.empty()) {

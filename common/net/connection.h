@@ -83,6 +83,7 @@ class Connection {
              std::unique_ptr<ConnectionHandler> handler, bool connected);
 
   void Enqueue(OutItem item);
+  void Append(OutItem item);
   void ReleaseDelayed();
   void MaybeSend();
   void ArmMultishot();

@@ -39,7 +39,7 @@ mib=$2
 # One panel per N: completion time by getter rank, log scale, T_min dashed.
 plot=$dir/plot.gp
 {
-  echo "set terminal pngcairo size 1100,460 font 'sans,10'"
+  echo "set terminal pngcairo noenhanced size 1100,460 font 'sans,10'"
   echo "set output '$dir/swarm.png'"
   echo "set datafile separator '\t'"
   echo "set logscale y"
