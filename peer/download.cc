@@ -1,6 +1,7 @@
 #include "peer/download.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace lanswarm::peer {
 
@@ -44,12 +45,26 @@ void Download::OnPeerGone(PeerKey peer) {
   peers_.erase(peer);
 }
 
+std::uint32_t Download::PipelineOf(PeerState& s, Clock::TimePoint now) {
+  constexpr std::uint32_t kMin = 2, kStart = 4;
+  const std::uint32_t most = std::max<std::uint32_t>(options_.pipeline, 1);
+  if (!s.rate_started) {
+    s.delivered.Add(now, 0);  // the rate counts from the first time we could ask
+    s.rate_started = true;
+  }
+  const double per_second = s.delivered.PerSecond();
+  if (per_second <= 0) return std::min(most, kStart);
+  const double want = std::ceil(per_second * std::chrono::duration<double>(kQueueTime).count()) + 1;
+  return std::clamp(static_cast<std::uint32_t>(std::min(want, 1e6)), std::min(kMin, most), most);
+}
+
 std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || !it->second.ready || banned(peer)) return {};
   const std::size_t flying = picker_.in_flight(peer);
-  if (flying >= options_.pipeline) return {};
-  std::vector<std::uint32_t> out = picker_.Next(peer, options_.pipeline - flying);
+  const std::uint32_t depth = PipelineOf(it->second, now);
+  if (flying >= depth) return {};
+  std::vector<std::uint32_t> out = picker_.Next(peer, depth - flying);
   // The clock starts when the peer goes from idle to busy; while busy, each
   // delivered chunk restarts it (see OnChunk).
   if (flying == 0 && !out.empty()) it->second.deadline = now + timeout_;
@@ -60,7 +75,10 @@ Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good
   Verdict v;
   if (index >= picker_.chunk_count()) return v;
   auto it = peers_.find(peer);
-  if (it != peers_.end()) it->second.deadline = now + timeout_;
+  if (it != peers_.end()) {
+    it->second.deadline = now + timeout_;
+    it->second.delivered.Add(now, ++it->second.delivered_count);
+  }
   if (!good) {
     ++stats_.checksum_failures;
     const std::uint32_t bad = ++bad_chunks_[peer];

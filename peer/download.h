@@ -15,6 +15,7 @@
 
 #include "common/bitfield.h"
 #include "common/clock.h"
+#include "common/rate_window.h"
 #include "peer/chunk_picker.h"
 
 namespace lanswarm::peer {
@@ -34,9 +35,13 @@ struct DownloadOptions {
 // max(4 s, 4 s per MiB), Kraken's rule.
 Clock::Duration RequestTimeout(std::uint64_t chunk_size);
 
-// The pipeline depth for a chunk size: about 8 MiB in flight per peer,
-// between 2 and 16 requests.
+// The most requests in flight with one peer for a chunk size: about 8 MiB,
+// between 2 and 16 requests. Each peer gets fewer when it delivers slowly:
+// enough for about kQueueTime of its measured rate (see Download::Next), so
+// that a peer whose upload is shared by many getters does not hold a queue
+// of our requests for seconds (the last chunks of a swarm would wait there).
 std::uint32_t PipelineFor(std::uint64_t chunk_size);
+inline constexpr Clock::Duration kQueueTime = std::chrono::milliseconds(500);
 
 struct DownloadStats {
   std::uint64_t checksum_failures = 0;
@@ -107,7 +112,14 @@ class Download {
   struct PeerState {
     bool ready = false;             // bitfield seen
     Clock::TimePoint deadline{};    // for its oldest request, while any is in flight
+    RateWindow delivered{std::chrono::seconds(2)};  // chunks it delivered, for its pipeline
+    std::uint64_t delivered_count = 0;
+    bool rate_started = false;
   };
+
+  // Requests to keep in flight with `peer`: what it delivers in about
+  // kQueueTime, plus one, between 2 and options_.pipeline.
+  std::uint32_t PipelineOf(PeerState& s, Clock::TimePoint now);
 
   void Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
 

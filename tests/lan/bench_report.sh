@@ -51,7 +51,8 @@ plot=$dir/plot.gp
   echo "set multiplot layout 1,$(wc -w <<<"$ns") title 'One seed, N getters, $mib MiB, equal tbf-shaped links: completion times'"
   for n in $ns; do
     tmin=$(awk -v n="$n" '$1 == n { print $5 }' "$dir/tmin.tsv")
-    echo "set title 'N = $n (T_min = $tmin s at the iperf3 rate)'"
+    mbit=$(awk -v n="$n" '$1 == n { print $2 }' "$dir/tmin.tsv")
+    echo "set title 'N = $n, $mbit Mbit/s links (T_min = $tmin s at the iperf3 rate)'"
     echo "set xrange [0:$((n + 1))]"
     line="plot $tmin with lines dt 2 lc rgb 'black' title 'T_min'"
     for s in lanswarm bittorrent http; do
