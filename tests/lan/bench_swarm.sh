@@ -43,6 +43,8 @@ done
 
 lan_init
 work=$(mktemp -d /dev/shm/lanswarm-bench-XXXXXX)
+# nginx's workers and opentracker drop privileges: they must be able to read it.
+chmod 755 "$work"
 LAN_ON_EXIT=remove_work
 remove_work() { rm -rf "$work"; }
 file=$work/data/f.bin
@@ -88,12 +90,12 @@ iperf_ring() {
 # Sets t0 (ns) to the release time.
 run_getters() {
   local n=$1 cmd=$2 h
-  rm -f "$work"/done-* "$work/go"
+  rm -f "$work"/done-* "$work"/failed-* "$work/go"
   mkfifo "$work/go"
   for h in $(seq 3 $((n + 2))); do
     (
       read -r _ <"$work/go" || true
-      if "$cmd" "$h"; then now_ns >"$work/done-$h"; else echo "getter $h failed" >&2; fi
+      if "$cmd" "$h"; then now_ns >"$work/done-$h"; else echo "getter $h failed" >&2; : >"$work/failed-$h"; fi
     ) &
     getter_pids+=($!)
   done
@@ -124,7 +126,7 @@ wait_done() {
   local n=$1 limit=$2 h count
   for _ in $(seq $((limit * 10))); do
     count=0
-    for h in $(seq 3 $((n + 2))); do [ -s "$work/done-$h" ] && count=$((count + 1)); done
+    for h in $(seq 3 $((n + 2))); do [ -s "$work/done-$h" ] || [ -e "$work/failed-$h" ] && count=$((count + 1)); done
     ((count == n)) && break
     sleep 0.1
   done
