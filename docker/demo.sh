@@ -28,23 +28,8 @@ work=build/docker
 bin=bin/static
 steps=6
 
-step_no=0
-step_name="setting up"
 started=""  # set once containers may exist: cleanup runs `down -v`
-start_ns=$(date +%s%N)
-
-elapsed() { awk -v ns="$(($(date +%s%N) - start_ns))" 'BEGIN { printf "%.1fs", ns / 1e9 }'; }
-
-step() {
-  step_no=$1
-  step_name=$2
-  echo
-  echo "== [$step_no/$steps] $step_name  (t=$(elapsed))"
-  if [ "${DEMO_FAIL_AT:-}" = "$step_no" ]; then
-    echo "DEMO_FAIL_AT=$step_no: failing here on purpose" >&2
-    exit 1
-  fi
-}
+source tests/demo/steps.sh
 
 fail() {
   echo "docker demo: $*" >&2

@@ -20,8 +20,6 @@ namespace lanswarm::peer {
 namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
-// How often the coordinator is asked for holders: often while we have no
-// one to download from, rarely once busy (new holders still join).
 // How often to ask the coordinator for holders while there is room for more:
 // 100 ms after the first answer, doubling up to every second. Getters that
 // start together report themselves at once, and must find each other within

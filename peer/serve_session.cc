@@ -61,7 +61,7 @@ std::shared_ptr<FileHandle> ServeContext::Open(const SharedFile& f) {
 }
 
 void ServeContext::TrackSpread(const SharedFile& f) {
-  if (f.changed || f.downloading || f.state() != proto::FileState::kWhole) return;
+  if (f.downloading || f.state() != proto::FileState::kWhole) return;  // state() is gone when changed
   spread.insert_or_assign(f.info.id, SpreadTracker(f.info.chunk_count()));
 }
 

@@ -21,22 +21,7 @@ dir=""
 coord_pid=""
 peer_dirs=()   # state dirs of the daemons being started, for kill-server
 peer_pids=()   # their pids once known, in case kill-server cannot stop one
-step_no=0
-step_name="setting up"
-start_ns=$(date +%s%N)
-
-elapsed() { awk -v ns="$(($(date +%s%N) - start_ns))" 'BEGIN { printf "%.1fs", ns / 1e9 }'; }
-
-step() {
-  step_no=$1
-  step_name=$2
-  echo
-  echo "== [$step_no/$steps] $step_name  (t=$(elapsed))"
-  if [ "${DEMO_FAIL_AT:-}" = "$step_no" ]; then
-    echo "DEMO_FAIL_AT=$step_no: failing here on purpose" >&2
-    exit 1
-  fi
-}
+source tests/demo/steps.sh
 
 fail() {
   echo "demo: $*" >&2

@@ -85,9 +85,11 @@ iperf_ring() {
   lan_kill_all
 }
 
-# release_getters N CMD: runs `CMD host` for hosts 3..N+2, all blocked on one
-# FIFO until released together; each records when it finished in done-HOST.
-# Sets t0 (ns) to the release time.
+# run_getters N CMD: runs `CMD host` for hosts 3..N+2, all blocked on one
+# FIFO until released together. A getter is done when done-HOST holds the
+# time it finished (Unix ns): written when CMD succeeds, unless CMD wrote it
+# itself (a BitTorrent getter does, then seeds until it is stopped); a CMD
+# that fails leaves failed-HOST instead. Sets t0 (ns) to the release time.
 run_getters() {
   local n=$1 cmd=$2 h
   rm -f "$work"/done-* "$work"/failed-* "$work/go"
@@ -95,7 +97,12 @@ run_getters() {
   for h in $(seq 3 $((n + 2))); do
     (
       read -r _ <"$work/go" || true
-      if "$cmd" "$h"; then now_ns >"$work/done-$h"; else echo "getter $h failed" >&2; : >"$work/failed-$h"; fi
+      if "$cmd" "$h"; then
+        [ -s "$work/done-$h" ] || now_ns >"$work/done-$h"
+      else
+        echo "getter $h failed" >&2
+        : >"$work/failed-$h"
+      fi
     ) &
     getter_pids+=($!)
   done
@@ -139,6 +146,23 @@ check_copies() {
   ((bad == 0)) || echo "   WARNING: $bad copies differ from the original" >&2
 }
 
+# race SYSTEM N LIMIT CMD DIR: releases the getters, waits up to LIMIT
+# seconds for all, records their times and compares DIR/gotHOST/f.bin with
+# the original. The caller stops what keeps running, then reaps getter_pids.
+race() {
+  local system=$1 n=$2 limit=$3 cmd=$4 dir=$5
+  getter_pids=()
+  run_getters "$n" "$cmd"
+  wait_done "$n" "$limit"
+  record "$system" "$n"
+  check_copies "$n" "$dir"
+}
+
+reap_getters() {
+  local pid
+  for pid in "${getter_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
 lanswarm_getter() { swarm_get "$1" "$file.fileinfo" "$work/lanswarm/got$1/f.bin" --quiet; }
 run_lanswarm() {
   local n=$1 h
@@ -148,15 +172,11 @@ run_lanswarm() {
   for h in $(seq 3 $((n + 2))); do mkdir -p "$work/lanswarm/got$h"; done
   SWARM_CHUNK_SIZE=$chunk swarm_share 2 "$file"
   swarm_wait_entries 1
-  getter_pids=()
-  run_getters "$n" lanswarm_getter
-  wait_done "$n" 300
-  for h in "${getter_pids[@]}"; do wait "$h" || true; done
-  record lanswarm "$n"
+  race lanswarm "$n" 300 lanswarm_getter "$work/lanswarm"
   echo "   the seed uploaded $(($(swarm_uploaded_bytes 2) / 1048576)) MiB"
-  check_copies "$n" "$work/lanswarm"
   swarm_stop
   lan_kill_all
+  reap_getters
   rm -rf "$work/lanswarm"
 }
 
@@ -183,19 +203,16 @@ EOF
   lan_spawn 2 "$work/http/nginx.out" nginx -c "$work/http/nginx.conf" -p "$work/http"
   for _ in $(seq 50); do lan_exec 2 curl -s -o /dev/null -r 0-0 "http://$(lan_ip 2):8080/f.bin" && break; sleep 0.1; done
   for h in $(seq 3 $((n + 2))); do mkdir -p "$work/http/got$h"; done
-  getter_pids=()
-  run_getters "$n" http_getter
-  wait_done "$n" 900
-  for h in "${getter_pids[@]}"; do wait "$h" || true; done
-  record http "$n"
-  check_copies "$n" "$work/http"
+  race http "$n" 900 http_getter "$work/http"
   lan_kill_all
+  reap_getters
   rm -rf "$work/http"
 }
 
+# Writes done-HOST itself when whole, then seeds until lan_kill_all stops it.
 bt_getter() {
-  lan_spawn "$1" "$work/bt/node$1.log" /usr/bin/python3 tests/lan/bt_node.py get \
-    "$work/bt/f.torrent" "$work/bt/got$1" "$(lan_ip "$1")" "$work/done-$1"
+  lan_exec "$1" /usr/bin/python3 tests/lan/bt_node.py get \
+    "$work/bt/f.torrent" "$work/bt/got$1" "$(lan_ip "$1")" "$work/done-$1" >"$work/bt/node$1.log" 2>&1
 }
 run_bittorrent() {
   local n=$1 h hash
@@ -211,27 +228,9 @@ run_bittorrent() {
   lan_spawn 2 "$work/bt/seed.log" /usr/bin/python3 tests/lan/bt_node.py seed "$work/bt/f.torrent" "$work/data" "$(lan_ip 2)"
   sleep 2  # the seed announces first: the getters learn of it from the tracker
   for h in $(seq 3 $((n + 2))); do mkdir -p "$work/bt/got$h"; done
-  rm -f "$work"/done-* "$work/go"
-  # Python's start-up is not part of the race: every getter starts its
-  # session on the same signal (a file appearing), measured from then.
-  getter_pids=()
-  for h in $(seq 3 $((n + 2))); do
-    (
-      while [ ! -e "$work/go" ]; do sleep 0.01; done
-      bt_getter "$h"
-      wait
-    ) &
-    getter_pids+=($!)
-  done
-  sleep 1
-  t0=$(now_ns)
-  cpu0=$(cpu_sample)
-  : >"$work/go"
-  wait_done "$n" 600
-  record bittorrent "$n"
-  check_copies "$n" "$work/bt"
+  race bittorrent "$n" 600 bt_getter "$work/bt"
   lan_kill_all
-  for h in "${getter_pids[@]}"; do wait "$h" 2>/dev/null || true; done
+  reap_getters
   rm -rf "$work/bt"
 }
 
