@@ -70,7 +70,7 @@ PEER_GLUE := peer/main.cc peer/daemon.cc peer/serve_session.cc peer/coordinator_
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
 CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE) $(PEER_GLUE),\
-  $(wildcard common/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc peer/*.cc))
+  $(wildcard common/*.cc common/auth/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc peer/*.cc))
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 

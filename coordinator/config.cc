@@ -24,7 +24,7 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("report_interval", 1, 3600, &c.report_interval));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("expiry_multiple", 2, 100, &c.expiry_multiple));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("log_level", &c.log_level));
-  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("auth.cluster_key_file", &c.cluster_key_file));
+  LANSWARM_RETURN_IF_ERROR(auth::LoadAuthConfig(d, &c.auth));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_holders_per_answer", 1, 1000, &c.table.max_holders_per_answer));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_peers", 1, 10000000, &c.table.max_peers));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_files_per_report", 1, 240000, &c.table.max_files_per_report));
@@ -44,11 +44,6 @@ Status ValidateConfig(const Config& c) {
   if (!IsLogLevel(c.log_level)) {
     return Status::InvalidArgument(fmt::format("log_level '{}' is not one of trace, debug, info, warn, error, "
                                                "critical, off", c.log_level));
-  }
-  if (!c.cluster_key_file.empty()) {
-    return Status::Unsupported(
-        "auth.cluster_key_file: authentication is not implemented in this version; remove the key to run "
-        "without it");
   }
   // A REPORT of max_files_per_report entries (17 bytes each) must fit a message.
   const std::uint64_t report_bytes = 4 + 19 + 17ull * c.table.max_files_per_report;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/auth/key_ring.h"
 #include "common/status.h"
 #include "coordinator/availability_table.h"
 
@@ -21,7 +22,7 @@ struct Config {
   std::uint32_t max_message_bytes = 4u << 20;
   std::chrono::seconds hello_timeout{5};     // a new connection must say HELLO by then
   std::string log_level = "info";
-  std::string cluster_key_file;              // reserved for authentication
+  auth::AuthConfig auth;                     // [auth]: empty = open (anyone may report and ask)
 
   std::chrono::seconds expiry() const { return report_interval * expiry_multiple; }
   // Connections silent for longer are closed: a live peer reports every N.

@@ -47,6 +47,13 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   if (!listen.ok()) return Fail(kExitUsage, listen.status().Prefixed("listen"));
   if (Status s = SetupLogging("coordinator", config.log_level); !s.ok()) return Fail(kExitUsage, s);
   if (sodium_init() < 0) return Fail(kExitFailed, Status::Unsupported("libsodium failed to initialise"));
+  auto keys = auth::KeyRing::FromConfig(config.auth);
+  if (!keys.ok()) return Fail(kExitUsage, keys.status());
+  const bool keyed = keys->enabled();
+  if (!keyed) {
+    spdlog::warn("no [auth] cluster key: anyone who can reach {} may report and ask (doc/security.md)",
+                 config.listen);
+  }
 
   auto loop = net::Loop::Create();
   if (!loop.ok()) return Fail(kExitFailed, loop.status());
@@ -54,14 +61,15 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   proto::PeerId self;
   randombytes_buf(hash_key.data(), hash_key.size());
   randombytes_buf(self.data(), self.size());
-  Server server(**loop, config, hash_key, self);
+  Server server(**loop, config, hash_key, self, std::move(*keys));
   auto bound = server.Start(*listen);
   if (!bound.ok()) return Fail(kExitFailed, bound.status());
 
   net::StopOnSignals(**loop);
 
-  spdlog::info("listening on {} (peers report every {} s, dropped after {} s of silence; io_uring {})",
-               bound->ToString(), config.report_interval.count(), config.expiry().count(), (*loop)->ring_mode());
+  spdlog::info("listening on {} (peers report every {} s, dropped after {} s of silence; io_uring {}; {})",
+               bound->ToString(), config.report_interval.count(), config.expiry().count(), (*loop)->ring_mode(),
+               keyed ? "cluster key required" : "open");
   Status run = (*loop)->Run();
   net::ClearStopOnSignals();
   if (!run.ok()) return Fail(kExitFailed, run);
@@ -69,10 +77,23 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   return kExitOk;
 }
 
-int RunStatus(const std::string& address, bool json, int timeout_ms) {
+// The keys `status` proves with: --key-file, else the [auth] of --config.
+Result<auth::KeyRing> StatusKeys(const std::string& key_file, const std::string& config_path) {
+  if (!key_file.empty()) return auth::KeyRing::LoadFile(key_file);
+  if (config_path.empty()) return auth::KeyRing();
+  auto config = LoadConfig(config_path);
+  if (!config.ok()) return config.status();
+  return auth::KeyRing::FromConfig(config->auth);
+}
+
+int RunStatus(const std::string& address, bool json, int timeout_ms, const std::string& key_file,
+              const std::string& config_path) {
   auto to = net::SocketAddress::Parse(address);
   if (!to.ok()) return Fail(kExitUsage, to.status());
-  auto reply = net::RequestReply(*to, proto::StatsRequest{1}, std::chrono::milliseconds(timeout_ms));
+  if (sodium_init() < 0) return Fail(kExitFailed, Status::Unsupported("libsodium failed to initialise"));
+  auto keys = StatusKeys(key_file, config_path);
+  if (!keys.ok()) return Fail(kExitUsage, keys.status());
+  auto reply = net::RequestReply(*to, proto::StatsRequest{1}, std::chrono::milliseconds(timeout_ms), *keys);
   if (!reply.ok()) return Fail(kExitFailed, reply.status());
   const auto* stats = std::get_if<proto::Stats>(&*reply);
   if (stats == nullptr) {
@@ -110,17 +131,21 @@ int Main(int argc, char** argv) {
   app.add_option("-l,--listen", listen, "Address to listen on, overriding the config (default 0.0.0.0:6881)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off (default info)");
 
-  std::string status_address = "127.0.0.1:6881";
+  std::string status_address = "127.0.0.1:6881", status_key_file;
   bool status_json = false;
   int status_timeout_ms = 5000;
   auto* status = app.add_subcommand("status", "Ask a running coordinator for its table and load figures");
   status->add_option("address", status_address, "Coordinator address (default 127.0.0.1:6881)");
   status->add_flag("--json", status_json, "Print JSON");
+  status->add_option("--key-file", status_key_file,
+                     "Cluster key file to prove (default: the [auth] of --config, if given)");
   status->add_option("--timeout-ms", status_timeout_ms, "Give up after this long (default 5000)")
       ->check(CLI::Range(1, 600000));
 
   if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
-  if (status->parsed()) return RunStatus(status_address, status_json, status_timeout_ms);
+  if (status->parsed()) {
+    return RunStatus(status_address, status_json, status_timeout_ms, status_key_file, config_path);
+  }
   return RunServer(config_path, listen, log_level);
 }
 

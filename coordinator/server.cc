@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/auth/handshake.h"
 #include "common/net/connection.h"
 #include "common/process_stats.h"
 #include "common/proto/codec.h"
@@ -38,8 +39,10 @@ std::string AddressKey(const net::SocketAddress& a) {
 }  // namespace
 
 struct Server::Core {
-  Core(const Clock& clock, const Config& c, const std::array<std::uint8_t, 16>& key, const proto::PeerId& id)
-      : clock(clock), config(c), table(clock, c.expiry(), c.table, key), self(id), started(clock.now()) {}
+  Core(const Clock& clock, const Config& c, const std::array<std::uint8_t, 16>& key, const proto::PeerId& id,
+       auth::KeyRing k)
+      : clock(clock), config(c), table(clock, c.expiry(), c.table, key), self(id), keys(std::move(k)),
+        started(clock.now()) {}
 
   std::vector<proto::StatEntry> Stats() const;
 
@@ -59,12 +62,14 @@ struct Server::Core {
   Config config;
   AvailabilityTable table;
   proto::PeerId self;
+  auth::KeyRing keys;
   Clock::TimePoint started;
   std::unordered_set<Session*> sessions;
   std::unordered_map<std::string, std::uint32_t> per_address;
   std::deque<std::pair<Clock::TimePoint, std::uint64_t>> report_samples;  // (when, reports so far)
   std::uint64_t refused_connections = 0;
   std::uint64_t protocol_errors = 0;
+  std::uint64_t auth_failures = 0;
   int warnings_left = kWarningsPerSecond;
   std::uint64_t warnings_suppressed = 0;
   int ticks = 0;
@@ -77,6 +82,7 @@ class Server::Session : public net::ConnectionHandler {
       : core_(std::move(core)),
         address_key_(std::move(address_key)),
         frames_(core_->config.max_message_bytes),
+        handshake_(core_->keys, MyHello(*core_)),
         opened_(now),
         last_activity_(now) {
     core_->sessions.insert(this);
@@ -108,23 +114,29 @@ class Server::Session : public net::ConnectionHandler {
   // Called by the cron once a second: enforces the HELLO and idle timeouts.
   void Check(Clock::TimePoint now) {
     if (conn_ == nullptr || conn_->closing()) return;
-    if (!got_hello_ && now - opened_ >= core_->config.hello_timeout) {
+    if (!handshake_.authenticated() && now - opened_ >= core_->config.hello_timeout) {
       Fail(*conn_, proto::ErrorCode::kProtocol,
-           fmt::format("no HELLO within {} s", core_->config.hello_timeout.count()));
+           fmt::format("no {} within {} s", handshake_.got_hello() ? "AUTH" : "HELLO",
+                       core_->config.hello_timeout.count()));
     } else if (now - last_activity_ >= core_->config.idle_timeout()) {
       conn_->Close(Status::IOError("idle"));
     }
   }
 
  private:
+  static proto::Hello MyHello(const Core& core) {
+    proto::Hello mine;
+    mine.role = proto::Role::kCoordinator;
+    mine.peer_id = core.self;
+    return mine;
+  }
+
   void Handle(net::Connection& c, const proto::Message& m) {
-    if (!got_hello_) {
-      const auto* hello = std::get_if<proto::Hello>(&m);
-      if (hello == nullptr) {
-        return Fail(c, proto::ErrorCode::kProtocol,
-                    fmt::format("expected HELLO first, got {}", proto::MessageTypeName(proto::TypeOf(m))));
-      }
-      return OnHello(c, *hello);
+    if (Status s = handshake_.Admit(m); !s.ok()) return FailHandshake(c, s);
+    if (const auto* hello = std::get_if<proto::Hello>(&m)) return OnHello(c, *hello);
+    if (const auto* a = std::get_if<proto::Auth>(&m)) {
+      if (Status s = handshake_.OnAuth(*a); !s.ok()) return FailHandshake(c, s);
+      return;
     }
     std::visit(
         [&](const auto& msg) {
@@ -147,18 +159,20 @@ class Server::Session : public net::ConnectionHandler {
   }
 
   void OnHello(net::Connection& c, const proto::Hello& hello) {
-    proto::Hello mine;
-    mine.role = proto::Role::kCoordinator;
-    mine.peer_id = core_->self;
-    auto version = proto::NegotiateVersion(mine, hello);
-    if (!version.ok()) return Fail(c, proto::ErrorCode::kVersion, version.status().message());
     if (hello.role == proto::Role::kCoordinator) {
       return Fail(c, proto::ErrorCode::kProtocol, "a coordinator does not connect to a coordinator");
     }
-    got_hello_ = true;
+    auto reply = handshake_.OnHello(hello);
+    if (!reply.ok()) return FailHandshake(c, reply.status());
     peer_id_ = hello.peer_id;
     role_ = hello.role;
-    c.Send(proto::EncodeFrame(mine));
+    c.Send(proto::EncodeFrame(*reply));
+  }
+
+  void FailHandshake(net::Connection& c, const Status& s) {
+    const proto::ErrorCode code = auth::HandshakeErrorCode(s);
+    if (code == proto::ErrorCode::kAuth) ++core_->auth_failures;
+    Fail(c, code, s.message());
   }
 
   void OnReport(net::Connection& c, const proto::Report& r) {
@@ -186,15 +200,15 @@ class Server::Session : public net::ConnectionHandler {
   std::string address_key_;
   proto::FrameBuffer frames_;
   net::Connection* conn_ = nullptr;
-  bool got_hello_ = false;
+  auth::AcceptorHandshake handshake_;
   proto::PeerId peer_id_{};
   proto::Role role_ = proto::Role::kTool;
   Clock::TimePoint opened_, last_activity_;
 };
 
 Server::Server(net::Loop& loop, const Config& config, const std::array<std::uint8_t, 16>& hash_key,
-               const proto::PeerId& self)
-    : loop_(loop), core_(std::make_shared<Core>(loop.clock(), config, hash_key, self)) {}
+               const proto::PeerId& self, auth::KeyRing keys)
+    : loop_(loop), core_(std::make_shared<Core>(loop.clock(), config, hash_key, self, std::move(keys))) {}
 
 Server::~Server() {
   if (cron_) loop_.CancelTimer(cron_);
@@ -259,6 +273,7 @@ std::vector<proto::StatEntry> Server::Core::Stats() const {
       {"connections", core.sessions.size()},
       {"refused_connections_total", core.refused_connections},
       {"protocol_errors_total", core.protocol_errors},
+      {"auth_failures_total", core.auth_failures},
       {"rss_bytes", CurrentRssBytes()},
       {"uptime_seconds", static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - core.started).count())},
       {"report_interval_seconds", static_cast<std::uint64_t>(core.config.report_interval.count())},

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/auth/key_ring.h"
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
 #include "coordinator/config.h"
@@ -18,8 +19,10 @@ class Server {
  public:
   // `loop` must outlive the Server. `hash_key` keys the table's hashes and
   // `self` is the coordinator's peer id in HELLO; both should be random.
+  // With a non-empty `keys`, only clients that prove a key of the ring are
+  // answered (common/auth/handshake.h).
   Server(net::Loop& loop, const Config& config, const std::array<std::uint8_t, 16>& hash_key,
-         const proto::PeerId& self);
+         const proto::PeerId& self, auth::KeyRing keys = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -64,6 +64,7 @@ Result<Config> LoadConfig(const std::string& path) {
   } else if (n.status().message().find("missing") == std::string::npos) {
     return n.status();
   }
+  LANSWARM_RETURN_IF_ERROR(auth::LoadAuthConfig(doc, &c.auth));
   LANSWARM_RETURN_IF_ERROR(doc.CheckNoUnknownKeys());
   if (Status s = ValidateConfig(c); !s.ok()) return s.Prefixed(path);
   return c;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/key_ring.h"
 #include "common/status.h"
 
 namespace lanswarm::peer {
@@ -23,6 +24,7 @@ struct Config {
   std::uint32_t download_peers = 32;  // holders one download fetches from at once
   std::chrono::milliseconds simulated_latency{0};
   std::string log_level = "info";
+  auth::AuthConfig auth;  // [auth]: empty = open (serves anyone who connects)
 };
 
 // $XDG_STATE_HOME/lanswarm, or ~/.local/state/lanswarm; /var/lib/lanswarm for root.

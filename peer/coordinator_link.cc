@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/backoff.h"
+#include "common/auth/handshake.h"
 #include "common/net/connection.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
@@ -22,14 +23,15 @@ constexpr auto kBackoffCap = std::chrono::seconds(30);
 }  // namespace
 
 struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::State> {
-  State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, Clock::Duration i, ReportFn r)
-      : loop(l), address(a), self(id), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()),
+  State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, std::shared_ptr<const auth::KeyRing> k,
+        Clock::Duration i, ReportFn r)
+      : loop(l), address(a), self(id), keys(std::move(k)), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()),
         schedule(l.clock(), i) {}
 
   void Connect();
   // Sends a REPORT if the schedule says one is due.
   void MaybeReport() {
-    if (!schedule.Due() || conn == nullptr || conn->closing()) return;
+    if (!ready || !schedule.Due() || conn == nullptr || conn->closing()) return;
     conn->Send(proto::EncodeFrame(report()));
     schedule.OnSent();
   }
@@ -37,12 +39,14 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
   net::Loop& loop;
   net::SocketAddress address;
   proto::PeerId self;
+  std::shared_ptr<const auth::KeyRing> keys;
   ReportFn report;
   Backoff backoff;
   ReportSchedule schedule;
   net::Connection* conn = nullptr;  // valid until its handler's OnClosed
   bool ready = false;               // the coordinator's HELLO arrived
   bool was_connected = false;
+  std::string last_error;  // why the last connection ended or failed
   net::Loop::TimerId retry_timer = 0, report_timer = 0;
   bool stopped = false;
   std::uint32_t next_request = 1;
@@ -59,16 +63,10 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
 
 class CoordinatorLink::Handler : public net::ConnectionHandler {
  public:
-  explicit Handler(std::weak_ptr<State> s) : state_(std::move(s)) {}
+  Handler(std::weak_ptr<State> s, std::shared_ptr<const auth::KeyRing> keys, const proto::PeerId& self)
+      : state_(std::move(s)), keys_(std::move(keys)), handshake_(*keys_, MyHello(self)) {}
 
-  void OnConnected(net::Connection& c) override {
-    auto s = state_.lock();
-    if (!s) return c.Close();
-    proto::Hello hello;
-    hello.role = proto::Role::kPeer;
-    hello.peer_id = s->self;
-    c.Send(proto::EncodeFrame(hello));
-  }
+  void OnConnected(net::Connection& c) override { c.Send(proto::EncodeFrame(handshake_.hello())); }
 
   void OnData(net::Connection& c, ByteView data) override {
     auto s = state_.lock();
@@ -80,7 +78,14 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
       if (d.state == proto::DecodeState::kNeedMore) return;
       if (d.state == proto::DecodeState::kError) return c.Close(Status::Corruption(d.error));
       if (const auto* e = std::get_if<proto::Error>(&m)) return c.Close(Status::IOError("coordinator says: " + e->reason));
-      if (std::holds_alternative<proto::Hello>(m) && !s->ready) {
+      if (const auto* hello = std::get_if<proto::Hello>(&m); hello != nullptr && !s->ready) {
+        auto auth = handshake_.OnHello(*hello);
+        if (!auth.ok()) {
+          // OnClosed logs it (throttled) and keeps it for the errors of Query.
+          c.Send(proto::EncodeFrame(proto::Error{auth::HandshakeErrorCode(auth.status()), auth.status().message()}));
+          return c.CloseAfterSending(auth.status(), std::chrono::seconds(1));
+        }
+        if (auth->has_value()) c.Send(proto::EncodeFrame(**auth));
         s->ready = true;
         s->backoff.Reset();
         spdlog::info("connected to the coordinator at {}", c.peer().ToString());
@@ -104,6 +109,7 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
     auto s = state_.lock();
     if (!s) return;
     s->conn = nullptr;
+    s->last_error = why.ok() ? "closed" : why.message();
     const bool was_ready = s->ready;
     s->ready = false;
     s->schedule.OnDisconnected();
@@ -129,18 +135,27 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
   }
 
  private:
+  static proto::Hello MyHello(const proto::PeerId& self) {
+    proto::Hello hello;
+    hello.role = proto::Role::kPeer;
+    hello.peer_id = self;
+    return hello;
+  }
+
   std::weak_ptr<State> state_;
+  std::shared_ptr<const auth::KeyRing> keys_;  // outlives handshake_
+  auth::ConnectorHandshake handshake_;
   proto::FrameBuffer frames_;
 };
 
 void CoordinatorLink::State::Connect() {
   if (stopped || conn != nullptr) return;
-  conn = loop.Connect(address, kConnectTimeout, std::make_unique<Handler>(weak_from_this()));
+  conn = loop.Connect(address, kConnectTimeout, std::make_unique<Handler>(weak_from_this(), keys, self));
 }
 
 CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
-                                 Clock::Duration interval, ReportFn report)
-    : state_(std::make_shared<State>(loop, coordinator, self, interval, std::move(report))) {}
+                                 std::shared_ptr<const auth::KeyRing> keys, Clock::Duration interval, ReportFn report)
+    : state_(std::make_shared<State>(loop, coordinator, self, std::move(keys), interval, std::move(report))) {}
 
 CoordinatorLink::~CoordinatorLink() {
   state_->stopped = true;
@@ -171,7 +186,8 @@ void CoordinatorLink::Query(const FileId& file, HoldersFn done) {
   // While connecting, the query waits for the HELLO; while backing off
   // after a failure, it fails at once.
   if (s.conn == nullptr || s.conn->closing()) {
-    done(Status::IOError("not connected to the coordinator at " + s.address.ToString()));
+    done(Status::IOError("not connected to the coordinator at " + s.address.ToString() +
+                         (s.last_error.empty() ? "" : ": " + s.last_error)));
     return;
   }
   const std::uint32_t id = s.next_request++;

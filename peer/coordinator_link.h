@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/auth/key_ring.h"
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
 
@@ -16,9 +17,10 @@ namespace lanswarm::peer {
 class CoordinatorLink {
  public:
   using ReportFn = std::function<proto::Report()>;
-  // `loop` must outlive this.
+  // `loop` must outlive this. With keys, the link proves the cluster key
+  // and requires the coordinator to prove it too.
   CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
-                  Clock::Duration interval, ReportFn report);
+                  std::shared_ptr<const auth::KeyRing> keys, Clock::Duration interval, ReportFn report);
   ~CoordinatorLink();
   CoordinatorLink(const CoordinatorLink&) = delete;
   CoordinatorLink& operator=(const CoordinatorLink&) = delete;

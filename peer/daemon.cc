@@ -116,6 +116,14 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   auto lock = PidLock::Acquire(paths);
   if (!lock.ok()) return lock.status();
   if (sodium_init() < 0) return Status::Unsupported("libsodium failed to initialise");
+  auto keys = auth::KeyRing::FromConfig(config.auth);
+  if (!keys.ok()) return keys.status();
+  auto shared_keys = std::make_shared<const auth::KeyRing>(std::move(*keys));
+  // A daemon left running says so; a one-off `peer get` does not nag.
+  if (!shared_keys->enabled() && !options.get) {
+    spdlog::warn("no [auth] cluster key: anyone who can reach {} may download every file shared here "
+                 "(doc/security.md)", config.listen);
+  }
   auto self = LoadOrCreatePeerId(paths.id);
   if (!self.ok()) return self.status();
   auto listen = net::SocketAddress::Parse(config.listen);
@@ -129,7 +137,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   if (!loop_or.ok()) return loop_or.status();
   net::Loop& loop = **loop_or;
 
-  auto ctx = std::make_shared<ServeContext>(loop.clock(), config, *self);
+  auto ctx = std::make_shared<ServeContext>(loop.clock(), config, *self, shared_keys);
   std::vector<std::string> warnings;
   auto registry = Registry::Load(paths.registry, &warnings);
   if (!registry.ok()) return registry.status();
@@ -193,7 +201,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   });
   if (!bound.ok()) return bound.status();
 
-  link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, config.report_interval,
+  link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, shared_keys, config.report_interval,
                                            [&] { return BuildReport(ctx->registry, bound->port()); });
 
   // The upload rate shown by `peer status`: bytes over the last 5 seconds.

@@ -121,7 +121,7 @@ void Downloader::Tick() {
   if (t - idle_since_ >= request_.holder_timeout) {
     std::string why;
     if (!last_query_error_.empty()) {
-      why = "the coordinator is unreachable (" + last_query_error_ + ")";
+      why = "no answer from the coordinator (" + last_query_error_ + ")";
     } else if (holders_.empty()) {
       why = "no peer holds it (asked the coordinator " + std::to_string(queries_) + " times)";
     } else {
@@ -206,7 +206,7 @@ void Downloader::ConnectMore() {
     Holder& h = holders_[key];
     h.connecting = true;
     ++busy;
-    env_.loop->Connect(h.address, kConnectTimeout, std::make_unique<FetchSession>(weak, key, env_.ctx->self, info_));
+    env_.loop->Connect(h.address, kConnectTimeout, std::make_unique<FetchSession>(weak, key, env_.ctx->self, env_.ctx->keys, info_));
   }
 }
 

@@ -11,18 +11,28 @@ namespace {
 constexpr std::size_t kPieceSize = 1u << 20;
 }  // namespace
 
-FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
-                           std::shared_ptr<const FileInfo> info)
-    : events_(std::move(events)), key_(key), self_(self), info_(std::move(info)) {}
-
-void FetchSession::OnConnected(net::Connection& c) {
-  conn_ = &c;
+namespace {
+proto::Hello MyHello(const proto::PeerId& self) {
   proto::Hello hello;
   hello.role = proto::Role::kPeer;
-  hello.peer_id = self_;
-  Bytes out = proto::EncodeFrame(hello);
-  proto::EncodeFrame(proto::Open{kSlot, info_->id}, &out);
-  c.Send(std::move(out));
+  hello.peer_id = self;
+  return hello;
+}
+}  // namespace
+
+FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
+                           std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info)
+    : events_(std::move(events)),
+      key_(key),
+      keys_(std::move(keys)),
+      handshake_(*keys_, MyHello(self)),
+      info_(std::move(info)) {}
+
+// OPEN waits for the other side's HELLO: with a cluster key, the AUTH that
+// must precede it depends on that HELLO's nonce.
+void FetchSession::OnConnected(net::Connection& c) {
+  conn_ = &c;
+  c.Send(proto::EncodeFrame(handshake_.hello()));
   ReadHeader();
   if (auto e = events_.lock()) e->OnFetchConnected(key_, this);
 }
@@ -48,10 +58,10 @@ void FetchSession::Close(const Status& why) {
   if (conn_ != nullptr) conn_->Close(why);
 }
 
-void FetchSession::Fail(const std::string& why) {
+void FetchSession::Fail(const std::string& why, proto::ErrorCode code) {
   if (conn_ == nullptr) return;
   spdlog::warn("{}: {}; dropping this peer", conn_->peer().ToString(), why);
-  conn_->Send(proto::EncodeFrame(proto::Error{proto::ErrorCode::kProtocol, why}));
+  conn_->Send(proto::EncodeFrame(proto::Error{code, why}));
   conn_->CloseAfterSending(Status::Corruption(why), std::chrono::seconds(1));
 }
 
@@ -86,10 +96,13 @@ void FetchSession::OnFrame() {
       if (const auto* e = std::get_if<proto::Error>(&m)) return Close(Status::IOError("peer says: " + e->reason));
       return Fail(fmt::format("expected HELLO first, got {}", proto::MessageTypeName(proto::TypeOf(m))));
     }
-    proto::Hello mine;
-    auto version = proto::NegotiateVersion(mine, *hello);
-    if (!version.ok()) return Fail(version.status().message());
+    auto auth = handshake_.OnHello(*hello);
+    if (!auth.ok()) return Fail(auth.status().message(), auth::HandshakeErrorCode(auth.status()));
     got_hello_ = true;
+    Bytes out;
+    if (auth->has_value()) proto::EncodeFrame(**auth, &out);
+    proto::EncodeFrame(proto::Open{kSlot, info_->id}, &out);
+    conn_->Send(std::move(out));
     return ReadHeader();
   }
   const std::uint32_t count = info_->chunk_count();

@@ -1,5 +1,6 @@
-// The downloading side of one peer-to-peer connection: HELLO, OPEN of one
-// file, then REQUESTs out and BITFIELD/HAVE/CHUNK/REJECT in.
+// The downloading side of one peer-to-peer connection: HELLO both ways (and
+// AUTH with a cluster key), OPEN of one file, then REQUESTs out and
+// BITFIELD/HAVE/CHUNK/REJECT in.
 //
 // It reads the stream in exact steps (frame header, payload, chunk data in
 // pieces of at most 1 MiB) with Connection::ReceiveInto, so chunk data goes
@@ -17,6 +18,7 @@
 #include <unordered_set>
 
 #include "common/aligned_buffer.h"
+#include "common/auth/handshake.h"
 #include "common/net/connection.h"
 #include "common/proto/messages.h"
 #include "fileinfo/checksum.h"
@@ -48,7 +50,7 @@ class FetchEvents {
 class FetchSession : public net::ConnectionHandler {
  public:
   FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
-               std::shared_ptr<const FileInfo> info);
+               std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info);
 
   void Request(const std::vector<std::uint32_t>& chunks);
   void Cancel(std::uint32_t index);
@@ -69,11 +71,12 @@ class FetchSession : public net::ConnectionHandler {
   void OnFrame();
   void ReadPiece();
   void OnPiece();
-  void Fail(const std::string& why);
+  void Fail(const std::string& why, proto::ErrorCode code = proto::ErrorCode::kProtocol);
 
   std::weak_ptr<FetchEvents> events_;
   PeerKey key_;
-  proto::PeerId self_;
+  std::shared_ptr<const auth::KeyRing> keys_;  // outlives handshake_
+  auth::ConnectorHandshake handshake_;
   std::shared_ptr<const FileInfo> info_;
   net::Connection* conn_ = nullptr;
   bool got_hello_ = false;

@@ -15,8 +15,10 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <sodium.h>
 #include <nlohmann/json.hpp>
 
+#include "common/auth/key_ring.h"
 #include "common/cli_parse.h"
 #include "common/log.h"
 #include "common/progress_line.h"
@@ -251,6 +253,14 @@ int RunStatus(const Config& c, bool json) {
   return kExitOk;
 }
 
+int RunGenKey(const std::string& path) {
+  if (sodium_init() < 0) return Fail(kExitFailed, "libsodium failed to initialise");
+  if (Status s = auth::WriteNewKeyFile(path); !s.ok()) return Fail(kExitFailed, s.message());
+  std::printf("wrote a new cluster key to %s; copy it to every machine (mode 0600) and set [auth] key_file\n",
+              path.c_str());
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"lanswarm peer: shares files with the other machines of the LAN and fetches from them.\n"
                "Exit codes: 0 success; 1 failure; 2 bad usage or configuration.",
@@ -289,6 +299,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   get->add_flag("-q,--quiet", get_flags.quiet, "No progress line and no summary");
   get->add_flag("--json", get_flags.json, "Progress events as JSON lines on stdout");
+  std::string key_path;
+  auto* gen_key = app.add_subcommand("gen-key", "Write a new random cluster key file (mode 0600; never overwrites)");
+  gen_key->add_option("file", key_path, "Where to write it; point [auth] key_file at it on every machine")
+      ->required();
   auto* help = app.add_subcommand("help", "Show this help");
 
   if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
@@ -296,6 +310,7 @@ int Main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return kExitOk;
   }
+  if (gen_key->parsed()) return RunGenKey(key_path);
   auto config = common.Resolve();
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   if (start->parsed()) return RunStart(*config, foreground);

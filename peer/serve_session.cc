@@ -69,8 +69,16 @@ void ServeContext::BroadcastHave(const FileId& id, std::uint32_t index) {
   for (ServeSession* s : sessions) s->SendHave(id, index);
 }
 
+namespace {
+proto::Hello MyHello(const ServeContext& ctx) {
+  proto::Hello mine;
+  mine.peer_id = ctx.self;
+  return mine;
+}
+}  // namespace
+
 ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx)
-    : ctx_(std::move(ctx)), frames_(std::make_unique<ServeFrames>()) {
+    : ctx_(std::move(ctx)), frames_(std::make_unique<ServeFrames>()), handshake_(*ctx_->keys, MyHello(*ctx_)) {
   ctx_->sessions.insert(this);
 }
 
@@ -112,21 +120,14 @@ void ServeSession::Reject(std::uint16_t slot, std::uint32_t index, proto::Reject
 }
 
 void ServeSession::Handle(const proto::Message& m) {
-  if (!got_hello_) {
-    const auto* hello = std::get_if<proto::Hello>(&m);
-    if (hello == nullptr) {
-      return Fail(proto::ErrorCode::kProtocol,
-                  fmt::format("expected HELLO first, got {}", proto::MessageTypeName(proto::TypeOf(m))));
-    }
-    proto::Hello mine;
-    mine.peer_id = ctx_->self;
-    auto version = proto::NegotiateVersion(mine, *hello);
-    if (!version.ok()) return Fail(proto::ErrorCode::kVersion, version.status().message());
-    got_hello_ = true;
-    conn_->Send(proto::EncodeFrame(mine));
-    return;
-  }
-  if (const auto* open = std::get_if<proto::Open>(&m)) {
+  if (Status s = handshake_.Admit(m); !s.ok()) return Fail(auth::HandshakeErrorCode(s), s.message());
+  if (const auto* hello = std::get_if<proto::Hello>(&m)) {
+    auto reply = handshake_.OnHello(*hello);
+    if (!reply.ok()) return Fail(auth::HandshakeErrorCode(reply.status()), reply.status().message());
+    conn_->Send(proto::EncodeFrame(*reply));
+  } else if (const auto* a = std::get_if<proto::Auth>(&m)) {
+    if (Status s = handshake_.OnAuth(*a); !s.ok()) return Fail(auth::HandshakeErrorCode(s), s.message());
+  } else if (const auto* open = std::get_if<proto::Open>(&m)) {
     const SharedFile* f = ctx_->registry.Find(open->file);
     if (f == nullptr || f->changed) return Reject(open->slot, proto::kWholeFile, proto::RejectReason::kUnknownFile);
     if (!slots_.count(open->slot) && slots_.size() >= kMaxSlots) {

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "common/aligned_buffer.h"
+#include "common/auth/handshake.h"
 #include "common/clock.h"
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
@@ -48,8 +49,9 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
 };
 
 struct ServeContext {
-  ServeContext(const Clock& c, const Config& cfg, const proto::PeerId& id)
-      : clock(c), config(cfg), self(id), upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
+  ServeContext(const Clock& c, const Config& cfg, const proto::PeerId& id,
+               std::shared_ptr<const auth::KeyRing> k = std::make_shared<auth::KeyRing>())
+      : clock(c), config(cfg), self(id), keys(std::move(k)), upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
 
   // Opens (once) the data file of `f`; null with a log line when it cannot.
   std::shared_ptr<FileHandle> Open(const SharedFile& f);
@@ -68,6 +70,8 @@ struct ServeContext {
   const Clock& clock;
   Config config;
   proto::PeerId self;
+  // Empty: open. Serving and fetching connections prove and require these.
+  std::shared_ptr<const auth::KeyRing> keys;
   Registry registry;
   TokenBucket upload;
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
@@ -108,7 +112,7 @@ class ServeSession : public net::ConnectionHandler {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // read callbacks check it
   net::Connection* conn_ = nullptr;
   std::unique_ptr<struct ServeFrames> frames_;
-  bool got_hello_ = false;
+  auth::AcceptorHandshake handshake_;
   std::unordered_map<std::uint16_t, FileId> slots_;
   std::deque<Pending> queue_;
   bool reading_ = false;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/auth/handshake.h"
 #include "common/net/connection.h"
 #include "common/net/loop.h"
 #include "common/proto/frame_buffer.h"
@@ -15,8 +16,11 @@ namespace lanswarm::net {
 namespace {
 
 struct Exchange : ConnectionHandler {
+  Exchange(const auth::KeyRing& keys, proto::Hello mine, proto::Message req)
+      : request(std::move(req)), handshake(keys, std::move(mine)) {}
+
   proto::Message request;
-  proto::Role role;
+  auth::ConnectorHandshake handshake;
   proto::FrameBuffer frames;
   bool got_hello = false;
   // Where the outcome goes; owned by RequestReply, which outlives the loop.
@@ -27,13 +31,9 @@ struct Exchange : ConnectionHandler {
     c.Close();
     c.loop().Stop();
   }
-  void OnConnected(Connection& c) override {
-    proto::Hello hello;
-    hello.role = role;
-    randombytes_buf(hello.peer_id.data(), hello.peer_id.size());
-    c.Send(proto::EncodeFrame(hello));
-    c.Send(proto::EncodeFrame(request));
-  }
+  // The request waits for the other side's HELLO: with a cluster key, the
+  // AUTH that must precede it depends on that HELLO's nonce.
+  void OnConnected(Connection& c) override { c.Send(proto::EncodeFrame(handshake.hello())); }
   void OnData(Connection& c, ByteView data) override {
     frames.Append(data);
     proto::Message m;
@@ -47,10 +47,20 @@ struct Exchange : ConnectionHandler {
         return Finish(c, Status::IOError(fmt::format("{} refused: {}", c.peer().ToString(), e->reason)));
       }
       if (!got_hello) {
-        if (!std::holds_alternative<proto::Hello>(m)) {
+        const auto* hello = std::get_if<proto::Hello>(&m);
+        if (hello == nullptr) {
           return Finish(c, Status::Corruption(fmt::format("{}: answered without HELLO", c.peer().ToString())));
         }
+        auto auth = handshake.OnHello(*hello);
+        if (!auth.ok()) {
+          c.Send(proto::EncodeFrame(proto::Error{auth::HandshakeErrorCode(auth.status()), auth.status().message()}));
+          return Finish(c, auth.status().Prefixed(c.peer().ToString()));
+        }
         got_hello = true;
+        Bytes out;
+        if (auth->has_value()) proto::EncodeFrame(**auth, &out);
+        proto::EncodeFrame(request, &out);
+        c.Send(std::move(out));
         continue;
       }
       return Finish(c, std::move(m));
@@ -68,15 +78,16 @@ struct Exchange : ConnectionHandler {
 }  // namespace
 
 Result<proto::Message> RequestReply(const SocketAddress& to, const proto::Message& request, Clock::Duration timeout,
-                                    proto::Role role) {
+                                    const auth::KeyRing& keys, proto::Role role) {
   if (sodium_init() < 0) return Status::Unsupported("libsodium failed to initialise");
   std::optional<Result<proto::Message>> outcome;
   {
     auto loop = Loop::Create();
     if (!loop.ok()) return loop.status();
-    auto ex = std::make_unique<Exchange>();
-    ex->request = request;
-    ex->role = role;
+    proto::Hello mine;
+    mine.role = role;
+    randombytes_buf(mine.peer_id.data(), mine.peer_id.size());
+    auto ex = std::make_unique<Exchange>(keys, mine, request);
     ex->outcome = &outcome;
     (*loop)->Connect(to, timeout, std::move(ex));
     (*loop)->AddTimer(timeout, [&] {

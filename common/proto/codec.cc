@@ -47,6 +47,11 @@ void EncodePayload(const Error& m, Bytes* out) {
   PutU16(out, static_cast<std::uint16_t>(n));
   PutBytes(out, AsBytes(std::string_view(m.reason).substr(0, n)));
 }
+void EncodePayload(const Auth& m, Bytes* out) {
+  assert(!m.proof.empty() && m.proof.size() <= kMaxAuthBytes);
+  PutU8(out, static_cast<std::uint8_t>(m.proof.size()));
+  PutBytes(out, m.proof);
+}
 void EncodePayload(const Report& m, Bytes* out) {
   PutEndpoint(out, m.listen);
   PutU32(out, static_cast<std::uint32_t>(m.files.size()));
@@ -191,6 +196,16 @@ Why Decode(ByteReader& r, Hello* m) {
   return {};
 }
 
+Why Decode(ByteReader& r, Auth* m) {
+  std::uint8_t len;
+  ByteView v;
+  if (!r.ReadU8(&len)) return Truncated("AUTH");
+  if (len == 0 || len > kMaxAuthBytes) return fmt::format("AUTH proof of {} bytes is not 1..{}", len, kMaxAuthBytes);
+  if (!r.ReadView(len, &v)) return Truncated("AUTH");
+  m->proof.assign(v.begin(), v.end());
+  return {};
+}
+
 Why Decode(ByteReader& r, Error* m) {
   std::uint16_t code, len;
   if (!r.ReadU16(&code) || !r.ReadU16(&len)) return Truncated("ERROR");
@@ -325,6 +340,7 @@ const char* MessageTypeName(MessageType type) {
   switch (type) {
     case MessageType::kHello: return "HELLO";
     case MessageType::kError: return "ERROR";
+    case MessageType::kAuth: return "AUTH";
     case MessageType::kReport: return "REPORT";
     case MessageType::kQuery: return "QUERY";
     case MessageType::kHolders: return "HOLDERS";
@@ -345,6 +361,7 @@ MessageType TypeOf(const Message& m) {
   return std::visit(Overloaded{
                         [](const Hello&) { return MessageType::kHello; },
                         [](const Error&) { return MessageType::kError; },
+                        [](const Auth&) { return MessageType::kAuth; },
                         [](const Report&) { return MessageType::kReport; },
                         [](const Query&) { return MessageType::kQuery; },
                         [](const Holders&) { return MessageType::kHolders; },
@@ -393,6 +410,7 @@ Decoded DecodeFrame(ByteView in, std::uint32_t max_payload, Message* out) {
   switch (static_cast<MessageType>(type)) {
     case MessageType::kHello: decode = DecodeInto<Hello>; break;
     case MessageType::kError: decode = DecodeInto<Error>; break;
+    case MessageType::kAuth: decode = DecodeInto<Auth>; break;
     case MessageType::kReport: decode = DecodeInto<Report>; break;
     case MessageType::kQuery: decode = DecodeInto<Query>; break;
     case MessageType::kHolders: decode = DecodeInto<Holders>; break;

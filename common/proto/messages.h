@@ -36,6 +36,7 @@ inline constexpr std::uint32_t kWholeFile = 0xFFFFFFFF;
 enum class MessageType : std::uint8_t {
   kHello = 1,
   kError = 2,
+  kAuth = 3,
   // peer <-> coordinator
   kReport = 16,
   kQuery = 17,
@@ -64,9 +65,16 @@ struct Hello {
   std::uint16_t max_version = kProtocolVersion;
   Role role = Role::kPeer;
   PeerId peer_id{};
-  Nonce nonce{};  // for the challenge-response of the authentication layer
-  Bytes auth;     // 0..kMaxAuthBytes; empty until authentication is configured
+  Nonce nonce{};  // fresh random bytes per connection when a cluster key is set, else zeros
+  Bytes auth;     // 0..kMaxAuthBytes: the accepting side's proof (common/auth/handshake.h)
   friend bool operator==(const Hello&, const Hello&) = default;
+};
+
+// The connecting side's proof that it holds the cluster key, sent after the
+// accepting side's HELLO (common/auth/handshake.h).
+struct Auth {
+  Bytes proof;  // 1..kMaxAuthBytes
+  friend bool operator==(const Auth&, const Auth&) = default;
 };
 
 enum class ErrorCode : std::uint16_t {
@@ -206,7 +214,7 @@ struct Cancel {
   friend bool operator==(const Cancel&, const Cancel&) = default;
 };
 
-using Message = std::variant<Hello, Error, Report, Query, Holders, StatsRequest, Stats, Open, Bitfield,
+using Message = std::variant<Hello, Error, Auth, Report, Query, Holders, StatsRequest, Stats, Open, Bitfield,
                              Have, Request, ChunkHeader, Reject, Cancel>;
 
 MessageType TypeOf(const Message& m);

@@ -26,16 +26,18 @@ struct MiniCoordinator {
   TempDir dir;
   int port = FreeLoopbackPort();
   std::unique_ptr<ChildProcess> proc;
-  explicit MiniCoordinator(int fixed_port = 0) {
+  const auth::KeyRing* keys = nullptr;  // what Query and Reports prove, if the coordinator needs a key
+  explicit MiniCoordinator(int fixed_port = 0, const std::string& extra_config = "") {
     if (fixed_port != 0) port = fixed_port;
-    WriteTestFile(dir.File("c.toml"), "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n");
+    WriteTestFile(dir.File("c.toml"),
+                  "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nreport_interval = 1\n" + extra_config);
     proc = std::make_unique<ChildProcess>(std::vector<std::string>{BinPath("coordinator"), "-c", dir.File("c.toml")},
                                           dir.File("log"));
     REQUIRE(WaitFor([&] { return ScriptedClient(port).connected(); }, std::chrono::seconds(5)));
   }
   std::vector<proto::Holder> Query(const FileId& id) {
     ScriptedClient c(port);
-    if (!c.Handshake(200, proto::Role::kTool).ok()) return {};
+    if (!c.Handshake(200, proto::Role::kTool, keys).ok()) return {};
     c.Send(proto::Query{1, id});
     auto r = c.Receive();
     return r.ok() ? std::get<proto::Holders>(*r).holders : std::vector<proto::Holder>{};
@@ -49,7 +51,7 @@ struct MiniCoordinator {
   }
   std::uint64_t Reports() {
     ScriptedClient c(port);
-    if (!c.Handshake(201, proto::Role::kTool).ok()) return 0;
+    if (!c.Handshake(201, proto::Role::kTool, keys).ok()) return 0;
     c.Send(proto::StatsRequest{1});
     auto r = c.Receive();
     if (!r.ok()) return 0;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "common/auth/handshake.h"
 #include "common/proto/codec.h"
 
 namespace lanswarm::testing {
@@ -52,14 +53,21 @@ void ScriptedClient::SendRaw(ByteView bytes) {
 
 void ScriptedClient::Send(const proto::Message& m) { SendRaw(proto::EncodeFrame(m)); }
 
-Status ScriptedClient::Handshake(std::uint8_t id, proto::Role role) {
+Status ScriptedClient::Handshake(std::uint8_t id, proto::Role role, const auth::KeyRing* keys) {
+  static const auth::KeyRing kOpen;
   proto::Hello h;
   h.role = role;
   h.peer_id = IdOf(id);
-  Send(h);
+  auth::ConnectorHandshake hs(keys != nullptr ? *keys : kOpen, h);
+  Send(hs.hello());
   auto reply = Receive();
   if (!reply.ok()) return reply.status();
-  if (!std::holds_alternative<proto::Hello>(*reply)) return Status::Corruption("no HELLO back");
+  const auto* hello = std::get_if<proto::Hello>(&*reply);
+  if (hello == nullptr) return Status::Corruption("no HELLO back");
+  if (keys == nullptr) return Status::Ok();  // open, or a test of what a client without the key gets
+  auto proof = hs.OnHello(*hello);
+  if (!proof.ok()) return proof.status();
+  if (proof->has_value()) Send(**proof);
   return Status::Ok();
 }
 

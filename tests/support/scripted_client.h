@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/auth/key_ring.h"
 #include "common/bytes.h"
 #include "common/proto/frame_buffer.h"
 #include "common/proto/messages.h"
@@ -28,8 +29,9 @@ class ScriptedClient {
   bool connected() const { return fd_ >= 0; }
   void Send(const proto::Message& m);
   void SendRaw(ByteView bytes);
-  // HELLO with a fixed peer id derived from `id`, then the coordinator's HELLO back.
-  Status Handshake(std::uint8_t id, proto::Role role = proto::Role::kPeer);
+  // HELLO with a fixed peer id derived from `id`, then the other side's HELLO
+  // back; with `keys`, the AUTH that proves them (common/auth/handshake.h).
+  Status Handshake(std::uint8_t id, proto::Role role = proto::Role::kPeer, const auth::KeyRing* keys = nullptr);
   // The next message, or an error on timeout, close or malformed data.
   Result<proto::Message> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // The next n raw bytes of the stream (a chunk's data after its header).

@@ -43,6 +43,7 @@ std::vector<Message> Samples() {
   return {
       hello,
       Error{ErrorCode::kLimit, "too many connections from 10.0.0.9"},
+      Auth{Bytes(32, 0x42)},
       Report{V4(10, 0, 0, 1, 6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
       Report{Endpoint{0, {}, 6882}, {}},
       Query{42, Id(9)},
@@ -309,6 +310,14 @@ TEST_CASE("NegotiateVersion: highest common version, or an error naming both ran
   auto none = NegotiateVersion(a, b);
   CHECK(none.status().code() == Status::Code::kUnsupported);
   CHECK(Has(none.status().message(), "we speak 1..3, the other side 4..5"));
+}
+
+TEST_CASE("malformed: AUTH with an empty or over-long proof", "[codec][malformed]") {
+  CHECK(ErrorOf(RawFrame(3, Bytes{0})).find("AUTH proof of 0 bytes") != std::string::npos);
+  Bytes long_proof{static_cast<std::uint8_t>(kMaxAuthBytes + 1)};
+  long_proof.resize(long_proof.size() + kMaxAuthBytes + 1, 1);
+  CHECK(ErrorOf(RawFrame(3, long_proof)).find("AUTH proof of 65 bytes") != std::string::npos);
+  CHECK(ErrorOf(RawFrame(3, Bytes{4, 1, 2})).find("truncated AUTH") != std::string::npos);
 }
 
 }  // namespace lanswarm::proto
