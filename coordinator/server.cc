@@ -30,12 +30,6 @@ constexpr auto kErrorLinger = 1s;
 // The window over which the report rate is averaged.
 constexpr std::size_t kRateWindowSeconds = 10;
 
-// The key for per-address limits: family and address bytes, no port.
-std::string AddressKey(const net::SocketAddress& a) {
-  const proto::Endpoint e = a.ToEndpoint();
-  return std::string(1, static_cast<char>(e.family)) + std::string(e.address.begin(), e.address.end());
-}
-
 }  // namespace
 
 struct Server::Core {
@@ -220,7 +214,7 @@ Result<net::SocketAddress> Server::Start(const net::SocketAddress& listen) {
   auto bound = loop_.Listen(listen, [weak](const net::SocketAddress& peer) -> std::unique_ptr<net::ConnectionHandler> {
     auto core = weak.lock();
     if (!core) return nullptr;
-    const std::string key = AddressKey(peer);
+    const std::string key = peer.HostKey();
     const auto per = core->per_address.find(key);
     if (core->sessions.size() >= core->config.max_connections ||
         (per != core->per_address.end() && per->second >= core->config.max_connections_per_address)) {

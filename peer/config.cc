@@ -50,8 +50,15 @@ Result<Config> LoadConfig(const std::string& path) {
     if (rate->has_value()) c.upload_rate = static_cast<std::uint64_t>(**rate);
   }
 
-  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_connections", 1, 100000, &c.max_connections));
-  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_requests_per_connection", 1, 1024, &c.max_requests_per_connection));
+  Config::Limits& l = c.limits;
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.max_connections", 1, 100000, &l.max_connections));
+  LANSWARM_RETURN_IF_ERROR(
+      doc.SetIfPresent("limits.max_connections_per_address", 1, 100000, &l.max_connections_per_address));
+  LANSWARM_RETURN_IF_ERROR(
+      doc.SetIfPresent("limits.max_requests_per_connection", 1, 1024, &l.max_requests_per_connection));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.max_message_bytes", 1024, 1 << 20, &l.max_message_bytes));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.hello_timeout", 1, 600, &l.hello_timeout));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.idle_timeout", 10, 86400, &l.idle_timeout));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("download_peers", 1, 1000, &c.download_peers));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("simulated_latency_ms", 0, 10000, &c.simulated_latency));
 

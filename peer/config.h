@@ -19,8 +19,16 @@ struct Config {
   std::vector<std::string> shared;           // files shared at every start
   std::chrono::seconds report_interval{10};  // must match the coordinator's N
   std::uint64_t upload_rate = 0;             // bytes per second; 0 = unlimited
-  std::uint32_t max_connections = 256;
-  std::uint32_t max_requests_per_connection = 32;  // queued REQUESTs before REJECT(busy)
+  // [limits]: what one misbehaving or overeager client can take. Going over
+  // one closes (or refuses) that connection only.
+  struct Limits {
+    std::uint32_t max_connections = 256;              // served at once, in all
+    std::uint32_t max_connections_per_address = 32;   // from one IP address
+    std::uint32_t max_requests_per_connection = 32;   // queued REQUESTs before REJECT(busy)
+    std::uint32_t max_message_bytes = 64 << 10;       // largest frame a client may send
+    std::chrono::seconds hello_timeout{5};            // to finish HELLO (and AUTH)
+    std::chrono::seconds idle_timeout{300};           // nothing received and nothing to send
+  } limits;
   std::uint32_t download_peers = 32;  // holders one download fetches from at once
   std::chrono::milliseconds simulated_latency{0};
   std::string log_level = "info";

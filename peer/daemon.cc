@@ -193,13 +193,11 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   auto bound = loop.Listen(*listen, [weak](const net::SocketAddress& from) -> std::unique_ptr<net::ConnectionHandler> {
     auto c = weak.lock();
     if (!c) return nullptr;
-    if (c->sessions.size() >= c->config.max_connections) {
-      spdlog::warn("{}: refused: {} connections already", from.ToString(), c->config.max_connections);
-      return nullptr;
-    }
-    return std::make_unique<ServeSession>(c);
+    if (!c->AdmitConnection(from)) return nullptr;
+    return std::make_unique<ServeSession>(c, from.HostKey());
   });
   if (!bound.ok()) return bound.status();
+  loop.AddPeriodic(std::chrono::seconds(1), [&] { ctx->CheckTimeouts(); });
 
   link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, shared_keys, config.report_interval,
                                            [&] { return BuildReport(ctx->registry, bound->port()); });
@@ -288,6 +286,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", id.ToHex()}, {"listen", bound->ToString()},
               {"coordinator", coordinator->ToString()}, {"coordinator_connected", link->connected()},
               {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
+              {"refused_connections", ctx->refused_connections},
               {"uploaded_bytes", ctx->uploaded_bytes}, {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
               {"files", std::move(files)}, {"downloads", std::move(gets)}};
     }

@@ -23,6 +23,7 @@ constexpr auto kErrorLinger = std::chrono::seconds(1);
 }  // namespace
 
 struct ServeFrames {
+  explicit ServeFrames(std::uint32_t max_payload) : buffer(max_payload) {}
   proto::FrameBuffer buffer;
 };
 
@@ -77,14 +78,64 @@ proto::Hello MyHello(const ServeContext& ctx) {
 }
 }  // namespace
 
-ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx)
-    : ctx_(std::move(ctx)), frames_(std::make_unique<ServeFrames>()), handshake_(*ctx_->keys, MyHello(*ctx_)) {
+bool ServeContext::AdmitConnection(const net::SocketAddress& from) {
+  const Config::Limits& l = config.limits;
+  const auto per = per_address.find(from.HostKey());
+  const std::uint32_t from_here = per == per_address.end() ? 0 : per->second;
+  if (sessions.size() < l.max_connections && from_here < l.max_connections_per_address) return true;
+  ++refused_connections;
+  const auto now = clock.now();
+  if (now - last_refusal_log >= std::chrono::seconds(1)) {
+    last_refusal_log = now;
+    spdlog::warn("{}: connection refused: {} ({} refused since start)", from.ToString(),
+                 sessions.size() >= l.max_connections
+                     ? fmt::format("{} connections open, [limits] max_connections", sessions.size())
+                     : fmt::format("{} from this address, [limits] max_connections_per_address", from_here),
+                 refused_connections);
+  }
+  return false;
+}
+
+void ServeContext::CheckTimeouts() {
+  // Checking may close a session, which leaves `sessions` from OnClosed.
+  std::vector<ServeSession*> all(sessions.begin(), sessions.end());
+  const auto now = clock.now();
+  for (ServeSession* s : all) {
+    if (sessions.count(s)) s->CheckTimeouts(now);
+  }
+}
+
+ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx, std::string host_key)
+    : ctx_(std::move(ctx)),
+      frames_(std::make_unique<ServeFrames>(ctx_->config.limits.max_message_bytes)),
+      handshake_(*ctx_->keys, MyHello(*ctx_)),
+      host_key_(std::move(host_key)),
+      opened_(ctx_->clock.now()),
+      last_received_(opened_) {
   ctx_->sessions.insert(this);
+  ++ctx_->per_address[host_key_];
 }
 
 ServeSession::~ServeSession() {
   *alive_ = false;
   ctx_->sessions.erase(this);
+  if (auto it = ctx_->per_address.find(host_key_); it != ctx_->per_address.end() && --it->second == 0) {
+    ctx_->per_address.erase(it);
+  }
+}
+
+void ServeSession::CheckTimeouts(Clock::TimePoint now) {
+  if (conn_ == nullptr || conn_->closing()) return;
+  const Config::Limits& l = ctx_->config.limits;
+  if (!handshake_.authenticated() && now - opened_ >= l.hello_timeout) {
+    return Fail(proto::ErrorCode::kProtocol, fmt::format("no {} within {} s", handshake_.got_hello() ? "AUTH" : "HELLO",
+                                                         l.hello_timeout.count()));
+  }
+  // Idle: it sent nothing, and nothing of ours is queued or being read.
+  if (queue_.empty() && !reading_ && now - last_received_ >= l.idle_timeout) {
+    spdlog::debug("{}: idle for {} s; closing", conn_->peer().ToString(), l.idle_timeout.count());
+    conn_->Close(Status::IOError("idle"));
+  }
 }
 
 const net::SocketAddress& ServeSession::peer() const { return conn_->peer(); }
@@ -99,6 +150,7 @@ void ServeSession::OnClosed(net::Connection& c, const Status& why) {
 }
 
 void ServeSession::OnData(net::Connection& c, ByteView data) {
+  last_received_ = ctx_->clock.now();
   frames_->buffer.Append(data);
   proto::Message m;
   while (!c.closing()) {
@@ -156,7 +208,7 @@ void ServeSession::OnRequest(const proto::Request& r) {
   if (f == nullptr || f->changed) return Reject(r.slot, r.index, proto::RejectReason::kChanged);
   if (r.index >= f->info.chunk_count()) return Reject(r.slot, r.index, proto::RejectReason::kOutOfRange);
   if (!f->verified.has(r.index)) return Reject(r.slot, r.index, proto::RejectReason::kMissing);
-  if (queue_.size() >= ctx_->config.max_requests_per_connection) {
+  if (queue_.size() >= ctx_->config.limits.max_requests_per_connection) {
     return Reject(r.slot, r.index, proto::RejectReason::kBusy);
   }
   queue_.push_back({r.slot, r.index});

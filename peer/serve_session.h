@@ -66,6 +66,11 @@ struct ServeContext {
   void TrackSpread(const SharedFile& f);
   // Pushes HAVE to every session that has `id` open.
   void BroadcastHave(const FileId& id, std::uint32_t index);
+  // Whether a connection from `from` may be served under [limits]; logs a
+  // refusal at most once a second.
+  bool AdmitConnection(const net::SocketAddress& from);
+  // Enforces each session's HELLO and idle timeouts; called once a second.
+  void CheckTimeouts();
 
   const Clock& clock;
   Config config;
@@ -77,6 +82,9 @@ struct ServeContext {
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
   std::unordered_set<ServeSession*> sessions;
+  std::unordered_map<std::string, std::uint32_t> per_address;  // open sessions by SocketAddress::HostKey
+  std::uint64_t refused_connections = 0;
+  Clock::TimePoint last_refusal_log{};
   std::unordered_map<FileId, SpreadTracker> spread;
   std::uint64_t uploaded_bytes = 0;
   // Called when a served file turns out changed on disk (its chunk failed).
@@ -85,7 +93,9 @@ struct ServeContext {
 
 class ServeSession : public net::ConnectionHandler {
  public:
-  explicit ServeSession(std::shared_ptr<ServeContext> ctx);
+  // `host_key` (SocketAddress::HostKey of the client) is counted in
+  // ctx->per_address while this session lives.
+  ServeSession(std::shared_ptr<ServeContext> ctx, std::string host_key);
   ~ServeSession() override;
 
   void OnConnected(net::Connection& c) override;
@@ -94,6 +104,7 @@ class ServeSession : public net::ConnectionHandler {
   void OnClosed(net::Connection& c, const Status& why) override;
 
   void SendHave(const FileId& id, std::uint32_t index);
+  void CheckTimeouts(Clock::TimePoint now);
   const net::SocketAddress& peer() const;
 
  private:
@@ -117,6 +128,8 @@ class ServeSession : public net::ConnectionHandler {
   std::deque<Pending> queue_;
   bool reading_ = false;
   net::Loop::TimerId cap_timer_ = 0;
+  std::string host_key_;
+  Clock::TimePoint opened_, last_received_;
 };
 
 }  // namespace lanswarm::peer

@@ -120,6 +120,11 @@ bool SocketAddress::is_unspecified() const {
   return true;
 }
 
+std::string SocketAddress::HostKey() const {
+  const proto::Endpoint e = ToEndpoint();
+  return std::string(1, static_cast<char>(e.family)) + std::string(e.address.begin(), e.address.end());
+}
+
 std::string SocketAddress::ToString() const {
   char buf[INET6_ADDRSTRLEN] = "?";
   if (family() == AF_INET) {

@@ -30,6 +30,8 @@ class SocketAddress {
 
   proto::Endpoint ToEndpoint() const;
   std::string ToString() const;
+  // Family and address bytes without the port: the key of per-address limits.
+  std::string HostKey() const;
 
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }

@@ -344,3 +344,63 @@ TEST_CASE("peer: bad usage exits 2, share of a missing file exits 1", "[peer]") 
 }
 
 }  // namespace lanswarm::testing
+
+namespace lanswarm::testing {
+
+TEST_CASE("peer: [limits] close only the offending connection; others are served", "[peer][bad-input]") {
+  MiniCoordinator co;
+  Peer p(co.port, "[limits]\nmax_connections = 12\nmax_connections_per_address = 4\nhello_timeout = 1\n"
+                  "idle_timeout = 10\nmax_message_bytes = 1024\n");
+  p.Start();
+  const std::string data = RandomBytes(2 * kChunk, 22);
+  WriteTestFile(p.dir.File("data.bin"), data);
+  REQUIRE(p.Cmd({"share", "-q", p.dir.File("data.bin")}).exit_code == 0);
+  const FileId id = IdOf(p.dir.File("data.bin.fileinfo"));
+
+  SECTION("per address, then in all") {
+    std::vector<std::unique_ptr<ScriptedClient>> flood;
+    for (int i = 0; i < 10; ++i) flood.push_back(std::make_unique<ScriptedClient>(p.port, "127.0.0.2"));
+    int closed = 0;
+    for (auto& c : flood) closed += c->WaitClosed(300ms) ? 1 : 0;
+    CHECK(closed == 6);  // four accepted from 127.0.0.2
+    for (int i = 0; i < 12; ++i) {
+      flood.push_back(std::make_unique<ScriptedClient>(p.port, "127.0.0." + std::to_string(3 + i % 3)));
+    }
+    // From another address, still served while there is room: 4 + 8 = 12
+    // open, so this one is refused; after the flood leaves, it is served.
+    CHECK(ScriptedClient(p.port, "127.0.0.9").WaitClosed(300ms));
+    flood.clear();
+    REQUIRE(WaitFor([&] { return p.Status()["connections"] == 0; }, 5s));
+    CHECK(p.Status()["refused_connections"].get<std::uint64_t>() >= 7);
+    auto c = ScriptedClient::Peer(p.port);
+    REQUIRE(c);
+    CHECK(Open(*c, id).chunk_count == 2);
+  }
+  SECTION("half-open: no HELLO, or a frame left unfinished, is closed after hello_timeout") {
+    ScriptedClient silent(p.port);
+    auto m = silent.Receive(3s);
+    REQUIRE(m.ok());
+    CHECK(Has(std::get<proto::Error>(*m).reason, "no HELLO within 1 s"));
+    CHECK(silent.WaitClosed());
+    ScriptedClient slow(p.port);
+    slow.SendRaw(Bytes{40, 0, 0});  // a header never finished
+    CHECK(slow.WaitClosed(3s));
+  }
+  SECTION("a frame over max_message_bytes closes that connection only") {
+    auto good = ScriptedClient::Peer(p.port);
+    REQUIRE(good);
+    auto big = ScriptedClient::Peer(p.port, 78);
+    REQUIRE(big);
+    Bytes header;
+    PutU32(&header, 4096);
+    PutU8(&header, static_cast<std::uint8_t>(proto::MessageType::kOpen));
+    big->SendRaw(header);
+    auto m = big->Receive();
+    REQUIRE(m.ok());
+    CHECK(Has(std::get<proto::Error>(*m).reason, "exceeds the maximum 1024"));
+    CHECK(big->WaitClosed());
+    CHECK(Open(*good, id).chunk_count == 2);
+  }
+}
+
+}  // namespace lanswarm::testing
