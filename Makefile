@@ -121,6 +121,8 @@ bench: deps
 	@echo
 	@build/release/tests/bench/peer_serve bin/peer
 	@echo
+	@build/release/tests/bench/handshake_bench
+	@echo
 	@tests/bench/peer_get.sh
 
 # DEMO_SIZE_MB (default 256) sets the size of the file it distributes.
@@ -206,7 +208,7 @@ clean:
 binaries: $(BINARIES)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
-  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve
+  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
