@@ -142,6 +142,8 @@ class Server::Session : public net::ConnectionHandler {
           } else if constexpr (std::is_same_v<T, proto::StatsRequest>) {
             c.Send(proto::EncodeFrame(proto::Stats{msg.request_id, core_->Stats()}));
           } else if constexpr (std::is_same_v<T, proto::Error>) {
+            // A client that gives up on our proof failed authentication too.
+            if (!handshake_.authenticated() && msg.code == proto::ErrorCode::kAuth) ++core_->auth_failures;
             core_->Warn("{}: sent ERROR: {}", c.peer().ToString(), msg.reason);
             c.Close(Status::IOError("peer sent ERROR: " + msg.reason));
           } else {

@@ -111,6 +111,11 @@ prepare() {
   # The getter runs as root without capabilities (cap_drop: ALL), so it
   # writes here only through the mode bits when a user owns the directory.
   chmod 0777 "$work/out"
+  # The cluster key every container proves (doc/security.md): a new one each
+  # run. Mode 0600 and owned by whoever runs this; the containers read it as
+  # root, so run the demo as root (as `make demo-docker` does).
+  rm -f "$work/cluster.key"
+  "$bin/peer" gen-key "$work/cluster.key" >/dev/null || fail "cannot write $work/cluster.key"
 }
 
 case $mode in

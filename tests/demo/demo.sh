@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end on loopback. One coordinator and three
-# peer daemons; peers 1 and 2 seed a random file, peer 3 downloads it from
-# both with `peer get`, the copy is checked, and peer 3 is shown seeding it.
+# peer daemons sharing a cluster key (a client without it is shown refused);
+# peers 1 and 2 seed a random file, peer 3 downloads it from both with
+# `peer get`, the copy is checked, and peer 3 is shown seeding it.
 #
 # Environment:
 #   DEMO_SIZE_MB       size of the sample file in MiB (default 256)
@@ -120,12 +121,16 @@ for b in coordinator peer fileinfo; do
   [ -x "$bin/$b" ] || fail "$bin/$b is missing; run 'make' first"
 done
 
-step 1 "a temporary directory"
+step 1 "a temporary directory and a cluster key"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lanswarm-demo-XXXXXX")
 avail_kb=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
 need_kb=$((size_mb * 2 * 1024 + 64 * 1024))  # the sample, the download, some slack
 ((avail_kb >= need_kb)) || fail "$dir has $((avail_kb / 1024)) MiB free; the demo needs $((need_kb / 1024)) MiB (set DEMO_SIZE_MB lower)"
 echo "$dir"
+echo "\$ peer gen-key cluster.key"
+"$bin/peer" gen-key "$dir/cluster.key"
+# One config for all: only the key (the rest comes from flags).
+printf '[auth]\nkey_file = "%s"\n' "$dir/cluster.key" >"$dir/lanswarm.toml"
 
 # A port free when picked can be taken before the daemon binds it; each start
 # is tried on up to 5 ports, again only when the port was the problem.
@@ -133,11 +138,11 @@ step 2 "the coordinator, on a free loopback port"
 for attempt in 1 2 3 4 5; do
   free_port
   coord=127.0.0.1:$port
-  "$bin/coordinator" --listen "$coord" --log-level warn 2>"$dir/coordinator.log" &
+  "$bin/coordinator" -c "$dir/lanswarm.toml" --listen "$coord" --log-level warn 2>"$dir/coordinator.log" &
   coord_pid=$!
   for _ in $(seq 50); do
     kill -0 "$coord_pid" 2>/dev/null || break
-    "$bin/coordinator" status "$coord" --timeout-ms 500 >/dev/null 2>&1 && break
+    "$bin/coordinator" status "$coord" --key-file "$dir/cluster.key" --timeout-ms 500 >/dev/null 2>&1 && break
     sleep 0.1
   done
   kill -0 "$coord_pid" 2>/dev/null && break
@@ -146,8 +151,14 @@ for attempt in 1 2 3 4 5; do
   grep -q 'Address already in use' "$dir/coordinator.log" && ((attempt < 5)) && continue
   fail "the coordinator did not start: $(tail -n 3 "$dir/coordinator.log")"
 done
-"$bin/coordinator" status "$coord" --timeout-ms 2000 >/dev/null || fail "the coordinator does not answer on $coord"
+"$bin/coordinator" status "$coord" --key-file "$dir/cluster.key" --timeout-ms 2000 >/dev/null ||
+  fail "the coordinator does not answer on $coord"
 echo "coordinator running: pid $coord_pid, listening on $coord (log: $dir/coordinator.log)"
+echo "\$ coordinator status $coord    # without the key"
+if refused=$("$bin/coordinator" status "$coord" --timeout-ms 2000 2>&1); then
+  fail "the coordinator answered a client without the key"
+fi
+echo "$refused"
 
 step 3 "three peer daemons, each on a free loopback port"
 for i in 1 2 3; do
@@ -155,7 +166,8 @@ for i in 1 2 3; do
   peer_dirs[i - 1]=$state  # before starting: a start that fails late may leave a daemon
   for attempt in 1 2 3 4 5; do
     free_port
-    out=$("$bin/peer" start-server --state-dir "$state" --listen "127.0.0.1:$port" --coordinator "$coord" 2>&1) && break
+    out=$("$bin/peer" start-server --config "$dir/lanswarm.toml" --state-dir "$state" --listen "127.0.0.1:$port" \
+      --coordinator "$coord" 2>&1) && break
     [[ $out == *"Address already in use"* ]] && ((attempt < 5)) && continue
     fail "peer $i did not start: $out"
   done
@@ -178,7 +190,8 @@ echo "\$ peer share --state-dir peer2 --fileinfo sample.bin.fileinfo sample.bin"
 step 6 "peer 3 downloads it from peers 1 and 2"
 got=$dir/downloaded.bin
 echo "\$ peer get --state-dir peer3 sample.bin.fileinfo downloaded.bin"
-"$bin/peer" get --state-dir "$dir/peer3" --coordinator "$coord" --wait 30 "$sample.fileinfo" "$got"
+"$bin/peer" get --config "$dir/lanswarm.toml" --state-dir "$dir/peer3" --coordinator "$coord" --wait 30 \
+  "$sample.fileinfo" "$got"
 for i in 1 2; do
   status=$("$bin/peer" status --state-dir "$dir/peer$i")
   echo "peer $i: $(grep -m1 'uploaded' <<<"$status" || echo '(no upload figure)')"
@@ -196,13 +209,14 @@ grep -Eq "^whole .*$got\$" <<<"$status" || fail "peer 3 does not list $got as wh
 # Peer 3 reports its new file right after the download; give the report a moment.
 holders_listed() {
   local json
-  json=$("$bin/coordinator" status "$coord" --json) && grep -Eq '"entries": *3\b' <<<"$json"
+  json=$("$bin/coordinator" status "$coord" --key-file "$dir/cluster.key" --json) &&
+    grep -Eq '"entries": *3\b' <<<"$json"
 }
 for _ in $(seq 50); do
   holders_listed && break
   sleep 0.1
 done
-"$bin/coordinator" status "$coord"
+"$bin/coordinator" status "$coord" --key-file "$dir/cluster.key"
 holders_listed || fail "the coordinator does not list 3 (peer, file) entries"
 
 exit 0
