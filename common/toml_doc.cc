@@ -42,6 +42,33 @@ struct TomlCheckFailed {
 
 namespace lanswarm {
 
+namespace {
+
+// Errors are one line, but they quote the document: toml++ shows the text it
+// choked on ("saw 'f\n'") and keys may hold anything once quoted. Control
+// characters become escapes.
+Status InvalidOneLine(std::string message) {
+  std::string out;
+  out.reserve(message.size());
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return Status::InvalidArgument(std::move(out));
+}
+
+}  // namespace
+
 struct TomlDoc::Impl {
   std::string origin;
   toml::table root;
@@ -61,9 +88,8 @@ Result<TomlDoc> TomlDoc::Parse(std::string_view text, std::string origin) {
   try {
     impl->root = toml::parse(text, impl->origin);
   } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(fmt::format("{}:{}:{}: not valid TOML: {}", impl->origin,
-                                               e.source().begin.line, e.source().begin.column,
-                                               e.description()));
+    return InvalidOneLine(fmt::format("{}:{}:{}: not valid TOML: {}", impl->origin, e.source().begin.line,
+                                      e.source().begin.column, e.description()));
   } catch (const TomlCheckFailed& e) {
     return Status::InvalidArgument(
         fmt::format("{}: not valid TOML: the parser's check '{}' failed", impl->origin, e.check));
@@ -100,9 +126,9 @@ const char* TypeName(const toml::node& n) {
 
 Status TomlDoc::KeyError(std::string_view key, int line, std::string_view what) const {
   if (line > 0) {
-    return Status::InvalidArgument(fmt::format("{}:{}: key '{}': {}", impl_->origin, line, key, what));
+    return InvalidOneLine(fmt::format("{}:{}: key '{}': {}", impl_->origin, line, key, what));
   }
-  return Status::InvalidArgument(fmt::format("{}: key '{}': {}", impl_->origin, key, what));
+  return InvalidOneLine(fmt::format("{}: key '{}': {}", impl_->origin, key, what));
 }
 
 // Looks a dotted key up and marks it used. nullptr when absent.

@@ -22,9 +22,9 @@ for s in "$dir/seeds/$target" "tests/fuzz/seeds/$target"; do
 done
 
 start=$(date +%s)
-# -timeout: one input running 10 s is a hang. -rss_limit_mb: two fuzzers at
-# once stay well inside the machine.
-"$dir/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=1024 \
+# -timeout: one input running 10 s is a hang. -rss_limit_mb: ASan's
+# quarantine alone takes 256 MB; two fuzzers at once stay inside the machine.
+"$dir/$target" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
   -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$artifacts/" \
   "$corpus" "${seeds[@]}" >"$log" 2>&1
 rc=$?

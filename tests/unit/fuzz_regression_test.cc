@@ -54,4 +54,18 @@ TEST_CASE("fuzz regression: a non-ASCII character where whitespace may stand is 
   CHECK(*s == "\xC2\xA7");
 }
 
+// fileinfo target, crash-e0d0da3e673554e85cde932e06cca28ee27f301a (a
+// property violation): toml++ quotes the text it stopped at, newline included
+// ("saw 'f\n'"), so the error took two lines. Quoted keys can hold a newline
+// too. Control characters in an error are escaped.
+TEST_CASE("fuzz regression: a TOML error quoting a newline is still one line", "[fuzz][fileinfo]") {
+  const std::string msg = FileInfoError(std::string_view("f=f\n\0", 5));
+  CHECK(Has(msg, "saw 'f\\n'"));
+  auto doc = TomlDoc::Parse("\"a\\nb\" = 1\n", "peer.toml");
+  REQUIRE(doc.ok());
+  const Status unknown = doc->CheckNoUnknownKeys();
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.message() == "peer.toml:1: key 'a\\nb': unknown key");
+}
+
 }  // namespace lanswarm
