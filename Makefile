@@ -10,7 +10,8 @@
 #   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
 #   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
 #   make bench-swarm  one seed, N = 8 and 16 getters on the testbed: lanswarm vs HTTP vs BitTorrent (root)
-#   make fuzz       libFuzzer targets (clang-14), FUZZ_SECONDS each (default 60)
+#   make fuzz       every libFuzzer target (clang-14; decoder, msg_<type>, fileinfo), FUZZ_SECONDS
+#                   each (default 60), FUZZ_JOBS (default 2) at a time; see doc/fuzzing.md
 #   make deps       install the Debian packages the build needs, if any is missing
 #   make clean
 #
@@ -94,7 +95,8 @@ CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
 
-.PHONY: all test asan static bench demo demo-docker test-lan bench-swarm deps fuzz clean binaries tests benches run-tests
+.PHONY: all test asan static bench demo demo-docker test-lan bench-swarm deps fuzz clean binaries tests benches run-tests \
+  fuzz-binaries
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -185,20 +187,75 @@ endef
 deps:
 	$(call install_missing,$(DEBIAN_PACKAGES))
 
-# The decoder's libFuzzer target, built by clang with ASan and UBSan, run
-# for FUZZ_SECONDS on a corpus kept in build/fuzz/ between runs.
-FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=all
-FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc fileinfo/file_id.cc
+# ---- fuzzing (tests/fuzz/, doc/fuzzing.md) ----
+#
+# libFuzzer targets, built by clang-14 with ASan and UBSan into build/fuzz/:
+#   decoder      a stream of frames of any type: DecodeFrame and FrameBuffer
+#   msg_<type>   one message decoder, one binary per name in FUZZ_MESSAGES,
+#                all from tests/fuzz/message_fuzz.cc; a new message type is
+#                one more word there (MessageTypeName in lower case)
+#   fileinfo     ParseFileInfo (and toml++) on arbitrary text
+# `make fuzz` runs each for FUZZ_SECONDS, FUZZ_JOBS at a time, on a corpus
+# kept in build/fuzz/corpus/<target>; a crash is left in
+# build/fuzz/artifacts/<target>/ and replays with `build/fuzz/<target> FILE`.
+FUZZ_MESSAGES := hello error report query holders stats_request stats open bitfield have request chunk reject cancel
+FUZZ_TARGETS := decoder $(FUZZ_MESSAGES:%=msg_%) fileinfo
+FUZZ_JOBS ?= 2
+# Frames of a few KiB reach every limit but the 4 MiB one (checked from the
+# header alone); 64 KiB of text is a .fileinfo of ~3,000 chunks.
+FUZZ_MAX_LEN := 4096
+FUZZ_MAX_LEN_fileinfo := 65536
+
+FUZZ_DIR := build/fuzz
+FUZZ_CXX := clang++-14
+FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -fno-omit-frame-pointer
+FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc common/toml_doc.cc \
+  common/file_util.cc fileinfo/file_id.cc fileinfo/fileinfo.cc
+FUZZ_LIB := $(FUZZ_DIR)/libfuzzcore.a
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
 fuzz: deps
 	$(call install_missing,$(FUZZ_PACKAGES))
-	@mkdir -p build/fuzz/corpus/decoder
-	clang++-14 $(FUZZ_CXXFLAGS) tests/fuzz/decoder_fuzz.cc $(FUZZ_CORE) -o build/fuzz/decoder_fuzz
-	@echo "fuzzing the decoder for $(FUZZ_SECONDS) s (log: build/fuzz/decoder.log)"
-	@build/fuzz/decoder_fuzz -max_total_time=$(FUZZ_SECONDS) -use_value_profile=1 -print_final_stats=1 \
-	  build/fuzz/corpus/decoder > build/fuzz/decoder.log 2>&1 || { tail -n 60 build/fuzz/decoder.log; exit 1; }
-	@grep -E '^(Done|stat::)' build/fuzz/decoder.log
+	@$(SUBMAKE) fuzz-binaries
+	@rm -rf $(FUZZ_DIR)/seeds && $(FUZZ_DIR)/write_seeds $(FUZZ_DIR)/seeds
+	@echo "fuzzing $(words $(FUZZ_TARGETS)) targets for $(FUZZ_SECONDS) s each, $(FUZZ_JOBS) at a time (logs: $(FUZZ_DIR)/<target>.log)"
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -k -j$(FUZZ_JOBS) $(FUZZ_TARGETS:%=fuzz-run-%); rc=$$?; \
+	echo "fuzzing took $$(( $$(date +%s) - start )) s"; exit $$rc
+
+fuzz-binaries: $(FUZZ_BINS) $(FUZZ_DIR)/write_seeds
+	@:
+
+fuzz-run-%:
+	@tests/fuzz/run_one.sh $* $(FUZZ_SECONDS) $(or $(FUZZ_MAX_LEN_$*),$(FUZZ_MAX_LEN))
+
+$(FUZZ_DIR)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
+
+# One object per message type from the one source.
+$(FUZZ_DIR)/obj/tests/fuzz/message_fuzz_%.o: tests/fuzz/message_fuzz.cc
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -DLANSWARM_FUZZ_MESSAGE='"$*"' -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_CORE:%.cc=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Reached only through pattern rules, so make would delete them as intermediate.
+.SECONDARY: $(FUZZ_MESSAGES:%=$(FUZZ_DIR)/obj/tests/fuzz/message_fuzz_%.o)
+
+$(FUZZ_DIR)/msg_%: $(FUZZ_DIR)/obj/tests/fuzz/message_fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -o $@
+
+$(FUZZ_DIR)/decoder $(FUZZ_DIR)/fileinfo: $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/tests/fuzz/%_fuzz.o $(FUZZ_LIB)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -o $@
+
+# Plain clang, no fuzzer: it only encodes the samples.
+$(FUZZ_DIR)/write_seeds: tests/fuzz/write_seeds.cc common/proto/codec.cc common/status.cc fileinfo/file_id.cc
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) -std=c++20 -O1 -I. -DFMT_HEADER_ONLY $^ -o $@
 
 clean:
 	rm -rf build bin
@@ -262,4 +319,4 @@ $(BUILD)/tests/bench/coordinator_load: $(BUILD)/tests/bench/coordinator_load.o \
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(NET_LIBS) -o $@
 
--include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)
+-include $(shell find build/$(MODE) $(if $(filter fuzz-binaries,$(MAKECMDGOALS)),$(FUZZ_DIR)/obj) -name '*.d' 2>/dev/null)

@@ -1,8 +1,12 @@
-// libFuzzer target for the frame decoder and the incremental frame buffer.
+// libFuzzer target for the frame decoder and the incremental frame buffer,
+// on a whole stream of frames of any type (message_fuzz.cc takes one type
+// at a time).
 // Properties checked on every input, besides "no crash, no sanitizer report":
-//  - a frame that decodes re-encodes to bytes that decode to the same message;
+//  - a frame that decodes re-encodes to the very same bytes, which decode to
+//    the same message (every accepted frame is canonical; see message_fuzz.cc);
 //  - feeding the input through FrameBuffer in two pieces yields exactly the
 //    frames that decoding it in one piece yields.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -44,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (d.state == DecodeState::kComplete) {
     if (d.frame_size > size) std::abort();
     const Bytes again = EncodeFrame(m);
+    if (again.size() != d.frame_size || !std::equal(again.begin(), again.end(), data)) std::abort();
     Message m2;
     Decoded d2 = DecodeFrame(again, kMaxFramePayload, &m2);
     if (d2.state != DecodeState::kComplete || d2.frame_size != again.size() || !(m2 == m)) std::abort();
