@@ -229,6 +229,12 @@ void ServeSession::Pump() {
                              if (ctx_->on_changed) ctx_->on_changed(*file, why);
                              return Pump();
                            }
+                           if (spdlog::should_log(spdlog::level::debug)) {
+                             // One line per chunk sent: what tests/lan/test_faults.sh counts (a
+                             // resumed download must not be sent a chunk it holds already).
+                             spdlog::debug("{}: sending chunk {} of {}", conn_->peer().ToString(), next.index,
+                                           file->info.name);
+                           }
                            conn_->Send(buf, 0, len, proto::EncodeFrame(proto::ChunkHeader{next.slot, next.index, len}));
                            ctx_->upload.Take(len);
                            ctx_->uploaded_bytes += len;
