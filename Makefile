@@ -164,7 +164,7 @@ test-lan: deps
 # kill -9 of holders and getters, a coordinator restart, a peer serving
 # corrupt chunks (tests/support/corrupt_peer.cc), a full disk (a tmpfs it
 # mounts). FAULTS_ONLY=scenario runs one, FAULTS_SEED fixes the randomness.
-FAULTS_PACKAGES := $(LAN_PACKAGES) mount coreutils
+FAULTS_PACKAGES := $(LAN_PACKAGES) mount coreutils e2fsprogs
 test-faults: deps
 	$(call install_missing,$(FAULTS_PACKAGES))
 	@$(SUBMAKE) MODE=release binaries fault-tools
