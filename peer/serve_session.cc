@@ -86,6 +86,10 @@ void ServeSession::OnConnected(net::Connection& c) { conn_ = &c; }
 void ServeSession::OnClosed(net::Connection& c, const Status& why) {
   spdlog::debug("{}: closed: {}", c.peer().ToString(), why.ok() ? "by us" : why.message());
   if (cap_timer_) c.loop().CancelTimer(cap_timer_);
+  for (const auto& [id, index] : spread_sent_) {
+    if (auto it = ctx_->spread.find(id); it != ctx_->spread.end()) it->second.OnLost(index);
+  }
+  spread_sent_.clear();
   ctx_->sessions.erase(this);
   conn_ = nullptr;
 }
@@ -190,6 +194,7 @@ void ServeSession::Pump() {
       return Pump();
     }
     spread->second.OnSent(next.index);
+    spread_sent_.emplace_back(f->info.id, next.index);
     if (spread->second.spread()) {
       spdlog::info("{}: every chunk has gone out once; serving second copies from now on", f->path);
       ctx_->spread.erase(spread);
