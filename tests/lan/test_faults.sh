@@ -121,9 +121,11 @@ scenario_holder_kill9() {
     victim=$((2 + RANDOM % 2))
     pct=$((10 + RANDOM % 71))
     started=$(now_ns)
-    get_bg 4 "$f.fileinfo" "$SWARM_DIR/got4.bin"
+    # --wait 20: a getter that no holder feeds for 20 s fails the trial
+    # (a healthy one is never idle for more than a second here).
+    get_bg 4 "$f.fileinfo" "$SWARM_DIR/got4.bin" --wait 20
     g4=$GET_PID
-    get_bg 5 "$f.fileinfo" "$SWARM_DIR/got5.bin"
+    get_bg 5 "$f.fileinfo" "$SWARM_DIR/got5.bin" --wait 20
     g5=$GET_PID
     swarm_wait_verified 4 "0.$pct"
     at=$(swarm_get_field 4 chunks_verified)
@@ -142,7 +144,11 @@ scenario_holder_kill9() {
     else
       bad=$((bad + 1))
       echo "   trial $t/$trials FAILED: killed host $victim at $at/$n chunks (aimed at $pct%); host 4 exit $rc4" \
-        "($(get_err 4)), host 5 exit $rc5 ($(get_err 5))" >&2
+        "($(get_err 4); $(swarm_get_field 4 chunks_verified) chunks, $(swarm_get_field 4 deferred) REJECT elsewhere)," \
+        "host 5 exit $rc5 ($(get_err 5); $(swarm_get_field 5 chunks_verified) chunks," \
+        "$(swarm_get_field 5 deferred) REJECT elsewhere)" >&2
+      cp "$SWARM_DIR/get-4.json" "$SWARM_DIR/get-4.trial$t.json"
+      cp "$SWARM_DIR/get-5.json" "$SWARM_DIR/get-5.trial$t.json"
       # Start the getters afresh: a download may still run in a daemon.
       swarm_kill9 4
       swarm_kill9 5
