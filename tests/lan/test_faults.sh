@@ -106,7 +106,7 @@ drop_copy() {
 # chunks) chosen from the seed. Every getter must finish byte-exact. The
 # victim is restarted (it keeps its shares) before the next trial.
 scenario_holder_kill9() {
-  local f=$SWARM_DIR/a.bin t victim pct at n g4 g5 rc4 rc5 ok=0 bad=0 started vup
+  local f=$SWARM_DIR/a.bin t victim pct at n g4 g5 rc4 rc5 ok=0 bad=0 started vup v0
   RANDOM=$seed
   swarm_random_file "$f" 24
   swarm_coordinator 1
@@ -121,6 +121,7 @@ scenario_holder_kill9() {
     victim=$((2 + RANDOM % 2))
     pct=$((10 + RANDOM % 71))
     started=$(now_ns)
+    v0=$(swarm_uploaded_bytes "$victim")
     # --wait 20: a getter that no holder feeds for 20 s fails the trial
     # (a healthy one is never idle for more than a second here).
     get_bg 4 "$f.fileinfo" "$SWARM_DIR/got4.bin" --wait 20
@@ -130,7 +131,7 @@ scenario_holder_kill9() {
     swarm_wait_verified 4 "0.$pct"
     at=$(swarm_get_field 4 chunks_verified)
     n=$(swarm_get_field 4 chunk_count)
-    vup=$(swarm_uploaded_bytes "$victim")
+    vup=$(($(swarm_uploaded_bytes "$victim") - v0))
     swarm_kill9 "$victim"
     rc4=0 rc5=0
     wait "$g4" || rc4=$?
@@ -138,7 +139,7 @@ scenario_holder_kill9() {
     if ((rc4 == 0 && rc5 == 0 && at < n)) &&
       (swarm_expect_copy 4 "$f" "$SWARM_DIR/got4.bin" && swarm_expect_copy 5 "$f" "$SWARM_DIR/got5.bin"); then
       ok=$((ok + 1))
-      echo "   trial $t/$trials: killed host $victim (it had sent $((vup / 1048576)) MiB) at $at/$n chunks of host 4" \
+      echo "   trial $t/$trials: killed host $victim (it had sent $((vup / 1048576)) MiB this trial) at $at/$n chunks of host 4" \
         "(aimed at $pct%); hosts 4 and 5 byte-exact in $(get_secs 4) s and $(get_secs 5) s" \
         "($(swarm_get_field 4 retries) and $(swarm_get_field 5 retries) retries); trial $(since "$started") s"
     else
