@@ -162,8 +162,9 @@ test-lan: deps
 
 # Fault injection on the testbed (tests/lan/test_faults.sh, doc/reliability.md):
 # kill -9 of holders and getters, a coordinator restart, a peer serving
-# corrupt chunks (tests/support/corrupt_peer.cc), a full disk (a tmpfs it
-# mounts). FAULTS_ONLY=scenario runs one, FAULTS_SEED fixes the randomness.
+# corrupt chunks (tests/support/corrupt_peer.cc), a full disk (a tmpfs and
+# an ext2 image on a loop device it mounts, and always unmounts).
+# FAULTS_ONLY=scenario runs one, FAULTS_SEED fixes the randomness.
 FAULTS_PACKAGES := $(LAN_PACKAGES) mount coreutils e2fsprogs
 test-faults: deps
 	$(call install_missing,$(FAULTS_PACKAGES))

@@ -33,6 +33,7 @@ export SWARM_GET_TIMEOUT=${SWARM_GET_TIMEOUT:-90}
 work=""
 disk=""
 disk2=""
+scenario_pid=""
 passed=0
 failed=0
 not_written=()
@@ -51,9 +52,17 @@ work=$(mktemp -d "$base/lanswarm-faults-XXXXXX")
 disk=$work/disk
 disk2=$work/disk2
 mkdir -p "$disk" "$disk2"
-# Whatever a scenario left: its processes, and the small disks.
+# Whatever a scenario left: its shell when interrupted, its processes, and
+# the small disks.
 cleanup_scenario() {
   local d
+  if [ -n "$scenario_pid" ]; then
+    kill -TERM "$scenario_pid" 2>/dev/null || true
+    for _ in $(seq 20); do lan_alive "$scenario_pid" || break; sleep 0.1; done
+    kill -KILL "$scenario_pid" 2>/dev/null || true
+    wait "$scenario_pid" 2>/dev/null || true
+    scenario_pid=""
+  fi
   lan_kill_all
   for d in "$disk" "$disk2"; do
     if mountpoint -q "$d" 2>/dev/null; then umount "$d" 2>/dev/null || umount -l "$d"; fi
@@ -439,14 +448,20 @@ run_scenario() {
   [ -n "${FAULTS_ONLY:-}" ] && [ "$FAULTS_ONLY" != "$name" ] && return 0
   echo "-- $name"
   start=$(now_ns)
+  # In the background, waited for with `wait`: a trapped Ctrl-C or SIGTERM
+  # interrupts `wait` at once (not a foreground command), and the EXIT trap
+  # stops the scenario's shell before the rest (cleanup_scenario).
   set +e
   (
     set -e
     swarm_init "$work/$name"
     "scenario_$name"
     swarm_stop
-  )
+  ) &
+  scenario_pid=$!
+  wait "$scenario_pid"
   rc=$?
+  scenario_pid=""
   set -e
   cleanup_scenario
   took=$(since "$start")
