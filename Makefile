@@ -9,6 +9,7 @@
 #   make demo       the main job end to end on loopback: 1 coordinator, 3 peers (tests/demo/demo.sh)
 #   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
 #   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
+#   make test-faults  fault injection on the same testbed: kill -9, coordinator restart, a corrupt peer, disk full (root)
 #   make bench-swarm  one seed, N = 8 and 16 getters on the testbed: lanswarm vs HTTP vs BitTorrent (root)
 #   make fuzz       every libFuzzer target (clang-14; decoder, msg_<type>, fileinfo), FUZZ_SECONDS
 #                   each (default 60), FUZZ_JOBS (default 2) at a time; see doc/fuzzing.md
@@ -86,7 +87,10 @@ PEER_OBJS := $(PEER_GLUE:%.cc=$(BUILD)/%.o)
 CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(SODIUM) $(LOGLIBS)
 NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
-UNIT_SRCS := $(wildcard tests/unit/*.cc tests/support/*.cc)
+# Test-only programs with their own main(), built for `make test-faults` and never installed.
+FAULT_TOOL_SRCS := tests/support/corrupt_peer.cc
+FAULT_TOOLS := $(BUILD)/tests/corrupt_peer
+UNIT_SRCS := $(filter-out $(FAULT_TOOL_SRCS),$(wildcard tests/unit/*.cc tests/support/*.cc))
 CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
   tests/support/child_process.cc tests/support/scripted_client.cc
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
@@ -95,8 +99,8 @@ CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
 
-.PHONY: all test asan static bench demo demo-docker test-lan bench-swarm deps fuzz clean binaries tests benches run-tests \
-  fuzz-binaries
+.PHONY: all test asan static bench demo demo-docker test-lan test-faults bench-swarm deps fuzz clean binaries tests \
+  fault-tools benches run-tests fuzz-binaries
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -159,6 +163,17 @@ test-lan: deps
 	@$(SUBMAKE) MODE=release binaries
 	@tests/lan/test_lan.sh
 
+# Fault injection on the testbed (tests/lan/test_faults.sh, doc/reliability.md):
+# kill -9 of holders and getters, a coordinator restart, a peer serving
+# corrupt chunks (tests/support/corrupt_peer.cc), a full disk (a tmpfs and
+# an ext2 image on a loop device it mounts, and always unmounts).
+# FAULTS_ONLY=scenario runs one, FAULTS_SEED fixes the randomness.
+FAULTS_PACKAGES := $(LAN_PACKAGES) mount coreutils e2fsprogs
+test-faults: deps
+	$(call install_missing,$(FAULTS_PACKAGES))
+	@$(SUBMAKE) MODE=release binaries fault-tools
+	@LANSWARM_FAULT_TOOLS=$(abspath build/release/tests) tests/lan/test_faults.sh
+
 # The swarm benchmark on the testbed: lanswarm vs HTTP (nginx + curl) vs
 # BitTorrent (python3-libtorrent + opentracker); BENCH_N, BENCH_MIB,
 # BENCH_RATE, BENCH_SYSTEMS (tests/lan/bench_swarm.sh). Results, tables and
@@ -198,7 +213,7 @@ deps:
 # `make fuzz` runs each for FUZZ_SECONDS, FUZZ_JOBS at a time, on a corpus
 # kept in build/fuzz/corpus/<target>; a crash is left in
 # build/fuzz/artifacts/<target>/ and replays with `build/fuzz/<target> FILE`.
-FUZZ_MESSAGES := hello error report query holders stats_request stats open bitfield have request chunk reject cancel
+FUZZ_MESSAGES := hello error auth report query holders stats_request stats open bitfield have request chunk reject cancel
 FUZZ_TARGETS := decoder $(FUZZ_MESSAGES:%=msg_%) fileinfo
 FUZZ_JOBS ?= 2
 # Frames of a few KiB reach every limit but the 4 MiB one (checked from the
@@ -263,6 +278,7 @@ clean:
 # ---- per-MODE rules (reached through SUBMAKE) ----
 
 binaries: $(BINARIES)
+fault-tools: $(FAULT_TOOLS)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
   $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench
@@ -314,6 +330,9 @@ $(BUILD)/tests/bench/peer_serve: $(BUILD)/tests/bench/peer_serve.o $(BUILD)/test
 $(BUILD)/tests/bench/coordinator_load: $(BUILD)/tests/bench/coordinator_load.o \
   $(BUILD)/tests/support/child_process.o $(BUILD)/tests/support/temp_dir.o $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(NET_LIBS) -o $@
+
+$(BUILD)/tests/corrupt_peer: $(BUILD)/tests/support/corrupt_peer.o $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $< $(NET_LIBS) -o $@
 
 # Loop tests: real sockets on loopback, so they link libnet.a and liburing.
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)

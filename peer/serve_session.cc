@@ -145,6 +145,10 @@ void ServeSession::OnConnected(net::Connection& c) { conn_ = &c; }
 void ServeSession::OnClosed(net::Connection& c, const Status& why) {
   spdlog::debug("{}: closed: {}", c.peer().ToString(), why.ok() ? "by us" : why.message());
   if (cap_timer_) c.loop().CancelTimer(cap_timer_);
+  for (const auto& [id, index] : spread_sent_) {
+    if (auto it = ctx_->spread.find(id); it != ctx_->spread.end()) it->second.OnLost(index);
+  }
+  spread_sent_.clear();
   ctx_->sessions.erase(this);
   conn_ = nullptr;
 }
@@ -243,6 +247,7 @@ void ServeSession::Pump() {
       return Pump();
     }
     spread->second.OnSent(next.index);
+    spread_sent_.emplace_back(f->info.id, next.index);
     if (spread->second.spread()) {
       spdlog::info("{}: every chunk has gone out once; serving second copies from now on", f->path);
       ctx_->spread.erase(spread);
@@ -281,6 +286,12 @@ void ServeSession::Pump() {
                              Reject(next.slot, next.index, proto::RejectReason::kChanged);
                              if (ctx_->on_changed) ctx_->on_changed(*file, why);
                              return Pump();
+                           }
+                           if (spdlog::should_log(spdlog::level::debug)) {
+                             // One line per chunk sent: what tests/lan/test_faults.sh counts (a
+                             // resumed download must not be sent a chunk it holds already).
+                             spdlog::debug("{}: sending chunk {} of {}", conn_->peer().ToString(), next.index,
+                                           file->info.name);
                            }
                            conn_->Send(buf, 0, len, proto::EncodeFrame(proto::ChunkHeader{next.slot, next.index, len}));
                            ctx_->upload.Take(len);

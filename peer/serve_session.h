@@ -12,6 +12,8 @@
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "common/aligned_buffer.h"
 #include "common/auth/handshake.h"
@@ -130,6 +132,9 @@ class ServeSession : public net::ConnectionHandler {
   net::Loop::TimerId cap_timer_ = 0;
   std::string host_key_;
   Clock::TimePoint opened_, last_received_;
+  // Chunks this connection was sent while their file's SpreadTracker
+  // counted them: given back to it when the connection closes.
+  std::vector<std::pair<FileId, std::uint32_t>> spread_sent_;
 };
 
 }  // namespace lanswarm::peer

@@ -8,7 +8,13 @@
 //
 // Once every chunk has gone out, everything is served: progress never
 // depends on the other getters being reachable for longer than one pass of
-// the file over the seed's link. Pure; one per whole file a peer serves.
+// the file over the seed's link. A chunk counts as out only while the peer
+// it went to is connected: when that peer leaves (it finished, crashed or
+// gave up) before the pass is complete, its chunks count as unsent again.
+// Otherwise a seed whose other chunks are served by another seed never
+// completes its pass, and a later getter that needs a chunk this seed sent
+// to someone long gone is told "elsewhere" for ever. Pure; one per whole
+// file a peer serves.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +36,13 @@ class SpreadTracker {
     if (index >= sent_.size() || sent_.has(index)) return;
     sent_.set(index);
     --unsent_;
+  }
+
+  // The peer `index` was sent to has gone: nobody may hold that copy.
+  void OnLost(std::uint32_t index) {
+    if (index >= sent_.size() || !sent_.has(index)) return;
+    sent_.clear(index);
+    ++unsent_;
   }
 
   // Every chunk has gone out at least once.

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -20,14 +22,19 @@ namespace {
 // Sets the file to `size` bytes with its blocks allocated, so a full disk
 // shows up now rather than in the middle of the download. File systems
 // without fallocate get a sparse file instead.
-Status Reserve(int fd, const std::string& path, std::uint64_t size, std::uint64_t have) {
+Status Reserve(int fd, const std::string& path, std::uint64_t size) {
   if (size == 0) return Status::Ok();
   if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return Status::Ok();
   const int err = errno;
   if (err == ENOSPC || err == EDQUOT) {
-    return Status::IOError(fmt::format("not enough space for {}: it needs {}, {} reserved so far ({}); "
-                                       "free some space and run the same command again",
-                                       path, FormatBytes(size), FormatBytes(have), std::strerror(err)));
+    // What the file holds on disk now (a resumed .partial may be sparse: its
+    // size says nothing), and what the file system has left.
+    struct stat st {};
+    struct statvfs vfs {};
+    const std::uint64_t allocated = ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+    const std::uint64_t free_bytes =
+        ::fstatvfs(fd, &vfs) == 0 ? static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize : 0;
+    return Status::IOError(NoSpaceMessage(path, size, allocated, free_bytes, err));
   }
   if (err != EOPNOTSUPP && err != ENOSYS) return Status::FromErrno("fallocate " + path, err);
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return Status::FromErrno("truncate " + path, errno);
@@ -37,6 +44,17 @@ Status Reserve(int fd, const std::string& path, std::uint64_t size, std::uint64_
 }  // namespace
 
 std::string PartialPath(const std::string& out) { return out + ".partial"; }
+
+std::string NoSpaceMessage(const std::string& path, std::uint64_t size, std::uint64_t allocated,
+                           std::uint64_t free_bytes, int err) {
+  allocated = std::min(allocated, size);
+  const std::string need =
+      allocated == 0 ? fmt::format("it needs {}", FormatBytes(size))
+                     : fmt::format("it needs {} more ({} in all, {} of it on disk already)", FormatBytes(size - allocated),
+                                   FormatBytes(size), FormatBytes(allocated));
+  return fmt::format("not enough space for {}: {} and {} {} free ({}); free some space and run the same command again",
+                     path, need, FormatBytes(free_bytes), free_bytes == 1 ? "is" : "are", std::strerror(err));
+}
 
 Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& info, bool force,
                                    const HashOptions& options) {
@@ -79,13 +97,13 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
       ::close(fd);
       return s;
     }
-    Status s = Reserve(fd, r.partial, info.size, static_cast<std::uint64_t>(st.st_size));
+    Status s = Reserve(fd, r.partial, info.size);
     ::close(fd);
     if (!s.ok()) return s;
     return r;
   }
   if (fd < 0) return Status::FromErrno(r.partial, errno);
-  Status s = Reserve(fd, r.partial, info.size, 0);
+  Status s = Reserve(fd, r.partial, info.size);
   ::close(fd);
   if (!s.ok()) {
     ::unlink(r.partial.c_str());  // made just now and holding nothing

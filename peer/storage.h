@@ -19,6 +19,12 @@ namespace lanswarm::peer {
 
 std::string PartialPath(const std::string& out);
 
+// The one-line error when `size` bytes cannot be reserved for `path`: how
+// much more it needs (a resumed .partial may hold `allocated` bytes on disk
+// already, whatever its size says), how much is free, and what to do.
+std::string NoSpaceMessage(const std::string& path, std::uint64_t size, std::uint64_t allocated,
+                           std::uint64_t free_bytes, int err);
+
 struct Reservation {
   std::string partial;  // absolute path of <out>.partial
   Bitfield held;        // chunks already verified in it (resume)

@@ -59,6 +59,7 @@ std::vector<Message> Samples() {
       Error{ErrorCode::kProtocol, ""},
       Error{ErrorCode::kLimit, "too many connections from 10.0.0.9"},
       Error{ErrorCode::kShuttingDown, std::string(kMaxReasonBytes, 'x')},
+      Auth{Bytes(32, 0x42)},
       Report{Endpoint{}, {}},
       Report{V4(6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
       Report{V6(1), {{Id(4), FileState::kWhole}}},

@@ -3,20 +3,34 @@
 # namespaces of tests/lan/lan.sh. Sourced after lan.sh.
 #
 #   swarm_init DIR             binaries from $LANSWARM_BIN_DIR (default bin/), state under DIR
-#   swarm_coordinator HOST     starts the coordinator on HOST:6881 (report interval 1 s)
+#   swarm_coordinator HOST     starts the coordinator on HOST:6881 (report interval
+#                              $SWARM_REPORT_INTERVAL, default 1 s); also to restart it
+#   swarm_kill9_coordinator    SIGKILL to the coordinator
 #   swarm_peer HOST [TOML...]  starts a peer daemon on HOST:6882; extra config lines appended
+#                              (also to restart one killed earlier, with its state)
 #   swarm_share HOST FILE      shares FILE (its .fileinfo next to it, made if missing)
+#   swarm_unshare HOST FILE    stops seeding FILE
 #   swarm_get HOST FILEINFO OUT [ARGS...]  `peer get` through HOST's daemon, JSON events
 #                              into $SWARM_DIR/get-HOST.json; returns its exit code
+#                              (124 after $SWARM_GET_TIMEOUT seconds, when set)
+#   swarm_get_field HOST FIELD a number from the last JSON event of HOST's get
+#   swarm_wait_verified HOST FRACTION [SECONDS]  until HOST's get verified FRACTION of the chunks
+#   swarm_expect_copy HOST ORIGINAL COPY  byte-exact, no .partial left, seeded whole
+#   swarm_entries, swarm_coord_stat NAME  the coordinator's table, from `coordinator status`
 #   swarm_wait_entries N [SECONDS]  until the coordinator lists N (peer, file) entries
 #   swarm_kill9 HOST           SIGKILL to HOST's daemon
+#   swarm_uploaded_bytes HOST  bytes HOST's daemon has uploaded
+#   swarm_random_file PATH MIB
 #   swarm_stop                 kill-server for every daemon still running, coordinator last
 # Processes live inside the namespaces, so lan_down stops anything left.
 
 SWARM_BIN=""
 SWARM_DIR=""
 SWARM_COORD_HOST=""
+SWARM_COORD_PID=""
 SWARM_LATENCY_MS=${SWARM_LATENCY_MS:-1}
+SWARM_REPORT_INTERVAL=${SWARM_REPORT_INTERVAL:-1}
+SWARM_GET_TIMEOUT=${SWARM_GET_TIMEOUT:-}
 declare -A SWARM_PEER_PID=()
 
 swarm_init() {
@@ -34,14 +48,25 @@ swarm_coord_addr() { echo "$(lan_ip "$SWARM_COORD_HOST"):6881"; }
 swarm_coordinator() {
   local host=$1
   SWARM_COORD_HOST=$host
-  printf 'report_interval = 1\nexpiry_multiple = 3\nlog_level = "warn"\n' >"$SWARM_DIR/coordinator.toml"
-  lan_spawn "$host" "$SWARM_DIR/coordinator.log" "$SWARM_BIN/coordinator" \
-    --config "$SWARM_DIR/coordinator.toml" --listen "$(swarm_coord_addr)"
+  printf 'report_interval = %s\nexpiry_multiple = 3\nlog_level = "warn"\n' "$SWARM_REPORT_INTERVAL" \
+    >"$SWARM_DIR/coordinator.toml"
+  # Appends, so a restarted coordinator's log follows the first one's.
+  ip netns exec "$(lan_ns "$host")" "$SWARM_BIN/coordinator" \
+    --config "$SWARM_DIR/coordinator.toml" --listen "$(swarm_coord_addr)" >>"$SWARM_DIR/coordinator.log" 2>&1 &
+  SWARM_COORD_PID=$!
+  LAN_PIDS+=("$SWARM_COORD_PID")
   for _ in $(seq 50); do
     lan_exec "$host" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" --timeout-ms 300 >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   lan_die "the coordinator did not start on host $host: $(tail -n 3 "$SWARM_DIR/coordinator.log")"
+}
+
+swarm_kill9_coordinator() {
+  [ -n "$SWARM_COORD_PID" ] || lan_die "no coordinator runs"
+  kill -KILL "$SWARM_COORD_PID"
+  wait "$SWARM_COORD_PID" 2>/dev/null || true
+  SWARM_COORD_PID=""
 }
 
 swarm_state() { echo "$SWARM_DIR/peer$1"; }
@@ -54,9 +79,9 @@ swarm_peer() {
   {
     echo "coordinator = \"$(swarm_coord_addr)\""
     echo "listen = \"$(lan_ip "$host"):6882\""
-    echo "report_interval = 1"
+    echo "report_interval = $SWARM_REPORT_INTERVAL"
     echo "simulated_latency_ms = $SWARM_LATENCY_MS"
-    echo "log_level = \"info\""
+    echo "log_level = \"${SWARM_PEER_LOG_LEVEL:-info}\""
     local line
     for line in "$@"; do echo "$line"; done
   } >"$state/peer.toml"
@@ -74,23 +99,63 @@ swarm_share() {
     lan_die "host $host could not share $file"
 }
 
+swarm_unshare() {
+  lan_exec "$1" "$SWARM_BIN/peer" unshare --state-dir "$(swarm_state "$1")" "$2" >/dev/null ||
+    lan_die "host $1 could not unshare $2"
+}
+
 swarm_get() {
   local host=$1 fileinfo=$2 out=$3
   shift 3
-  lan_exec "$host" "$SWARM_BIN/peer" get --state-dir "$(swarm_state "$host")" --json "$@" "$fileinfo" "$out" \
+  # The CLI only follows the daemon's download: ending it on timeout leaves
+  # the daemon as it was, and the caller's failure message says why.
+  lan_exec "$host" ${SWARM_GET_TIMEOUT:+timeout -k 5 "$SWARM_GET_TIMEOUT"} \
+    "$SWARM_BIN/peer" get --state-dir "$(swarm_state "$host")" --json "$@" "$fileinfo" "$out" \
     >"$SWARM_DIR/get-$host.json" 2>"$SWARM_DIR/get-$host.err"
 }
 
-# The value of a numeric field in the last JSON event of host's get.
-swarm_get_field() {
-  local host=$1 field=$2
-  tail -n 1 "$SWARM_DIR/get-$host.json" 2>/dev/null | grep -oE "\"$field\": *-?[0-9.e+]+" | grep -oE -- '-?[0-9.e+]+$'
+# The value of a numeric field in the last JSON line of FILE.
+swarm_json_field() {
+  tail -n 1 "$1" 2>/dev/null | grep -oE "\"$2\": *-?[0-9.e+]+" | grep -oE -- '-?[0-9.e+]+$'
 }
 
-swarm_entries() {
-  lan_exec "$SWARM_COORD_HOST" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" --json --timeout-ms 1000 2>/dev/null |
-    grep -oE '"entries": *[0-9]+' | grep -oE '[0-9]+$'
+# The value of a numeric field in the last JSON event of host's get.
+swarm_get_field() { swarm_json_field "$SWARM_DIR/get-$1.json" "$2"; }
+
+# swarm_wait_verified HOST FRACTION [SECONDS]: until HOST's download has
+# verified FRACTION (0-1) of its chunks, from the progress events of
+# swarm_get (default 30 s).
+swarm_wait_verified() {
+  local host=$1 fraction=$2 limit=${3:-30} v n
+  for _ in $(seq $((limit * 10))); do
+    v=$(swarm_get_field "$host" chunks_verified || true)
+    n=$(swarm_get_field "$host" chunk_count || true)
+    if [ -n "$v" ] && [ -n "$n" ] && awk -v v="$v" -v n="$n" -v f="$fraction" 'BEGIN { exit !(v >= f * n) }'; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  lan_die "host $host did not reach $fraction of its chunks in $limit s"
 }
+
+# swarm_expect_copy HOST ORIGINAL COPY: byte-exact, and the daemon now seeds it.
+swarm_expect_copy() {
+  cmp -s "$2" "$3" || lan_die "host $1: $3 differs from $2"
+  [ ! -e "$3.partial" ] || lan_die "host $1: $3.partial is still there"
+  "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$1")" | grep -Eq "^whole .*$3\$" ||
+    lan_die "host $1 does not list $3 as a whole file it seeds"
+}
+
+# swarm_random_file PATH MIB
+swarm_random_file() { head -c $(($2 * 1024 * 1024)) /dev/urandom >"$1"; }
+
+# A number from `coordinator status --json`: peers, files, entries, uptime_seconds...
+swarm_coord_stat() {
+  lan_exec "$SWARM_COORD_HOST" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" --json --timeout-ms 1000 2>/dev/null |
+    grep -oE "\"$1\": *[0-9]+" | grep -oE '[0-9]+$'
+}
+
+swarm_entries() { swarm_coord_stat entries; }
 
 swarm_wait_entries() {
   local want=$1 limit=${2:-10} got=""
@@ -109,17 +174,12 @@ swarm_kill9() {
   unset "SWARM_PEER_PID[$1]"
 }
 
-# Bytes this host's daemon has uploaded, from `peer status`.
+# Bytes this host's daemon has uploaded, exactly: the top-level
+# "uploaded_bytes" of `peer status --json` (the daemon's total; every
+# shared file also has one, indented deeper).
 swarm_uploaded_bytes() {
-  "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$1")" 2>/dev/null |
-    awk '/uploaded/ {
-      for (i = 1; i <= NF; i++) if ($i == "uploaded") { v = $(i + 1); u = $(i + 2); break }
-      sub(/,$/, "", u)
-      m = 1
-      if (u == "KiB") m = 1024; else if (u == "MiB") m = 1048576; else if (u == "GiB") m = 1073741824
-      printf "%d\n", v * m
-      exit
-    }'
+  "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$1")" --json 2>/dev/null |
+    awk '/^  "uploaded_bytes": *[0-9]+/ { gsub(/[^0-9]/, ""); print; exit }'
 }
 
 swarm_stop() {

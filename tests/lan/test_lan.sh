@@ -30,35 +30,9 @@ LAN_ON_EXIT=remove_work
 echo "== a LAN of $hosts hosts, every link $rate both ways (tbf), $SWARM_LATENCY_MS ms of simulated latency"
 lan_up "$hosts" "$rate"
 
-# random_file PATH MIB
-random_file() { head -c $(($2 * 1024 * 1024)) /dev/urandom >"$1"; }
-
-# expect_copy HOST ORIGINAL COPY: byte-exact, and the daemon now seeds it.
-expect_copy() {
-  cmp -s "$2" "$3" || lan_die "host $1: $3 differs from $2"
-  [ ! -e "$3.partial" ] || lan_die "host $1: $3.partial is still there"
-  "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$1")" | grep -Eq "^whole .*$3\$" ||
-    lan_die "host $1 does not list $3 as a whole file it seeds"
-}
-
-# wait_verified HOST FRACTION: until HOST's download has verified FRACTION
-# (0-1) of its chunks, from the progress events of swarm_get (bounded 30 s).
-wait_verified() {
-  local host=$1 fraction=$2 v n
-  for _ in $(seq 300); do
-    v=$(swarm_get_field "$host" chunks_verified || true)
-    n=$(swarm_get_field "$host" chunk_count || true)
-    if [ -n "$v" ] && [ -n "$n" ] && awk -v v="$v" -v n="$n" -v f="$fraction" 'BEGIN { exit !(v >= f * n) }'; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  lan_die "host $host did not reach $fraction of its chunks in 30 s"
-}
-
 # The classic demo across the LAN: 2 holders, 1 getter that uses both.
 scenario_classic() {
-  random_file "$SWARM_DIR/a.bin" 48
+  swarm_random_file "$SWARM_DIR/a.bin" 48
   swarm_coordinator 1
   swarm_peer 2
   swarm_peer 3
@@ -67,7 +41,7 @@ scenario_classic() {
   swarm_share 3 "$SWARM_DIR/a.bin"
   swarm_wait_entries 2
   swarm_get 4 "$SWARM_DIR/a.bin.fileinfo" "$SWARM_DIR/got.bin" || lan_die "peer get failed: $(cat "$SWARM_DIR/get-4.err")"
-  expect_copy 4 "$SWARM_DIR/a.bin" "$SWARM_DIR/got.bin"
+  swarm_expect_copy 4 "$SWARM_DIR/a.bin" "$SWARM_DIR/got.bin"
   local up2 up3
   up2=$(swarm_uploaded_bytes 2)
   up3=$(swarm_uploaded_bytes 3)
@@ -80,7 +54,7 @@ scenario_classic() {
 # getters serve each other (the seed sends far less than 8 copies).
 scenario_seed_and_8() {
   local mib=32 h pids=() fails=0 seed_up
-  random_file "$SWARM_DIR/b.bin" "$mib"
+  swarm_random_file "$SWARM_DIR/b.bin" "$mib"
   swarm_coordinator 1
   for h in $(seq 2 10); do swarm_peer "$h"; done
   swarm_share 2 "$SWARM_DIR/b.bin"
@@ -91,7 +65,7 @@ scenario_seed_and_8() {
   done
   for h in "${pids[@]}"; do wait "$h" || fails=$((fails + 1)); done
   ((fails == 0)) || lan_die "$fails of 8 getters failed"
-  for h in $(seq 3 10); do expect_copy "$h" "$SWARM_DIR/b.bin" "$SWARM_DIR/got$h.bin"; done
+  for h in $(seq 3 10); do swarm_expect_copy "$h" "$SWARM_DIR/b.bin" "$SWARM_DIR/got$h.bin"; done
   seed_up=$(swarm_uploaded_bytes 2)
   echo "   the seed uploaded $((seed_up / 1048576)) MiB for 8 × $mib MiB; slowest getter $(for h in $(seq 3 10); do swarm_get_field "$h" elapsed_seconds; done | sort -g | tail -n 1) s"
   ((seed_up < 4 * mib * 1048576)) || lan_die "the seed sent $seed_up B: the getters did not share among themselves"
@@ -100,7 +74,7 @@ scenario_seed_and_8() {
 
 # A holder dies (kill -9) mid-transfer: the getter finishes from the other.
 scenario_holder_killed() {
-  random_file "$SWARM_DIR/c.bin" 64
+  swarm_random_file "$SWARM_DIR/c.bin" 64
   swarm_coordinator 1
   swarm_peer 2
   swarm_peer 3
@@ -110,18 +84,18 @@ scenario_holder_killed() {
   swarm_wait_entries 2
   swarm_get 4 "$SWARM_DIR/c.bin.fileinfo" "$SWARM_DIR/got.bin" &
   local get=$!
-  wait_verified 4 0.25
+  swarm_wait_verified 4 0.25
   swarm_kill9 3
   echo "   killed host 3's daemon at $(swarm_get_field 4 chunks_verified) of $(swarm_get_field 4 chunk_count) chunks"
   wait "$get" || lan_die "peer get failed after the holder died: $(cat "$SWARM_DIR/get-4.err")"
-  expect_copy 4 "$SWARM_DIR/c.bin" "$SWARM_DIR/got.bin"
+  swarm_expect_copy 4 "$SWARM_DIR/c.bin" "$SWARM_DIR/got.bin"
   echo "   done in $(swarm_get_field 4 elapsed_seconds) s, $(swarm_get_field 4 retries) retries"
 }
 
 # Getters join late: two start with the seed, two join at half-way, one
 # after the first ones finished (it can download from them alone).
 scenario_late_joiners() {
-  random_file "$SWARM_DIR/d.bin" 48
+  swarm_random_file "$SWARM_DIR/d.bin" 48
   swarm_coordinator 1
   local h
   for h in $(seq 2 7); do swarm_peer "$h"; done
@@ -131,7 +105,7 @@ scenario_late_joiners() {
   local g3=$!
   swarm_get 4 "$SWARM_DIR/d.bin.fileinfo" "$SWARM_DIR/got4.bin" &
   local g4=$!
-  wait_verified 3 0.5
+  swarm_wait_verified 3 0.5
   swarm_get 5 "$SWARM_DIR/d.bin.fileinfo" "$SWARM_DIR/got5.bin" &
   local g5=$!
   swarm_get 6 "$SWARM_DIR/d.bin.fileinfo" "$SWARM_DIR/got6.bin" &
@@ -143,7 +117,7 @@ scenario_late_joiners() {
   swarm_get 7 "$SWARM_DIR/d.bin.fileinfo" "$SWARM_DIR/got7.bin" || lan_die "host 7's get failed"
   wait "$g5" || lan_die "host 5's get failed"
   wait "$g6" || lan_die "host 6's get failed"
-  for h in $(seq 3 7); do expect_copy "$h" "$SWARM_DIR/d.bin" "$SWARM_DIR/got$h.bin"; done
+  for h in $(seq 3 7); do swarm_expect_copy "$h" "$SWARM_DIR/d.bin" "$SWARM_DIR/got$h.bin"; done
   echo "   host 7 joined after the seed left and finished in $(swarm_get_field 7 elapsed_seconds) s"
 }
 

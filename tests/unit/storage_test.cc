@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <catch2/catch.hpp>
 
 #include "fileinfo/scan.h"
@@ -43,6 +45,23 @@ TEST_CASE("storage: a new .partial is reserved at the final size and holds nothi
   REQUIRE(::stat(r->partial.c_str(), &st) == 0);
   CHECK(static_cast<std::uint64_t>(st.st_size) == info.size);
   CHECK(static_cast<std::uint64_t>(st.st_blocks) * 512 >= info.size);  // allocated, not sparse
+}
+
+// A .partial resumed from another disk (or written where fallocate is
+// missing) is sparse: its size is the whole file, its blocks are only the
+// chunks it holds. The error must say how much more is needed, not report
+// the size as "reserved".
+TEST_CASE("storage: a full disk says how much more is needed and how much is free", "[storage]") {
+  CHECK(NoSpaceMessage("/d/x.partial", 24u << 20, 0, 16u << 20, ENOSPC) ==
+        "not enough space for /d/x.partial: it needs 24.0 MiB and 16.0 MiB are free (No space left on device); "
+        "free some space and run the same command again");
+  CHECK(NoSpaceMessage("/d/x.partial", 24u << 20, 10u << 20, 4608u << 10, ENOSPC) ==
+        "not enough space for /d/x.partial: it needs 14.0 MiB more (24.0 MiB in all, 10.0 MiB of it on disk "
+        "already) and 4.50 MiB are free (No space left on device); free some space and run the same command again");
+  // Blocks past the size (file system rounding) do not make the need negative.
+  CHECK(NoSpaceMessage("/d/x.partial", 1000, 4096, 0, EDQUOT) ==
+        "not enough space for /d/x.partial: it needs 0 B more (1000 B in all, 1000 B of it on disk already) and "
+        "0 B are free (Disk quota exceeded); free some space and run the same command again");
 }
 
 TEST_CASE("storage: an existing output is refused without force", "[storage]") {
