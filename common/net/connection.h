@@ -53,7 +53,9 @@ class Connection {
   // ERROR replies before hanging up. Gives up after `linger`.
   void CloseAfterSending(Status why, Clock::Duration linger = std::chrono::seconds(5));
 
-  bool closing() const { return closing_; }
+  // True once Close or CloseAfterSending was called: handlers stop reading
+  // what is buffered and send nothing more.
+  bool closing() const { return closing_ || close_after_send_; }
   bool connected() const { return connected_; }
   const SocketAddress& peer() const { return peer_; }
   std::uint64_t id() const { return id_; }

@@ -31,6 +31,9 @@ SWARM_COORD_PID=""
 SWARM_LATENCY_MS=${SWARM_LATENCY_MS:-1}
 SWARM_REPORT_INTERVAL=${SWARM_REPORT_INTERVAL:-1}
 SWARM_GET_TIMEOUT=${SWARM_GET_TIMEOUT:-}
+# A cluster key file (peer gen-key): when set, the coordinator and every peer
+# started from here require it, and the `coordinator status` calls prove it.
+SWARM_KEY_FILE=${SWARM_KEY_FILE:-}
 declare -A SWARM_PEER_PID=()
 
 swarm_init() {
@@ -45,18 +48,31 @@ swarm_init() {
 
 swarm_coord_addr() { echo "$(lan_ip "$SWARM_COORD_HOST"):6881"; }
 
+# The [auth] table for SWARM_KEY_FILE (nothing without one); last in a config.
+swarm_auth_toml() {
+  [ -z "$SWARM_KEY_FILE" ] || printf '[auth]\nkey_file = "%s"\n' "$SWARM_KEY_FILE"
+}
+
+# `coordinator status ARGS...` from the coordinator's host, with the key if any.
+swarm_coord_status() {
+  lan_exec "$SWARM_COORD_HOST" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" \
+    ${SWARM_KEY_FILE:+--key-file "$SWARM_KEY_FILE"} "$@"
+}
+
 swarm_coordinator() {
   local host=$1
   SWARM_COORD_HOST=$host
-  printf 'report_interval = %s\nexpiry_multiple = 3\nlog_level = "warn"\n' "$SWARM_REPORT_INTERVAL" \
-    >"$SWARM_DIR/coordinator.toml"
+  {
+    printf 'report_interval = %s\nexpiry_multiple = 3\nlog_level = "warn"\n' "$SWARM_REPORT_INTERVAL"
+    swarm_auth_toml
+  } >"$SWARM_DIR/coordinator.toml"
   # Appends, so a restarted coordinator's log follows the first one's.
   ip netns exec "$(lan_ns "$host")" "$SWARM_BIN/coordinator" \
     --config "$SWARM_DIR/coordinator.toml" --listen "$(swarm_coord_addr)" >>"$SWARM_DIR/coordinator.log" 2>&1 &
   SWARM_COORD_PID=$!
   LAN_PIDS+=("$SWARM_COORD_PID")
   for _ in $(seq 50); do
-    lan_exec "$host" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" --timeout-ms 300 >/dev/null 2>&1 && return 0
+    swarm_coord_status --timeout-ms 300 >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   lan_die "the coordinator did not start on host $host: $(tail -n 3 "$SWARM_DIR/coordinator.log")"
@@ -84,6 +100,7 @@ swarm_peer() {
     echo "log_level = \"${SWARM_PEER_LOG_LEVEL:-info}\""
     local line
     for line in "$@"; do echo "$line"; done
+    swarm_auth_toml
   } >"$state/peer.toml"
   out=$(lan_exec "$host" "$SWARM_BIN/peer" start-server --config "$state/peer.toml" --state-dir "$state" 2>&1) ||
     lan_die "peer on host $host did not start: $out"
@@ -151,7 +168,7 @@ swarm_random_file() { head -c $(($2 * 1024 * 1024)) /dev/urandom >"$1"; }
 
 # A number from `coordinator status --json`: peers, files, entries, uptime_seconds...
 swarm_coord_stat() {
-  lan_exec "$SWARM_COORD_HOST" "$SWARM_BIN/coordinator" status "$(swarm_coord_addr)" --json --timeout-ms 1000 2>/dev/null |
+  swarm_coord_status --json --timeout-ms 1000 2>/dev/null |
     grep -oE "\"$1\": *[0-9]+" | grep -oE '[0-9]+$'
 }
 

@@ -8,7 +8,10 @@
 #   coordinator_restart kill -9 of the coordinator mid-swarm, started again at once
 #   corrupt_peer        a peer serving corrupt chunks (tests/support/corrupt_peer.cc)
 #   disk_full           the getter's disk (a tmpfs) too small, then freed
-#   auth_no_key         placeholder: not written yet (needs authentication)
+#   auth_no_key         peers without the cluster key (none, or another) and a
+#                       raw client get no byte; one with the key gets the file
+#
+# Every scenario runs with a cluster key (peer gen-key), as production would.
 #
 # Each scenario runs in a subshell on fresh state (its own directory, no
 # process left from the one before). Randomness comes from one seed, printed
@@ -36,7 +39,6 @@ disk2=""
 scenario_pid=""
 passed=0
 failed=0
-not_written=()
 failures=()
 
 if [ -z "$tools" ] || [ ! -x "$tools/corrupt_peer" ]; then
@@ -46,6 +48,9 @@ lan_init
 base=/dev/shm
 [ -d "$base" ] && [ "$(df -Pk "$base" | awk 'NR == 2 { print $4 }')" -gt $((1024 * 1024)) ] || base=${TMPDIR:-/tmp}
 work=$(mktemp -d "$base/lanswarm-faults-XXXXXX")
+# Every scenario runs with a cluster key, as a production cluster would.
+"$(cd "${LANSWARM_BIN_DIR:-bin}" && pwd)/peer" gen-key "$work/cluster.key" >/dev/null
+export SWARM_KEY_FILE=$work/cluster.key
 # The small disks of disk_full: a tmpfs and an ext2 image on a loop device,
 # always unmounted on exit (after every process that may hold a file on
 # them is stopped).
@@ -300,7 +305,8 @@ scenario_corrupt_peer() {
   swarm_peer 2
   swarm_share 2 "$f"
   lan_spawn 3 "$SWARM_DIR/corrupt.log" "$tools/corrupt_peer" --coordinator "$(swarm_coord_addr)" \
-    --listen "$(lan_ip 3):6882" --fileinfo "$f.fileinfo" --data "$f" --report-interval "$SWARM_REPORT_INTERVAL"
+    --listen "$(lan_ip 3):6882" --fileinfo "$f.fileinfo" --data "$f" --report-interval "$SWARM_REPORT_INTERVAL" \
+    --key-file "$SWARM_KEY_FILE"
   swarm_peer 4
   swarm_peer 5
   swarm_wait_entries 2
@@ -433,14 +439,51 @@ scenario_disk_full() {
   ((resumed == held)) || lan_die "resumed $resumed chunks, not the $held the .partial held"
 }
 
-# (f) PLACEHOLDER, not a test yet: once authentication lands (an AUTH message
-# after HELLO, keyed by the cluster key), a client without the key must get
-# zero bytes: start a holder with a key, connect with a corrupt_peer-style
-# client that has none (or a wrong one), and check it is refused before any
-# BITFIELD or CHUNK, and that the holder's uploaded_bytes stays 0. It is
-# reported as "not written" and never counted as passing.
+# (f) Clients without the cluster key. Every scenario here runs keyed
+# (SWARM_KEY_FILE); this one adds a peer with no key and a peer with another
+# key, which must get nothing through the coordinator, and a raw client that
+# skips the coordinator and sends HELLO, OPEN and REQUEST straight to the
+# seed, which must get its HELLO and an ERROR, nothing more. The seed's
+# upload counter stays at 0 until a peer with the key downloads the file.
 scenario_auth_no_key() {
-  return 2
+  local f=$SWARM_DIR/k.bin h id hello open request got up fails
+  swarm_random_file "$f" 8
+  swarm_coordinator 1
+  swarm_peer 2
+  swarm_share 2 "$f"
+  swarm_wait_entries 1
+  "$SWARM_BIN/peer" gen-key "$SWARM_DIR/other.key" >/dev/null
+  SWARM_KEY_FILE="" swarm_peer 3
+  SWARM_KEY_FILE=$SWARM_DIR/other.key swarm_peer 4
+  for h in 3 4; do
+    if swarm_get "$h" "$f.fileinfo" "$SWARM_DIR/got$h.bin" --wait 3; then
+      lan_die "host $h downloaded the file without the cluster key"
+    fi
+    grep -q 'cluster key' "$SWARM_DIR/get-$h.err" || lan_die "host $h's error does not name the key: $(get_err "$h")"
+    [ ! -s "$SWARM_DIR/got$h.bin" ] || lan_die "host $h has bytes of the file"
+    echo "   host $h ($([ "$h" = 3 ] && echo 'no key' || echo 'another key')): refused: $(get_err "$h" | cut -c1-150)"
+  done
+  # The raw client: HELLO (no nonce, no auth), OPEN of the file, REQUEST of chunk 0.
+  id=$("$SWARM_BIN/fileinfo" show --json "$f.fileinfo" | grep -oE '"file_id": *"[0-9a-f]{32}"' | grep -oE '[0-9a-f]{32}')
+  hello='\x3a\x00\x00\x00\x01LSWM\x01\x00\x01\x00\x01'$(printf '\\x%02x' $(seq 1 16))$(printf '\\x00%.0s' $(seq 32))'\x00'
+  open='\x12\x00\x00\x00\x20\x01\x00'$(sed 's/../\\x&/g' <<<"$id")
+  request='\x06\x00\x00\x00\x23\x01\x00\x00\x00\x00\x00'
+  got=$(lan_exec 5 timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/6882" && printf "$2$3$4" >&3 && cat <&3 | wc -c' _ \
+    "$(lan_ip 2)" "$hello" "$open" "$request") || true
+  echo "   raw client straight at the seed: ${got:-0} bytes back (its HELLO and an ERROR)"
+  ((${got:-0} > 0 && ${got:-0} < 1024)) || lan_die "the raw client got ${got:-0} bytes back, not just HELLO and ERROR"
+  up=$(swarm_uploaded_bytes 2)
+  ((up == 0)) || lan_die "the seed uploaded $up bytes to clients without the key"
+  fails=$(swarm_coord_stat auth_failures_total)
+  echo "   seed uploaded 0 bytes; coordinator auth_failures_total $fails"
+  ((fails >= 2)) || lan_die "the coordinator counted $fails authentication failures, not at least 2"
+  # And with the key, the same file comes through.
+  swarm_peer 5
+  swarm_get 5 "$f.fileinfo" "$SWARM_DIR/got5.bin" || lan_die "host 5's get failed: $(get_err 5)"
+  swarm_expect_copy 5 "$f" "$SWARM_DIR/got5.bin"
+  up=$(swarm_uploaded_bytes 2)
+  echo "   host 5 (the key): byte-exact in $(get_secs 5) s; the seed uploaded $up bytes, all to it"
+  ((up == $(stat -c %s "$f"))) || lan_die "the seed uploaded $up bytes, not the file's $(stat -c %s "$f")"
 }
 
 run_scenario() {
@@ -468,9 +511,6 @@ run_scenario() {
   if ((rc == 0)); then
     passed=$((passed + 1))
     echo "   PASS $name (${took} s)"
-  elif ((rc == 2)) && [ "$name" = auth_no_key ]; then
-    not_written+=("$name")
-    echo "   NOT WRITTEN $name: a placeholder until authentication lands (not counted as passing)"
   else
     failed=$((failed + 1))
     failures+=("$name")
@@ -491,6 +531,6 @@ run_scenario disk_full
 run_scenario auth_no_key
 
 echo
-echo "test-faults: $passed passed, $failed failed, ${#not_written[@]} not written" \
-  "${failures[*]:+(failed: ${failures[*]}) }${not_written[*]:+(not written: ${not_written[*]}) }in $(since "$all_start") s, seed $seed"
+echo "test-faults: $passed passed, $failed failed" \
+  "${failures[*]:+(failed: ${failures[*]}) }in $(since "$all_start") s, seed $seed"
 ((failed == 0))

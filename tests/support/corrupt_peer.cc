@@ -7,12 +7,16 @@
 // build/$(MODE)/tests/, never installed.
 //
 //   corrupt_peer --coordinator IP:PORT --listen IP:PORT --fileinfo F --data FILE
-//                [--report-interval S]
+//                [--report-interval S] [--key-file K]
+//
+// With --key-file it is a member of a keyed cluster gone bad: it proves the
+// key like any peer (common/auth/handshake.h), so only the checksums stop it.
 //
 // Logs one line per event on stderr; the test counts them:
 //   corrupt_peer: connection N from ADDR
 //   corrupt_peer: sent corrupt chunk I (total N)
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,6 +33,7 @@
 #include <string>
 #include <thread>
 
+#include "common/auth/handshake.h"
 #include "common/net/socket_address.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
@@ -104,20 +109,50 @@ proto::PeerId SelfId() {
   return id;
 }
 
-// The connection handshake, in one place so that it can follow the protocol
-// when it grows (authentication: a challenge-response after HELLO). Today:
-// send HELLO, expect HELLO back with a version in common.
-Status Handshake(Wire& w) {
+// The cluster key, if any; set once in Main before any thread starts.
+auth::KeyRing g_keys;
+
+proto::Hello MyHello() {
   proto::Hello mine;
   mine.role = proto::Role::kPeer;
   mine.peer_id = SelfId();
-  if (!w.Send(mine)) return Status::IOError("cannot send HELLO");
+  return mine;
+}
+
+// The connecting side's handshake (to the coordinator): HELLO, the other
+// side's HELLO, then AUTH when keyed.
+Status ConnectHandshake(Wire& w) {
+  auth::ConnectorHandshake hs(g_keys, MyHello());
+  if (!w.Send(hs.hello())) return Status::IOError("cannot send HELLO");
   auto m = w.Receive(10000);
   if (!m.ok()) return m.status();
   const auto* theirs = std::get_if<proto::Hello>(&*m);
   if (theirs == nullptr) return Status::Corruption("expected HELLO first");
-  auto v = proto::NegotiateVersion(mine, *theirs);
-  return v.ok() ? Status::Ok() : v.status();
+  auto proof = hs.OnHello(*theirs);
+  if (!proof.ok()) return proof.status();
+  if (proof->has_value() && !w.Send(**proof)) return Status::IOError("cannot send AUTH");
+  return Status::Ok();
+}
+
+// The accepting side's (a getter connecting): its HELLO, ours, then its AUTH
+// when keyed.
+Status AcceptHandshake(Wire& w) {
+  auth::AcceptorHandshake hs(g_keys, MyHello());
+  while (!hs.authenticated()) {
+    auto m = w.Receive(10000);
+    if (!m.ok()) return m.status();
+    if (Status s = hs.Admit(*m); !s.ok()) return s;
+    if (const auto* hello = std::get_if<proto::Hello>(&*m)) {
+      auto reply = hs.OnHello(*hello);
+      if (!reply.ok()) return reply.status();
+      if (!w.Send(*reply)) return Status::IOError("cannot send HELLO");
+    } else if (const auto* a = std::get_if<proto::Auth>(&*m)) {
+      LANSWARM_RETURN_IF_ERROR(hs.OnAuth(*a));
+    } else {
+      return Status::Corruption("ERROR during the handshake");
+    }
+  }
+  return Status::Ok();
 }
 
 int ConnectTo(const net::SocketAddress& a) {
@@ -139,7 +174,7 @@ void ReportLoop(net::SocketAddress coordinator, proto::Report report, std::chron
       continue;
     }
     Wire w(fd);
-    if (Status s = Handshake(w); !s.ok()) {
+    if (Status s = ConnectHandshake(w); !s.ok()) {
       Log("coordinator handshake: %s", s.message().c_str());
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
@@ -160,7 +195,7 @@ struct Served {
 void Serve(int fd, const Served& file, int number, const std::string& from) {
   Log("connection %d from %s", number, from.c_str());
   Wire w(fd);
-  if (Status s = Handshake(w); !s.ok()) {
+  if (Status s = AcceptHandshake(w); !s.ok()) {
     Log("connection %d: handshake: %s", number, s.message().c_str());
     return;
   }
@@ -204,12 +239,12 @@ void Serve(int fd, const Served& file, int number, const std::string& from) {
 int Usage() {
   std::fprintf(stderr,
                "usage: corrupt_peer --coordinator IP:PORT --listen IP:PORT --fileinfo F --data FILE "
-               "[--report-interval S]\n");
+               "[--report-interval S] [--key-file K]\n");
   return 2;
 }
 
 int Main(int argc, char** argv) {
-  std::string coordinator, listen, fileinfo, data;
+  std::string coordinator, listen, fileinfo, data, key_file;
   int interval = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -218,6 +253,7 @@ int Main(int argc, char** argv) {
     else if (flag == "--fileinfo") fileinfo = value;
     else if (flag == "--data") data = value;
     else if (flag == "--report-interval") interval = std::atoi(value.c_str());
+    else if (flag == "--key-file") key_file = value;
     else return Usage();
   }
   if (argc % 2 != 1 || coordinator.empty() || listen.empty() || fileinfo.empty() || data.empty() || interval < 1) {
@@ -232,6 +268,15 @@ int Main(int argc, char** argv) {
                  : !where.ok() ? where.status().message().c_str()
                                : info.status().message().c_str());
     return 2;
+  }
+  if (sodium_init() < 0) return 1;
+  if (!key_file.empty()) {
+    auto keys = auth::KeyRing::LoadFile(key_file);
+    if (!keys.ok()) {
+      std::fprintf(stderr, "corrupt_peer: %s\n", keys.status().message().c_str());
+      return 2;
+    }
+    g_keys = std::move(*keys);
   }
   Served file;
   file.info = std::move(*info);
