@@ -53,6 +53,8 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_connections", 1, 100000, &c.max_connections));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("max_requests_per_connection", 1, 1024, &c.max_requests_per_connection));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("download_peers", 1, 1000, &c.download_peers));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("ban_after_bad_chunks", 1, 1000, &c.ban_after_bad_chunks));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("ban_cooldown", 1, 7 * 86400, &c.ban_cooldown));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("simulated_latency_ms", 0, 10000, &c.simulated_latency));
 
   auto n = doc.ArrayLength("shared");
