@@ -81,6 +81,13 @@ class Swarm {
     return out;
   }
   int delivered(PeerKey key) const { return peers_.at(key).delivered; }
+  // Download's requests in flight are exactly the ones the peers hold.
+  bool InStep() const {
+    for (const auto& [key, p] : peers_) {
+      if (d_.in_flight(key) != p.queue.size()) return false;
+    }
+    return true;
+  }
 
  private:
   struct SimPeer {
@@ -191,7 +198,10 @@ TEST_CASE("download: nothing moves when all peers are equally slow", "[download]
   Download d(40, 4s, Options(4));
   Swarm swarm(d, clock);
   for (PeerKey k : {1, 2, 3}) swarm.Add(k, 2s);
-  for (int i = 0; i < 600 && !d.complete(); ++i) swarm.Step(100ms);
+  for (int i = 0; i < 600 && !d.complete(); ++i) {
+    swarm.Step(100ms);
+    REQUIRE(swarm.InStep());
+  }
   CHECK(d.complete());
   CHECK(d.stats().reassigned == 0);
   CHECK(d.stats().timeouts == 0);
@@ -224,6 +234,7 @@ TEST_CASE("download: with a slow peer the file completes soon, nothing lost or a
     swarm.Step(10ms);
     INFO("step " << steps);
     REQUIRE(swarm.Doubled().empty());
+    REQUIRE(swarm.InStep());
   }
   CHECK(d.complete());
   CHECK(d.verified_count() == 60);
