@@ -413,7 +413,7 @@ void Downloader::OnBadChunk(PeerKey key) {
   const auto ban = env_.bans->OnBadChunk(info_->id, h.id, info_->name, h.address.ToString(), t);
   if (!ban) return;
   state_.Ban(key);
-  // The one line that says so; closing the session logs nothing more.
+  // The one warn line for the ban (the close that follows is logged at info).
   const std::string why = fmt::format("{} of its chunks failed their checksum", ban->bad_chunks);
   spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", h.address.ToString(),
                info_->name, why, WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
