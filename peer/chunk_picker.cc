@@ -164,4 +164,9 @@ std::size_t ChunkPicker::in_flight(PeerKey peer) const {
   return it == peers_.end() ? 0 : it->second.requested.size();
 }
 
+bool ChunkPicker::has(PeerKey peer, std::uint32_t index) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && index < count_ && it->second.has.size() == count_ && it->second.has.has(index);
+}
+
 }  // namespace lanswarm::peer

@@ -62,6 +62,8 @@ class ChunkPicker {
   std::uint32_t availability(std::uint32_t index) const { return availability_[index]; }
   // Requests in flight from `peer`.
   std::size_t in_flight(PeerKey peer) const;
+  // True when `peer`'s bitfield or a HAVE says it has chunk `index`.
+  bool has(PeerKey peer, std::uint32_t index) const;
 
  private:
   enum class State : std::uint8_t { kNeeded, kInFlight, kVerified };

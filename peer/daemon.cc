@@ -18,6 +18,7 @@
 #include "common/net/loop.h"
 #include "common/net/stop_signals.h"
 #include "common/rate_window.h"
+#include "peer/ban_list.h"
 #include "peer/control.h"
 #include "peer/coordinator_link.h"
 #include "peer/downloader.h"
@@ -76,6 +77,15 @@ Result<proto::PeerId> LoadOrCreatePeerId(const std::string& path) {
   std::copy(id.begin(), id.end(), as_hex.bytes.begin());
   LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, as_hex.ToHex() + "\n", true));
   return id;
+}
+
+// An active ban as `peer status` shows it (doc/peer.md).
+nlohmann::json BanJson(const Ban& b, Clock::TimePoint now) {
+  FileId peer;
+  std::copy(b.peer.begin(), b.peer.end(), peer.bytes.begin());
+  return {{"file", b.file.ToHex()}, {"name", b.file_name}, {"peer_id", peer.ToHex()}, {"address", b.address},
+          {"bad_chunks", b.bad_chunks},
+          {"remaining_seconds", std::chrono::duration<double>(b.until - now).count()}};
 }
 
 const char* StateName(proto::FileState s) {
@@ -209,10 +219,18 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     if (check_disk()) link->ReportNow();
   });
 
+  // Holders banned per file, for every download of this daemon.
+  BanList bans(BanPolicy{.after_bad_chunks = config.ban_after_bad_chunks, .cooldown = config.ban_cooldown});
+  loop.AddPeriodic(std::chrono::seconds(1), [&] {
+    for (const Ban& b : bans.Expire(loop.clock().now())) {
+      spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
+    }
+  });
+
   // Downloads by output path; finished ones stay so their last progress
   // can still be read, until the same path is asked for again.
   std::map<std::string, std::shared_ptr<Downloader>> downloads;
-  const DownloadEnv env{&loop, ctx, link.get(), save};
+  const DownloadEnv env{&loop, ctx, link.get(), save, &bans};
   auto maybe_stop = [&] {
     if (!options.stop_after_downloads) return;
     bool all_ok = true;
@@ -280,6 +298,8 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       }
       nlohmann::json gets = nlohmann::json::array();
       for (const auto& [out, d] : downloads) gets.push_back(d->Progress());
+      nlohmann::json banned = nlohmann::json::array();
+      for (const Ban& b : bans.Active(loop.clock().now())) banned.push_back(BanJson(b, loop.clock().now()));
       const double rate = upload_rate.PerSecond();
       FileId id;
       std::copy(self->begin(), self->end(), id.bytes.begin());
@@ -288,7 +308,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
               {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
               {"refused_connections", ctx->refused_connections},
               {"uploaded_bytes", ctx->uploaded_bytes}, {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
-              {"files", std::move(files)}, {"downloads", std::move(gets)}};
+              {"files", std::move(files)}, {"downloads", std::move(gets)}, {"bans", std::move(banned)}};
     }
     if (cmd == "get") return start_get(req);
     if (cmd == "progress" || cmd == "cancel") {

@@ -25,7 +25,10 @@ Download::Download(std::uint32_t chunk_count, Clock::Duration request_timeout, c
 
 void Download::MarkVerified(std::uint32_t index) { picker_.MarkVerified(index); }
 
-void Download::AddPeer(PeerKey peer) { peers_[peer] = PeerState{}; }
+void Download::AddPeer(PeerKey peer) {
+  peers_[peer] = PeerState{};
+  banned_.erase(peer);
+}
 
 void Download::OnBitfield(PeerKey peer, const Bitfield& has) {
   auto it = peers_.find(peer);
@@ -45,29 +48,39 @@ void Download::OnPeerGone(PeerKey peer) {
   peers_.erase(peer);
 }
 
-std::uint32_t Download::PipelineOf(PeerState& s, Clock::TimePoint now) {
+std::uint32_t Download::PipelineOf(const PeerState& s) const {
   constexpr std::uint32_t kMin = 2, kStart = 4;
   const std::uint32_t most = std::max<std::uint32_t>(options_.pipeline, 1);
-  if (!s.rate_started) {
-    s.delivered.Add(now, 0);  // the rate counts from the first time we could ask
-    s.rate_started = true;
-  }
+  if (s.squeezed) return 1;
   const double per_second = s.delivered.PerSecond();
   if (per_second <= 0) return std::min(most, kStart);
   const double want = std::ceil(per_second * std::chrono::duration<double>(kQueueTime).count()) + 1;
   return std::clamp(static_cast<std::uint32_t>(std::min(want, 1e6)), std::min(kMin, most), most);
 }
 
+Clock::TimePoint Download::HeadSince(const PeerState& s) {
+  return std::max(s.queue.front().at, s.last_delivery);
+}
+
+void Download::Forget(PeerKey peer, std::uint32_t index) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::erase_if(it->second.queue, [index](const Sent& r) { return r.index == index; });
+}
+
 std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || !it->second.ready || banned(peer)) return {};
+  PeerState& s = it->second;
+  if (!s.rate_started) {
+    s.delivered.Add(now, 0);  // the rate counts from the first time we could ask
+    s.rate_started = true;
+  }
   const std::size_t flying = picker_.in_flight(peer);
-  const std::uint32_t depth = PipelineOf(it->second, now);
+  const std::uint32_t depth = PipelineOf(s);
   if (flying >= depth) return {};
   std::vector<std::uint32_t> out = picker_.Next(peer, depth - flying);
-  // The clock starts when the peer goes from idle to busy; while busy, each
-  // delivered chunk restarts it (see OnChunk).
-  if (flying == 0 && !out.empty()) it->second.deadline = now + timeout_;
+  for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});
   return out;
 }
 
@@ -76,16 +89,21 @@ Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good
   if (index >= picker_.chunk_count()) return v;
   auto it = peers_.find(peer);
   if (it != peers_.end()) {
-    it->second.deadline = now + timeout_;
-    it->second.delivered.Add(now, ++it->second.delivered_count);
+    PeerState& s = it->second;
+    auto sent = std::find_if(s.queue.begin(), s.queue.end(), [index](const Sent& r) { return r.index == index; });
+    // Its time for this chunk: from when it could start on it. A chunk it
+    // was not (or no longer) asked for says nothing about its speed.
+    if (sent != s.queue.end()) {
+      const Clock::Duration took = now - std::max(sent->at, s.last_delivery);
+      s.chunk_time = s.chunk_time == Clock::Duration::zero() ? took : (s.chunk_time * 3 + took) / 4;
+      s.queue.erase(sent);
+    }
+    s.last_delivery = now;
+    s.squeezed = false;
+    s.delivered.Add(now, ++s.delivered_count);
   }
   if (!good) {
     ++stats_.checksum_failures;
-    const std::uint32_t bad = ++bad_chunks_[peer];
-    if (bad == options_.max_bad_chunks) {
-      v.ban = true;
-      ++stats_.banned_peers;
-    }
     Fail(peer, index, now);
     return v;
   }
@@ -96,6 +114,7 @@ Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good
   // A good chunk counts even when it was not (or no longer) requested from
   // this peer: a CANCEL that came too late still delivered the right bytes.
   v.cancel = picker_.OnVerified(index, peer);
+  for (PeerKey loser : v.cancel) Forget(loser, index);
   v.verified = true;
   return v;
 }
@@ -109,6 +128,7 @@ void Download::OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now)
 void Download::OnDeferred(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
   if (index >= picker_.chunk_count() || picker_.verified(index)) return;
   ++stats_.deferred;
+  Forget(peer, index);
   picker_.OnFailed(index, peer);
   // availability counts `peer` too: 1 means nobody else we know has it yet.
   if (picker_.availability(index) <= 1) {
@@ -123,6 +143,7 @@ void Download::Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now) 
 }
 
 void Download::Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
+  Forget(peer, index);
   if (picker_.verified(index)) return;
   picker_.OnFailed(index, peer);
   ++stats_.retries;
@@ -143,15 +164,54 @@ std::vector<PeerKey> Download::Tick(Clock::TimePoint now) {
   }
   std::vector<PeerKey> late;
   for (const auto& [key, state] : peers_) {
-    if (picker_.in_flight(key) > 0 && now >= state.deadline) late.push_back(key);
+    if (!state.queue.empty() && now >= HeadSince(state) + timeout_) late.push_back(key);
   }
   stats_.timeouts += late.size();
   return late;
 }
 
-bool Download::banned(PeerKey peer) const {
-  auto it = bad_chunks_.find(peer);
-  return it != bad_chunks_.end() && it->second >= options_.max_bad_chunks;
+std::vector<Download::Moved> Download::Rebalance(Clock::TimePoint now) {
+  std::vector<Moved> moved;
+  auto usable = [&](PeerKey key, const PeerState& s) { return s.ready && !banned(key); };
+  for (auto& [slow_key, slow] : peers_) {
+    if (slow.queue.size() < 2 || slow.squeezed || !usable(slow_key, slow)) continue;
+    // The median time per chunk of the others that have delivered.
+    std::vector<Clock::Duration> times;
+    for (const auto& [key, s] : peers_) {
+      if (key != slow_key && usable(key, s) && s.chunk_time > Clock::Duration::zero()) times.push_back(s.chunk_time);
+    }
+    if (times.empty()) continue;
+    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+    const Clock::Duration median = times[times.size() / 2];
+    const Clock::Duration age = now - HeadSince(slow);
+    if (age <= std::max(kSlowFloor, median * kSlowFactor)) continue;
+    // Faster peers that could take more now.
+    std::vector<PeerKey> takers;
+    for (const auto& [key, s] : peers_) {
+      if (key == slow_key || !usable(key, s) || s.chunk_time == Clock::Duration::zero()) continue;
+      if (s.chunk_time * kSlowFactor < age && picker_.in_flight(key) < PipelineOf(s)) takers.push_back(key);
+    }
+    Moved m{slow_key, {}};
+    for (auto r = slow.queue.begin() + 1; r != slow.queue.end();) {
+      const bool taken = std::any_of(takers.begin(), takers.end(), [&](PeerKey k) { return picker_.has(k, r->index); });
+      if (!taken) {
+        ++r;
+        continue;
+      }
+      picker_.OnFailed(r->index, slow_key);
+      m.chunks.push_back(r->index);
+      r = slow.queue.erase(r);
+    }
+    if (m.chunks.empty()) continue;
+    slow.squeezed = true;
+    stats_.reassigned += m.chunks.size();
+    moved.push_back(std::move(m));
+  }
+  return moved;
+}
+
+void Download::Ban(PeerKey peer) {
+  if (banned_.insert(peer).second) ++stats_.banned_peers;
 }
 
 std::size_t Download::active_peers() const {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +32,12 @@ constexpr auto kQueryFull = std::chrono::seconds(5);
 constexpr auto kQueryDeadline = std::chrono::seconds(10);
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The local wall-clock time `left` from now, as HH:MM:SS, for people.
+std::string WallClockIn(Clock::Duration left) {
+  const auto at = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+  return fmt::format("{:%H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(at)));
+}
 }  // namespace
 
 Result<std::shared_ptr<Downloader>> Downloader::Start(const DownloadEnv& env, GetRequest request, DoneFn done) {
@@ -113,6 +120,14 @@ void Downloader::Tick() {
   for (PeerKey key : state_.Tick(t)) {
     DropPeer(key, fmt::format("no chunk from it within {:.0f} s", Seconds(RequestTimeout(info_->chunk_size))));
   }
+  // A slow holder's waiting requests go to faster ones; it keeps the chunk
+  // it is sending.
+  for (const Download::Moved& m : state_.Rebalance(t)) {
+    auto it = holders_.find(m.peer);
+    if (it == holders_.end() || it->second.session == nullptr) continue;
+    for (std::uint32_t index : m.chunks) it->second.session->Cancel(index);
+    spdlog::debug("{} is slow: {} of its requests moved to faster holders", HolderName(m.peer), m.chunks.size());
+  }
   rate_.Add(t, bytes_verified_);
 
   // A peer that only answers with REJECTs, or holds nothing we need, is
@@ -187,7 +202,7 @@ void Downloader::ConnectMore() {
   for (const auto& [key, h] : holders_) {
     if (h.session != nullptr || h.connecting) {
       ++busy;
-    } else if (!state_.banned(key) && t >= h.retry_at) {
+    } else if (!env_.bans->Banned(info_->id, h.id, t) && t >= h.retry_at) {
       candidates.push_back(key);
     }
   }
@@ -314,10 +329,7 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   const Download::Verdict v = state_.OnChunk(key, index, good, now());
   if (!good) {
     spdlog::warn("chunk {} of {} from {} failed its checksum; fetching it again", index, info_->name, HolderName(key));
-  }
-  if (v.ban) {
-    DropPeer(key, fmt::format("{} of its chunks failed their checksum; ignoring it for this download",
-                              state_.max_bad_chunks()));
+    OnBadChunk(key);
   }
   if (v.verified) {
     Verified(index);
@@ -391,6 +403,22 @@ void Downloader::DropPeer(PeerKey key, const std::string& why) {
   spdlog::warn("dropping {} from the download of {}: {}", HolderName(key), info_->name, why);
   it->second.last_error = why;
   it->second.session->Close(Status::IOError(why));
+}
+
+void Downloader::OnBadChunk(PeerKey key) {
+  auto it = holders_.find(key);
+  if (it == holders_.end()) return;
+  Holder& h = it->second;
+  const Clock::TimePoint t = now();
+  const auto ban = env_.bans->OnBadChunk(info_->id, h.id, info_->name, h.address.ToString(), t);
+  if (!ban) return;
+  state_.Ban(key);
+  // The one warn line for the ban (the close that follows is logged at info).
+  const std::string why = fmt::format("{} of its chunks failed their checksum", ban->bad_chunks);
+  spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", h.address.ToString(),
+               info_->name, why, WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
+  h.last_error = "banned: " + why;
+  if (h.session != nullptr) h.session->Close(Status::IOError(h.last_error));
 }
 
 std::string Downloader::HolderName(PeerKey key) const {
@@ -468,7 +496,8 @@ nlohmann::json Downloader::Progress() const {
                       {"rejects", st.rejects},
                       {"deferred", st.deferred},
                       {"timeouts", st.timeouts},
-                      {"banned_peers", st.banned_peers}};
+                      {"banned_peers", st.banned_peers},
+                      {"reassigned", st.reassigned}};
   if (!result_.ok()) j["error"] = result_.message();
   if (!last_query_error_.empty()) j["coordinator_error"] = last_query_error_;
   return j;

@@ -24,6 +24,7 @@
 #include "common/bitfield.h"
 #include "common/net/loop.h"
 #include "common/rate_window.h"
+#include "peer/ban_list.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
@@ -46,6 +47,7 @@ struct DownloadEnv {
   std::shared_ptr<ServeContext> ctx;
   CoordinatorLink* link = nullptr;
   std::function<void()> save_registry;
+  BanList* bans = nullptr;  // the daemon's: bad chunks are counted there, bans obeyed
 };
 
 class Downloader : public FetchEvents, public std::enable_shared_from_this<Downloader> {
@@ -105,6 +107,8 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   bool RecheckOnDisk(std::uint32_t index);
   void Finish(const Status& why);
   void DropPeer(PeerKey key, const std::string& why);
+  // Counts a bad chunk from `key` in the ban list; bans and drops it at K.
+  void OnBadChunk(PeerKey key);
   std::string HolderName(PeerKey key) const;
   Clock::TimePoint now() const { return env_.loop->clock().now(); }
 

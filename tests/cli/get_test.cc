@@ -371,6 +371,78 @@ TEST_CASE("get: a holder sending corrupt chunks is banned after 3; the file is s
   CHECK(end["banned_peers"] == 1);
   CHECK(end["retries"].get<std::uint64_t>() >= 3);
   CHECK(Has(r.err, "failed their checksum"));
+  CHECK(Has(r.err, "banned peer 127.0.0.1:" + std::to_string(fake.port()) + " for data.bin: 3 of its chunks"));
+}
+
+TEST_CASE("get: a ban outlives the download in the daemon: status shows it, the next get skips the holder",
+          "[get][bans]") {
+  MiniCoordinator co;
+  TestFile file(4 * kMiB, 36);
+  Peer honest(co.port, "upload_rate = \"2M\"\n");
+  honest.Start();
+  honest.Share(file.path, file.fileinfo);
+  FakeHolder fake(file.info, co.port);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+
+  Peer getter(co.port, "ban_after_bad_chunks = 2\n");
+  getter.Start();
+  const std::string out = getter.dir.File("out.bin");
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK(EndEvent(r.out)["banned_peers"] == 1);
+
+  const std::string fake_address = "127.0.0.1:" + std::to_string(fake.port());
+  auto status = getter.Status();
+  INFO(status.dump());
+  REQUIRE(status["bans"].size() == 1);
+  const auto& ban = status["bans"][0];
+  CHECK(ban["address"] == fake_address);
+  CHECK(ban["name"] == "data.bin");
+  CHECK(ban["file"] == file.info.id.ToHex());
+  CHECK(ban["bad_chunks"] == 2);
+  CHECK(ban["remaining_seconds"].get<double>() > 500);
+  CHECK(ban["remaining_seconds"].get<double>() <= 600);
+  auto text = getter.Cmd({"status"});
+  CHECK(Has(text.out, "banned peer " + fake_address + " for data.bin: 2 chunks failed their checksum; 9m"));
+  // Logged once, at warn, with the address, the file, the count and the end.
+  const std::string log = getter.Log();
+  const std::string line = "banned peer " + fake_address + " for data.bin: 2 of its chunks failed their checksum";
+  CHECK(Has(log, line));
+  CHECK(log.find(line) == log.rfind(line));
+  CHECK(Has(log, "not used for this file until "));
+
+  // The same file again, through the same daemon: the liar is not asked.
+  REQUIRE(getter.Cmd({"unshare", out}).exit_code == 0);
+  const int asked = fake.requests();
+  const std::string again = getter.dir.File("again.bin");
+  auto r2 = getter.Cmd({"get", "--json", file.fileinfo, again});
+  INFO(r2.err);
+  REQUIRE(r2.exit_code == 0);
+  CHECK(ReadTestFile(again) == file.data);
+  CHECK(fake.requests() == asked);
+  CHECK(EndEvent(r2.out)["checksum_failures"] == 0);
+  CHECK(getter.Status()["bans"].size() == 1);
+}
+
+TEST_CASE("get: a ban ends after ban_cooldown and vanishes from status", "[get][bans]") {
+  MiniCoordinator co;
+  TestFile file(2 * kMiB, 37);
+  Peer honest(co.port, "upload_rate = \"2M\"\n");
+  honest.Start();
+  honest.Share(file.path, file.fileinfo);
+  FakeHolder fake(file.info, co.port);
+  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+
+  Peer getter(co.port, "ban_after_bad_chunks = 1\nban_cooldown = 2\n");
+  getter.Start();
+  auto r = getter.Cmd({"get", "--json", file.fileinfo, getter.dir.File("out.bin")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(EndEvent(r.out)["banned_peers"].get<std::uint64_t>() >= 1);
+  CHECK(WaitFor([&] { return getter.Status()["bans"].empty(); }, 10s));
+  CHECK(WaitFor([&] { return Has(getter.Log(), "has ended"); }, 5s));
 }
 
 TEST_CASE("get: the getter killed with SIGKILL resumes from its .partial, trusting only what verifies", "[get]") {

@@ -299,7 +299,7 @@ scenario_coordinator_restart() {
 # next to one honest holder. Both getters must detect its chunks (checksum
 # failures), ban it (never connect again), and finish byte-exact.
 scenario_corrupt_peer() {
-  local f=$SWARM_DIR/d.bin h cf banned bans total=0 sent conns
+  local f=$SWARM_DIR/d.bin h cf banned bans listed total=0 sent conns
   swarm_random_file "$f" 16
   swarm_coordinator 1
   swarm_peer 2
@@ -322,11 +322,14 @@ scenario_corrupt_peer() {
     swarm_expect_copy "$h" "$f" "$SWARM_DIR/got$h.bin"
     cf=$(swarm_get_field "$h" checksum_failures)
     banned=$(swarm_get_field "$h" banned_peers)
-    bans=$(grep -c "$(lan_ip 3):6882 from the download .*failed their checksum" "$(swarm_state "$h")/peer.log" || true)
+    bans=$(grep -c "banned peer $(lan_ip 3):6882 for " "$(swarm_state "$h")/peer.log" || true)
+    listed=$(lan_exec "$h" "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$h")" --json |
+      grep -c "\"address\": *\"$(lan_ip 3):6882\"" || true)
     echo "   host $h: byte-exact in $(get_secs "$h") s; checksum_failures $cf," \
-      "banned_peers $banned, $bans ban line(s) naming the corrupt peer in its log"
+      "banned_peers $banned, $bans ban line(s) naming the corrupt peer in its log, $listed ban(s) in peer status"
     ((cf >= 3)) || lan_die "host $h counted $cf checksum failures, fewer than the 3 that ban a peer"
     ((banned == 1 && bans == 1)) || lan_die "host $h did not ban the corrupt peer exactly once"
+    ((listed == 1)) || lan_die "host $h's peer status does not list the ban of the corrupt peer"
     total=$((total + cf))
   done
   echo "   the corrupt peer sent $sent corrupt chunks on $conns connections; the getters detected $total"

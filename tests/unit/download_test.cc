@@ -78,7 +78,6 @@ TEST_CASE("download: a verified chunk completes the file and frees the pipeline"
   REQUIRE(a.size() == 1);
   Download::Verdict v = d.OnChunk(1, a[0], true, clock.now());
   CHECK(v.verified);
-  CHECK_FALSE(v.ban);
   CHECK_FALSE(d.Wanted(a[0]));
   const Picks b = d.Next(1, clock.now());
   REQUIRE(b.size() == 1);
@@ -108,7 +107,6 @@ TEST_CASE("download: repeated failures of one chunk back off before the retry", 
   DownloadOptions o = Options(1);
   o.retry_base = 100ms;
   o.retry_cap = 400ms;
-  o.max_bad_chunks = 100;
   Download d(1, 4s, o);
   d.AddPeer(1);
   d.OnBitfield(1, All(1));
@@ -191,31 +189,6 @@ TEST_CASE("download: a lost peer's chunks go to the others", "[download]") {
   CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 2});
 }
 
-TEST_CASE("download: K bad chunks ban a peer, also across reconnects", "[download]") {
-  FakeClock clock;
-  DownloadOptions o = Options(1);
-  o.max_bad_chunks = 3;
-  Download d(3, 4s, o);
-  std::vector<bool> bans;
-  for (int i = 0; i < 3; ++i) {
-    d.AddPeer(9);  // it reconnects every time
-    d.OnBitfield(9, All(3));
-    const Picks p = d.Next(9, clock.now());
-    REQUIRE(p.size() == 1);
-    bans.push_back(d.OnChunk(9, p[0], false, clock.now()).ban);
-    d.OnPeerGone(9);
-    clock.Advance(1s);
-    d.Tick(clock.now());
-  }
-  CHECK(bans == std::vector<bool>{false, false, true});
-  CHECK(d.banned(9));
-  CHECK(d.stats().banned_peers == 1);
-  d.AddPeer(9);
-  d.OnBitfield(9, All(3));
-  CHECK(d.Next(9, clock.now()).empty());
-  CHECK(d.active_peers() == 0);
-}
-
 TEST_CASE("download: endgame asks a second peer and names the loser to cancel", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(2));
@@ -266,9 +239,7 @@ TEST_CASE("download: a peer that dropped out is asked for its lost chunks only w
 
 TEST_CASE("download: a requeued chunk is fetched again without counting against the peer", "[download]") {
   FakeClock clock;
-  DownloadOptions o = Options(1);
-  o.max_bad_chunks = 1;
-  Download d(1, 4s, o);
+  Download d(1, 4s, Options(1));
   d.AddPeer(1);
   d.OnBitfield(1, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});

@@ -234,6 +234,17 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   CHECK(Has(LoadConfig(dir.File("typo.toml")).status().message(), "key 'listne': unknown key"));
   testing::WriteTestFile(dir.File("zero.toml"), "download_peers = 0\n");
   CHECK(Has(LoadConfig(dir.File("zero.toml")).status().message(), "key 'download_peers'"));
+  CHECK(c->ban_after_bad_chunks == 3);
+  CHECK(c->ban_cooldown == 600s);
+  testing::WriteTestFile(dir.File("ban.toml"), "ban_after_bad_chunks = 5\nban_cooldown = 60\n");
+  CHECK(LoadConfig(dir.File("ban.toml"))->ban_after_bad_chunks == 5);
+  CHECK(LoadConfig(dir.File("ban.toml"))->ban_cooldown == 60s);
+  testing::WriteTestFile(dir.File("k0.toml"), "ban_after_bad_chunks = 0\n");
+  CHECK(Has(LoadConfig(dir.File("k0.toml")).status().message(), "key 'ban_after_bad_chunks': 0 is out of range [1, 1000]"));
+  testing::WriteTestFile(dir.File("cool.toml"), "ban_cooldown = \"10m\"\n");
+  CHECK(Has(LoadConfig(dir.File("cool.toml")).status().message(), "key 'ban_cooldown'"));
+  testing::WriteTestFile(dir.File("long.toml"), "ban_cooldown = 604801\n");
+  CHECK(Has(LoadConfig(dir.File("long.toml")).status().message(), "key 'ban_cooldown': 604801 is out of range"));
   testing::WriteTestFile(dir.File("rel.toml"), "state_dir = \"relative\"\n");
   CHECK(Has(LoadConfig(dir.File("rel.toml")).status().message(), "must be an absolute path"));
 }
