@@ -212,6 +212,21 @@ class FakeHolder {
   std::thread thread_;
 };
 
+// A coordinator, an honest holder (slow, so the liar surely gets requests)
+// and a FakeHolder that sends corrupt chunks, both listed as holders.
+struct HonestAndLiar {
+  MiniCoordinator co;
+  TestFile file;
+  Peer honest;
+  std::unique_ptr<FakeHolder> fake;
+  HonestAndLiar(std::size_t size, std::uint64_t seed) : file(size, seed), honest(co.port, "upload_rate = \"2M\"\n") {
+    honest.Start();
+    honest.Share(file.path, file.fileinfo);
+    fake = std::make_unique<FakeHolder>(file.info, co.port);
+    REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("get: two holders, no daemon: byte-exact, both holders served, JSON ends done", "[get]") {
@@ -347,14 +362,10 @@ TEST_CASE("get: a holder killed mid-download: the rest comes from the other", "[
 }
 
 TEST_CASE("get: a holder sending corrupt chunks is banned after 3; the file is still exact", "[get]") {
-  MiniCoordinator co;
-  TestFile file(8 * kMiB, 35);
-  // The honest holder is slow, so the fake surely gets requests.
-  Peer honest(co.port, "upload_rate = \"2M\"\n");
-  honest.Start();
-  honest.Share(file.path, file.fileinfo);
-  FakeHolder fake(file.info, co.port);
-  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+  HonestAndLiar swarm(8 * kMiB, 35);
+  MiniCoordinator& co = swarm.co;
+  TestFile& file = swarm.file;
+  FakeHolder& fake = *swarm.fake;
 
   Peer getter(co.port);
   const std::string out = getter.dir.File("out.bin");
@@ -376,13 +387,10 @@ TEST_CASE("get: a holder sending corrupt chunks is banned after 3; the file is s
 
 TEST_CASE("get: a ban outlives the download in the daemon: status shows it, the next get skips the holder",
           "[get][bans]") {
-  MiniCoordinator co;
-  TestFile file(4 * kMiB, 36);
-  Peer honest(co.port, "upload_rate = \"2M\"\n");
-  honest.Start();
-  honest.Share(file.path, file.fileinfo);
-  FakeHolder fake(file.info, co.port);
-  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+  HonestAndLiar swarm(4 * kMiB, 36);
+  MiniCoordinator& co = swarm.co;
+  TestFile& file = swarm.file;
+  FakeHolder& fake = *swarm.fake;
 
   Peer getter(co.port, "ban_after_bad_chunks = 2\n");
   getter.Start();
@@ -427,13 +435,9 @@ TEST_CASE("get: a ban outlives the download in the daemon: status shows it, the 
 }
 
 TEST_CASE("get: a ban ends after ban_cooldown and vanishes from status", "[get][bans]") {
-  MiniCoordinator co;
-  TestFile file(2 * kMiB, 37);
-  Peer honest(co.port, "upload_rate = \"2M\"\n");
-  honest.Start();
-  honest.Share(file.path, file.fileinfo);
-  FakeHolder fake(file.info, co.port);
-  REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
+  HonestAndLiar swarm(2 * kMiB, 37);
+  MiniCoordinator& co = swarm.co;
+  TestFile& file = swarm.file;
 
   Peer getter(co.port, "ban_after_bad_chunks = 1\nban_cooldown = 2\n");
   getter.Start();
