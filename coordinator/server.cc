@@ -76,7 +76,7 @@ class Server::Session : public net::ConnectionHandler {
       : core_(std::move(core)),
         address_key_(std::move(address_key)),
         frames_(core_->config.max_message_bytes),
-        handshake_(core_->keys, MyHello(*core_)),
+        handshake_(core_->keys, proto::MakeHello(proto::Role::kCoordinator, core_->self)),
         opened_(now),
         last_activity_(now) {
     core_->sessions.insert(this);
@@ -118,13 +118,6 @@ class Server::Session : public net::ConnectionHandler {
   }
 
  private:
-  static proto::Hello MyHello(const Core& core) {
-    proto::Hello mine;
-    mine.role = proto::Role::kCoordinator;
-    mine.peer_id = core.self;
-    return mine;
-  }
-
   void Handle(net::Connection& c, const proto::Message& m) {
     if (Status s = handshake_.Admit(m); !s.ok()) return FailHandshake(c, s);
     if (const auto* hello = std::get_if<proto::Hello>(&m)) return OnHello(c, *hello);

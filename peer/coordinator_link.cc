@@ -64,7 +64,9 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
 class CoordinatorLink::Handler : public net::ConnectionHandler {
  public:
   Handler(std::weak_ptr<State> s, std::shared_ptr<const auth::KeyRing> keys, const proto::PeerId& self)
-      : state_(std::move(s)), keys_(std::move(keys)), handshake_(*keys_, MyHello(self)) {}
+      : state_(std::move(s)),
+        keys_(std::move(keys)),
+        handshake_(*keys_, proto::MakeHello(proto::Role::kPeer, self)) {}
 
   void OnConnected(net::Connection& c) override { c.Send(proto::EncodeFrame(handshake_.hello())); }
 
@@ -135,13 +137,6 @@ class CoordinatorLink::Handler : public net::ConnectionHandler {
   }
 
  private:
-  static proto::Hello MyHello(const proto::PeerId& self) {
-    proto::Hello hello;
-    hello.role = proto::Role::kPeer;
-    hello.peer_id = self;
-    return hello;
-  }
-
   std::weak_ptr<State> state_;
   std::shared_ptr<const auth::KeyRing> keys_;  // outlives handshake_
   auth::ConnectorHandshake handshake_;

@@ -207,24 +207,26 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
     return std::make_unique<ServeSession>(c, from.HostKey());
   });
   if (!bound.ok()) return bound.status();
-  loop.AddPeriodic(std::chrono::seconds(1), [&] { ctx->CheckTimeouts(); });
 
   link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, shared_keys, config.report_interval,
                                            [&] { return BuildReport(ctx->registry, bound->port()); });
 
   // The upload rate shown by `peer status`: bytes over the last 5 seconds.
   RateWindow upload_rate(std::chrono::seconds(5));
-  loop.AddPeriodic(std::chrono::seconds(1), [&] { upload_rate.Add(loop.clock().now(), ctx->uploaded_bytes); });
   loop.AddPeriodic(config.report_interval, [&] {
     if (check_disk()) link->ReportNow();
   });
 
   // Holders banned per file, for every download of this daemon.
   BanList bans(BanPolicy{.after_bad_chunks = config.ban_after_bad_chunks, .cooldown = config.ban_cooldown});
+
+  // Housekeeping once a second: the upload rate's sample, the serving
+  // connections' HELLO and idle timeouts, bans whose cool-down is over.
   loop.AddPeriodic(std::chrono::seconds(1), [&] {
-    for (const Ban& b : bans.Expire(loop.clock().now())) {
-      spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
-    }
+    const Clock::TimePoint now = loop.clock().now();
+    upload_rate.Add(now, ctx->uploaded_bytes);
+    ctx->CheckTimeouts();
+    for (const Ban& b : bans.Expire(now)) spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
   });
 
   // Downloads by output path; finished ones stay so their last progress

@@ -11,21 +11,12 @@ namespace {
 constexpr std::size_t kPieceSize = 1u << 20;
 }  // namespace
 
-namespace {
-proto::Hello MyHello(const proto::PeerId& self) {
-  proto::Hello hello;
-  hello.role = proto::Role::kPeer;
-  hello.peer_id = self;
-  return hello;
-}
-}  // namespace
-
 FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
                            std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info)
     : events_(std::move(events)),
       key_(key),
       keys_(std::move(keys)),
-      handshake_(*keys_, MyHello(self)),
+      handshake_(*keys_, proto::MakeHello(proto::Role::kPeer, self)),
       info_(std::move(info)) {}
 
 // OPEN waits for the other side's HELLO: with a cluster key, the AUTH that

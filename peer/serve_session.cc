@@ -70,14 +70,6 @@ void ServeContext::BroadcastHave(const FileId& id, std::uint32_t index) {
   for (ServeSession* s : sessions) s->SendHave(id, index);
 }
 
-namespace {
-proto::Hello MyHello(const ServeContext& ctx) {
-  proto::Hello mine;
-  mine.peer_id = ctx.self;
-  return mine;
-}
-}  // namespace
-
 bool ServeContext::AdmitConnection(const net::SocketAddress& from) {
   const Config::Limits& l = config.limits;
   const auto per = per_address.find(from.HostKey());
@@ -108,7 +100,7 @@ void ServeContext::CheckTimeouts() {
 ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx, std::string host_key)
     : ctx_(std::move(ctx)),
       frames_(std::make_unique<ServeFrames>(ctx_->config.limits.max_message_bytes)),
-      handshake_(*ctx_->keys, MyHello(*ctx_)),
+      handshake_(*ctx_->keys, proto::MakeHello(proto::Role::kPeer, ctx_->self)),
       host_key_(std::move(host_key)),
       opened_(ctx_->clock.now()),
       last_received_(opened_) {

@@ -70,6 +70,15 @@ struct Hello {
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
+// This build's HELLO for `role` and `id`; common/auth/handshake.h adds the
+// nonce and the proof.
+inline Hello MakeHello(Role role, const PeerId& id) {
+  Hello h;
+  h.role = role;
+  h.peer_id = id;
+  return h;
+}
+
 // The connecting side's proof that it holds the cluster key, sent after the
 // accepting side's HELLO (common/auth/handshake.h).
 struct Auth {

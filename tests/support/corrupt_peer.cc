@@ -112,12 +112,7 @@ proto::PeerId SelfId() {
 // The cluster key, if any; set once in Main before any thread starts.
 auth::KeyRing g_keys;
 
-proto::Hello MyHello() {
-  proto::Hello mine;
-  mine.role = proto::Role::kPeer;
-  mine.peer_id = SelfId();
-  return mine;
-}
+proto::Hello MyHello() { return proto::MakeHello(proto::Role::kPeer, SelfId()); }
 
 // The connecting side's handshake (to the coordinator): HELLO, the other
 // side's HELLO, then AUTH when keyed.

@@ -55,10 +55,7 @@ void ScriptedClient::Send(const proto::Message& m) { SendRaw(proto::EncodeFrame(
 
 Status ScriptedClient::Handshake(std::uint8_t id, proto::Role role, const auth::KeyRing* keys) {
   static const auth::KeyRing kOpen;
-  proto::Hello h;
-  h.role = role;
-  h.peer_id = IdOf(id);
-  auth::ConnectorHandshake hs(keys != nullptr ? *keys : kOpen, h);
+  auth::ConnectorHandshake hs(keys != nullptr ? *keys : kOpen, proto::MakeHello(role, IdOf(id)));
   Send(hs.hello());
   auto reply = Receive();
   if (!reply.ok()) return reply.status();
