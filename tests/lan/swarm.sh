@@ -21,6 +21,8 @@
 #   swarm_kill9 HOST           SIGKILL to HOST's daemon
 #   swarm_uploaded_bytes HOST  bytes HOST's daemon has uploaded
 #   swarm_random_file PATH MIB
+#   swarm_show_logs DIR        the last lines of every log of a scenario's DIR, on stderr
+#   swarm_coord_status ARGS... `coordinator status` with the key of SWARM_KEY_FILE, if set
 #   swarm_stop                 kill-server for every daemon still running, coordinator last
 # Processes live inside the namespaces, so lan_down stops anything left.
 
@@ -161,6 +163,16 @@ swarm_expect_copy() {
   [ ! -e "$3.partial" ] || lan_die "host $1: $3.partial is still there"
   "$SWARM_BIN/peer" status --state-dir "$(swarm_state "$1")" | grep -Eq "^whole .*$3\$" ||
     lan_die "host $1 does not list $3 as a whole file it seeds"
+}
+
+# The last lines of every log of a scenario's directory, on stderr: for the
+# report of a failed scenario.
+swarm_show_logs() {
+  local log
+  for log in "$1"/coordinator.log "$1"/corrupt.log "$1"/peer*/peer.log "$1"/get-*.err; do
+    [ -s "$log" ] && { echo "   --- ${log#"$(dirname "$1")"/}" >&2; tail -n 5 "$log" | sed 's/^/   /' >&2; }
+  done
+  return 0
 }
 
 # swarm_random_file PATH MIB

@@ -350,7 +350,7 @@ scenario_corrupt_peer() {
 #  5. space freed, the same command resumes and finishes byte-exact.
 # Steps 4-5 are skipped, and say so, where no loop device can be set up.
 scenario_disk_full() {
-  local f=$SWARM_DIR/e.bin out=$disk/got.bin out2=$disk2/got.bin rc get err good held n chunk resumed received loop=1
+  local f=$SWARM_DIR/e.bin out=$disk/got.bin out2=$disk2/got.bin rc get err good held n chunk loop=1
   swarm_random_file "$f" 24
   # Both disks are mounted before the getter's daemon starts, so that its
   # mount namespace (ip netns exec makes one) has them.
@@ -406,14 +406,7 @@ scenario_disk_full() {
   cmp -s "$SWARM_DIR/held.txt" "$SWARM_DIR/held2.txt" || lan_die "the .partial held $held good chunks, now $good"
 
   rm "$disk/filler"
-  swarm_get 4 "$f.fileinfo" "$out" || lan_die "the get after freeing space failed: $(get_err 4)"
-  swarm_expect_copy 4 "$f" "$out"
-  resumed=$(swarm_get_field 4 resumed_chunks)
-  received=$(swarm_get_field 4 bytes_received)
-  echo "   3. 16 MiB freed: byte-exact in $(get_secs 4) s; resumed_chunks $resumed," \
-    "bytes_received $received for $(((n - held) * chunk)) missing bytes ($((n - held)) chunks × $chunk B)"
-  ((resumed == held)) || lan_die "resumed $resumed chunks, not the $held the .partial held"
-  ((received >= (n - held) * chunk)) || lan_die "received $received B, less than the missing chunks"
+  expect_resumed "3. 16 MiB" "$f" "$out" "$held" "$n" "$chunk"
 
   if ((!loop)); then
     echo "   4-5. skipped: no loop device for an ext2 image (a file system without fallocate)"
@@ -433,13 +426,22 @@ scenario_disk_full() {
     lan_die "the error does not say the disk is full, that the .partial is kept, and what to do"
   ((held > 0)) || lan_die "the .partial holds no verified chunk"
   rm "$disk2/filler"
-  swarm_get 4 "$f.fileinfo" "$out2" || lan_die "the get after freeing space failed: $(get_err 4)"
-  swarm_expect_copy 4 "$f" "$out2"
+  expect_resumed "5. 20 MiB" "$f" "$out2" "$held" "$n" "$chunk"
+}
+
+# After disk_full freed space (WHAT says which step and how much): the same
+# get on host 4 finishes byte-exact, resumes from the HELD chunks of OUT's
+# .partial, and receives at least the missing chunks' bytes.
+expect_resumed() {
+  local what=$1 orig=$2 out=$3 held=$4 n=$5 chunk=$6 resumed received
+  swarm_get 4 "$orig.fileinfo" "$out" || lan_die "the get after freeing space failed: $(get_err 4)"
+  swarm_expect_copy 4 "$orig" "$out"
   resumed=$(swarm_get_field 4 resumed_chunks)
   received=$(swarm_get_field 4 bytes_received)
-  echo "   5. 20 MiB freed: byte-exact in $(get_secs 4) s; resumed_chunks $resumed," \
-    "bytes_received $received for $(((n - held) * chunk)) missing bytes"
+  echo "   $what freed: byte-exact in $(get_secs 4) s; resumed_chunks $resumed," \
+    "bytes_received $received for $(((n - held) * chunk)) missing bytes ($((n - held)) chunks × $chunk B)"
   ((resumed == held)) || lan_die "resumed $resumed chunks, not the $held the .partial held"
+  ((received >= (n - held) * chunk)) || lan_die "received $received B, less than the missing chunks"
 }
 
 # (f) Clients without the cluster key. Every scenario here runs keyed
@@ -490,7 +492,7 @@ scenario_auth_no_key() {
 }
 
 run_scenario() {
-  local name=$1 start rc took log
+  local name=$1 start rc took
   [ -n "${FAULTS_ONLY:-}" ] && [ "$FAULTS_ONLY" != "$name" ] && return 0
   echo "-- $name"
   start=$(now_ns)
@@ -518,10 +520,7 @@ run_scenario() {
     failed=$((failed + 1))
     failures+=("$name")
     echo "   FAIL $name (${took} s); logs:" >&2
-    for log in "$work/$name"/coordinator.log "$work/$name"/corrupt.log "$work/$name"/peer*/peer.log \
-      "$work/$name"/get-*.err; do
-      [ -s "$log" ] && { echo "   --- ${log#"$work"/}" >&2; tail -n 5 "$log" | sed 's/^/   /' >&2; }
-    done
+    swarm_show_logs "$work/$name"
   fi
 }
 

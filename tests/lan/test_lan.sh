@@ -145,10 +145,7 @@ run_scenario() {
     failed=$((failed + 1))
     failures+=("$name")
     echo "   FAIL $name (${took} s); logs:" >&2
-    local log
-    for log in "$work/$name"/coordinator.log "$work/$name"/peer*/peer.log "$work/$name"/get-*.err; do
-      [ -s "$log" ] && { echo "   --- ${log#"$work"/}" >&2; tail -n 5 "$log" | sed 's/^/   /' >&2; }
-    done
+    swarm_show_logs "$work/$name"
   fi
 }
 
