@@ -265,6 +265,10 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       return {{"ok", false}, {"error", fmt::format("this peer already shares a whole copy of {} at {}; copy that file instead",
                                                    info->name, f->path)}};
     }
+    if (req.contains("partial")) {
+      r.partial_identity = FileIdentity::Parse(req.value("partial", ""));
+      if (!r.partial_identity) return {{"ok", false}, {"error", "get: \"partial\" is not dev:ino"}};
+    }
     if (auto bits = ParseHexBytes(req.value("held", "")); bits && bits->size() == (info->chunk_count() + 7) / 8) {
       r.held = Bitfield::FromBytes(info->chunk_count(), std::move(*bits));
     }

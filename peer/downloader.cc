@@ -45,8 +45,9 @@ Result<std::shared_ptr<Downloader>> Downloader::Start(const DownloadEnv& env, Ge
   if (!loaded.ok()) return loaded.status();
   auto info = std::make_shared<const FileInfo>(std::move(*loaded));
   const std::string partial = PartialPath(request.out);
-  const int fd = ::open(partial.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(partial, errno);
+  auto opened = OpenPartial(partial, request.partial_identity);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   struct stat st;
   if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != info->size) {
     ::close(fd);

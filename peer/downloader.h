@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -29,6 +30,7 @@
 #include "peer/download.h"
 #include "peer/fetch_session.h"
 #include "peer/serve_session.h"
+#include "peer/storage.h"
 
 namespace lanswarm::peer {
 
@@ -36,6 +38,7 @@ struct GetRequest {
   std::string fileinfo_path;  // absolute
   std::string out;            // absolute; the data goes to PartialPath(out) first
   Bitfield held;              // chunks of the .partial already verified (size 0: none)
+  std::optional<FileIdentity> partial_identity;  // the .partial ReservePartial checked, when known
   std::chrono::seconds holder_timeout{60};
   std::uint32_t max_peers = 32;  // holders downloaded from at once (config download_peers)
   std::uint64_t seed = 0;       // the picker's tie-break

@@ -154,7 +154,8 @@ int RunGet(const Config& config, const GetFlags& flags) {
                  info->chunk_count(), reserved->partial.c_str());
   }
   const nlohmann::json request = {{"cmd", "get"}, {"fileinfo", fileinfo_path}, {"out", out},
-                                  {"held", HexBytes(reserved->held.bytes())}, {"holder_timeout", flags.wait_seconds}};
+                                  {"held", HexBytes(reserved->held.bytes())},
+                                  {"partial", reserved->identity.ToString()}, {"holder_timeout", flags.wait_seconds}};
 
   // A .partial made just now and never used is removed when the download
   // cannot start; one holding chunks from an earlier run always stays.

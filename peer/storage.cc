@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -45,6 +46,55 @@ Status Reserve(int fd, const std::string& path, std::uint64_t size) {
 
 std::string PartialPath(const std::string& out) { return out + ".partial"; }
 
+std::string FileIdentity::ToString() const { return fmt::format("{}:{}", dev, ino); }
+
+std::optional<FileIdentity> FileIdentity::Parse(std::string_view text) {
+  FileIdentity id;
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view t, std::uint64_t* out) {
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *out);
+    return ec == std::errc() && end == t.data() + t.size() && !t.empty();
+  };
+  if (!number(text.substr(0, colon), &id.dev) || !number(text.substr(colon + 1), &id.ino)) return std::nullopt;
+  return id;
+}
+
+namespace {
+FileIdentity IdentityOf(const struct stat& st) {
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+}  // namespace
+
+Result<int> OpenPartial(const std::string& partial, const std::optional<FileIdentity>& expected) {
+  const int fd = ::open(partial.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return Status::InvalidArgument(fmt::format("{} is a symbolic link; refusing to write through it (remove it and "
+                                                 "run the same command again)", partial));
+    }
+    return Status::FromErrno(partial, errno);
+  }
+  struct stat st {};
+  std::string problem;
+  if (::fstat(fd, &st) != 0) {
+    problem = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    problem = "is not a regular file";
+  } else if (st.st_nlink != 1) {
+    problem = fmt::format("has {} names (hard links); refusing to write to a file that is also elsewhere", st.st_nlink);
+  } else if (st.st_uid != ::geteuid()) {
+    problem = fmt::format("belongs to user {}, not to this user ({})", st.st_uid, ::geteuid());
+  } else if (expected && IdentityOf(st) != *expected) {
+    problem = "was replaced since it was reserved";
+  }
+  if (!problem.empty()) {
+    ::close(fd);
+    return Status::InvalidArgument(fmt::format("{} {}; remove it and run the same command again", partial, problem));
+  }
+  return fd;
+}
+
 std::string NoSpaceMessage(const std::string& path, std::uint64_t size, std::uint64_t allocated,
                            std::uint64_t free_bytes, int err) {
   allocated = std::min(allocated, size);
@@ -66,7 +116,8 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::NotFound(fmt::format("{}: no such directory", dir));
   }
-  if (::stat(out.c_str(), &st) == 0) {
+  // lstat: a link at `out` is replaced by the rename, never followed.
+  if (::lstat(out.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(fmt::format("{} is a directory", out));
     if (!force) return Status::AlreadyExists(fmt::format("{} exists; use --force to replace it", out));
   }
@@ -74,15 +125,20 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
   r.partial = PartialPath(out);
   r.held = Bitfield(info.chunk_count());
 
-  int fd = ::open(r.partial.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // O_EXCL never follows a link: a planted one (even dangling) is EEXIST,
+  // and OpenPartial then refuses it.
+  int fd = ::open(r.partial.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0 && errno == EEXIST) {
     // Resume: keep what checks out, then make sure the rest is reserved.
-    fd = ::open(r.partial.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(r.partial, errno);
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    auto opened = OpenPartial(r.partial);
+    if (!opened.ok()) return opened.status();
+    fd = *opened;
+    if (::fstat(fd, &st) != 0) {
+      Status s = Status::FromErrno(r.partial, errno);
       ::close(fd);
-      return Status::InvalidArgument(fmt::format("{} is not a regular file", r.partial));
+      return s;
     }
+    r.identity = IdentityOf(st);
     r.resumed = true;
     auto report = VerifyFile(r.partial, info, options);
     if (!report.ok()) {
@@ -103,6 +159,7 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
     return r;
   }
   if (fd < 0) return Status::FromErrno(r.partial, errno);
+  if (::fstat(fd, &st) == 0) r.identity = IdentityOf(st);
   Status s = Reserve(fd, r.partial, info.size);
   ::close(fd);
   if (!s.ok()) {
@@ -114,6 +171,13 @@ Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& i
 
 Status CommitPartial(int fd, const std::string& partial, const std::string& out) {
   if (::fdatasync(fd) != 0) return Status::FromErrno("fsync " + partial, errno);
+  // The name must still be the file written: otherwise the rename would
+  // move whatever was put there (a link to another file) to `out`.
+  struct stat open_st {}, named {};
+  if (::fstat(fd, &open_st) != 0) return Status::FromErrno(partial, errno);
+  if (::lstat(partial.c_str(), &named) != 0 || IdentityOf(named) != IdentityOf(open_st)) {
+    return Status::InvalidArgument(fmt::format("{} was replaced during the download; not renaming it to {}", partial, out));
+  }
   if (::rename(partial.c_str(), out.c_str()) != 0) {
     return Status::FromErrno(fmt::format("rename {} to {}", partial, out), errno);
   }

@@ -8,7 +8,9 @@
 // touching the disk, so this costs about what reading the held chunks does.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/bitfield.h"
 #include "common/status.h"
@@ -25,21 +27,41 @@ std::string PartialPath(const std::string& out);
 std::string NoSpaceMessage(const std::string& path, std::uint64_t size, std::uint64_t allocated,
                            std::uint64_t free_bytes, int err);
 
+// Which file a path named when it was checked, so that a later open or the
+// final rename can tell that nobody replaced it in between.
+struct FileIdentity {
+  std::uint64_t dev = 0, ino = 0;
+  bool operator==(const FileIdentity&) const = default;
+  std::string ToString() const;  // "dev:ino", as the get control request carries it
+  static std::optional<FileIdentity> Parse(std::string_view text);
+};
+
 struct Reservation {
   std::string partial;  // absolute path of <out>.partial
   Bitfield held;        // chunks already verified in it (resume)
   bool resumed = false;
+  FileIdentity identity;  // of the .partial reserved
 };
+
+// Opens an existing .partial for writing without following a link: it must
+// be a regular file with one name, owned by this process's user, and, when
+// `expected` is given, the very file that was reserved. A symlink or hard
+// link planted at that name by someone who can write to the directory would
+// otherwise turn the download into a write to any file the getter may write.
+Result<int> OpenPartial(const std::string& partial, const std::optional<FileIdentity>& expected = std::nullopt);
 
 // Prepares `<out>.partial` for `info`: creates and reserves it (fallocate),
 // or, when it exists, checks which of its chunks are already right. Fails
-// when `out` exists (unless `force`), when its directory is missing, or
+// when `out` exists (unless `force`), when its directory is missing, when
+// the .partial is a link or not this user's regular file (OpenPartial), or
 // when there is not enough space; a .partial is never deleted.
 Result<Reservation> ReservePartial(const std::string& out, const FileInfo& info, bool force,
                                    const HashOptions& options = {});
 
 // Makes the finished `partial` the file `out`: fsync, rename, fsync of the
-// directory, so a crash right after leaves one or the other, whole.
+// directory, so a crash right after leaves one or the other, whole. Refuses
+// to rename when the name `partial` no longer refers to the open `fd` (the
+// file was replaced, say by a symlink, during the download).
 Status CommitPartial(int fd, const std::string& partial, const std::string& out);
 
 }  // namespace lanswarm::peer

@@ -140,4 +140,102 @@ TEST_CASE("storage: commit renames the .partial to the output", "[storage]") {
   CHECK(::access(dir.File("out.partial").c_str(), F_OK) != 0);
 }
 
+// A symlink or hard link planted at <out>.partial by someone who can write
+// to the directory must never be written through (issue: the download used
+// to truncate and overwrite the link's target).
+TEST_CASE("storage: a .partial that is a symlink, dangling or not, is refused and its target untouched", "[storage]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(2 * kChunk, 9);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"));
+  WriteTestFile(dir.File("victim"), "precious");
+  REQUIRE(::symlink(dir.File("victim").c_str(), dir.File("out.partial").c_str()) == 0);
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("symbolic link") != std::string::npos);
+  CHECK(ReadTestFile(dir.File("victim")) == "precious");
+  auto opened = OpenPartial(dir.File("out.partial"));
+  CHECK_FALSE(opened.ok());
+
+  REQUIRE(::symlink(dir.File("nowhere").c_str(), dir.File("dangling.partial").c_str()) == 0);
+  auto dangling = ReservePartial(dir.File("dangling"), info, false);
+  CHECK_FALSE(dangling.ok());
+  CHECK(::access(dir.File("nowhere").c_str(), F_OK) != 0);  // not created through the link
+}
+
+TEST_CASE("storage: a .partial with a second name (hard link) is refused", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("src"), testing::RandomBytes(kChunk, 10));
+  const FileInfo info = InfoOf(dir.File("src"));
+  WriteTestFile(dir.File("victim"), "precious");
+  REQUIRE(::link(dir.File("victim").c_str(), dir.File("out.partial").c_str()) == 0);
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("hard links") != std::string::npos);
+  CHECK(ReadTestFile(dir.File("victim")) == "precious");
+}
+
+TEST_CASE("storage: OpenPartial refuses a file other than the one reserved", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("src"), testing::RandomBytes(kChunk, 11));
+  const FileInfo info = InfoOf(dir.File("src"));
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE(r.ok());
+  auto same = OpenPartial(r->partial, r->identity);
+  REQUIRE(same.ok());
+  ::close(*same);
+  // Replaced by another regular file of the same name (the first one kept
+  // elsewhere, so its inode number cannot be reused for the second).
+  REQUIRE(::rename(r->partial.c_str(), dir.File("kept").c_str()) == 0);
+  WriteTestFile(r->partial, "other");
+  auto other = OpenPartial(r->partial, r->identity);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().message().find("replaced") != std::string::npos);
+}
+
+TEST_CASE("FileIdentity: text round trip and garbage", "[storage]") {
+  const FileIdentity id{2049, 1234567};
+  CHECK(id.ToString() == "2049:1234567");
+  CHECK(FileIdentity::Parse(id.ToString()) == id);
+  for (const char* bad : {"", ":", "1:", ":2", "1:2:3", "x:1", "1:-2", "12"}) {
+    INFO(bad);
+    CHECK_FALSE(FileIdentity::Parse(bad).has_value());
+  }
+}
+
+TEST_CASE("storage: commit refuses when the .partial was swapped for a link during the download", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("out.partial"), "bytes");
+  WriteTestFile(dir.File("victim"), "precious");
+  const int fd = ::open(dir.File("out.partial").c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  REQUIRE(::rename(dir.File("out.partial").c_str(), dir.File("moved").c_str()) == 0);
+  REQUIRE(::symlink(dir.File("victim").c_str(), dir.File("out.partial").c_str()) == 0);
+  Status s = CommitPartial(fd, dir.File("out.partial"), dir.File("out"));
+  ::close(fd);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("replaced") != std::string::npos);
+  CHECK(::access(dir.File("out").c_str(), F_OK) != 0);
+  CHECK(ReadTestFile(dir.File("victim")) == "precious");
+}
+
+TEST_CASE("storage: an output that is a symlink is replaced by the rename, its target kept", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("src"), testing::RandomBytes(kChunk, 12));
+  const FileInfo info = InfoOf(dir.File("src"));
+  WriteTestFile(dir.File("victim"), "precious");
+  REQUIRE(::symlink(dir.File("victim").c_str(), dir.File("out").c_str()) == 0);
+  CHECK_FALSE(ReservePartial(dir.File("out"), info, false).ok());  // exists (the link itself)
+  auto r = ReservePartial(dir.File("out"), info, true);
+  REQUIRE(r.ok());
+  auto fd = OpenPartial(r->partial, r->identity);
+  REQUIRE(fd.ok());
+  CHECK(CommitPartial(*fd, r->partial, dir.File("out")).ok());
+  ::close(*fd);
+  struct stat st;
+  REQUIRE(::lstat(dir.File("out").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(ReadTestFile(dir.File("victim")) == "precious");
+}
+
 }  // namespace lanswarm::peer
