@@ -226,7 +226,7 @@ FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=address,undefined -fno-sanitize-recover=all \
   -fno-omit-frame-pointer
 FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc common/toml_doc.cc \
-  common/file_util.cc fileinfo/file_id.cc fileinfo/fileinfo.cc
+  common/file_util.cc common/file_id.cc common/hex.cc fileinfo/fileinfo.cc
 FUZZ_LIB := $(FUZZ_DIR)/libfuzzcore.a
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
@@ -268,7 +268,7 @@ $(FUZZ_DIR)/decoder $(FUZZ_DIR)/fileinfo: $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/tests/f
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -o $@
 
 # Plain clang, no fuzzer: it only encodes the samples.
-$(FUZZ_DIR)/write_seeds: tests/fuzz/write_seeds.cc common/proto/codec.cc common/status.cc fileinfo/file_id.cc
+$(FUZZ_DIR)/write_seeds: tests/fuzz/write_seeds.cc common/proto/codec.cc common/status.cc common/file_id.cc common/hex.cc
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) -std=c++20 -O1 -I. -DFMT_HEADER_ONLY $^ -o $@
 

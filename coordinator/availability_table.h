@@ -22,7 +22,7 @@
 #include "common/proto/messages.h"
 #include "common/status.h"
 #include "coordinator/holder_list.h"
-#include "fileinfo/file_id.h"
+#include "common/file_id.h"
 
 namespace lanswarm::coordinator {
 

@@ -17,7 +17,7 @@
 #include <xxh_x86dispatch.h>
 #endif
 
-#include "fileinfo/file_id.h"
+#include "common/file_id.h"
 
 namespace lanswarm {
 

@@ -1,3 +1,4 @@
+#include "common/hex.h"
 #include "fileinfo/fileinfo.h"
 
 #include <fmt/format.h>

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "fileinfo/chunk_layout.h"
-#include "fileinfo/file_id.h"
+#include "common/chunk_layout.h"
+#include "common/file_id.h"
 
 namespace lanswarm {
 

@@ -24,7 +24,7 @@
 
 #include "common/clock.h"
 #include "common/proto/messages.h"
-#include "fileinfo/file_id.h"
+#include "common/file_id.h"
 
 namespace lanswarm::peer {
 

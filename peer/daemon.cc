@@ -1,3 +1,4 @@
+#include "common/hex.h"
 #include "peer/daemon.h"
 
 #include <fcntl.h>
@@ -62,28 +63,20 @@ class PidLock {
 };
 
 Result<proto::PeerId> LoadOrCreatePeerId(const std::string& path) {
-  proto::PeerId id;
   auto text = ReadFileBounded(path, 256);
   if (text.ok()) {
-    auto parsed = FileId::FromHex(text->substr(0, text->find_first_of("\r\n")));
-    if (parsed) {
-      std::copy(parsed->bytes.begin(), parsed->bytes.end(), id.begin());
-      return id;
-    }
+    if (auto parsed = ParsePeerId(text->substr(0, text->find_first_of("\r\n")))) return *parsed;
     spdlog::warn("{}: not a peer id; making a new one", path);
   }
+  proto::PeerId id;
   randombytes_buf(id.data(), id.size());
-  FileId as_hex;
-  std::copy(id.begin(), id.end(), as_hex.bytes.begin());
-  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, as_hex.ToHex() + "\n", true));
+  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, PeerIdHex(id) + "\n", true));
   return id;
 }
 
 // An active ban as `peer status` shows it (doc/peer.md).
 nlohmann::json BanJson(const Ban& b, Clock::TimePoint now) {
-  FileId peer;
-  std::copy(b.peer.begin(), b.peer.end(), peer.bytes.begin());
-  return {{"file", b.file.ToHex()}, {"name", b.file_name}, {"peer_id", peer.ToHex()}, {"address", b.address},
+  return {{"file", b.file.ToHex()}, {"name", b.file_name}, {"peer_id", PeerIdHex(b.peer)}, {"address", b.address},
           {"bad_chunks", b.bad_chunks},
           {"remaining_seconds", std::chrono::duration<double>(b.until - now).count()}};
 }
@@ -307,9 +300,7 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       nlohmann::json banned = nlohmann::json::array();
       for (const Ban& b : bans.Active(loop.clock().now())) banned.push_back(BanJson(b, loop.clock().now()));
       const double rate = upload_rate.PerSecond();
-      FileId id;
-      std::copy(self->begin(), self->end(), id.bytes.begin());
-      return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", id.ToHex()}, {"listen", bound->ToString()},
+      return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", PeerIdHex(*self)}, {"listen", bound->ToString()},
               {"coordinator", coordinator->ToString()}, {"coordinator_connected", link->connected()},
               {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
               {"refused_connections", ctx->refused_connections},

@@ -1,3 +1,4 @@
+#include "common/hex.h"
 #include "peer/get_command.h"
 
 #include <signal.h>

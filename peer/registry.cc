@@ -1,3 +1,4 @@
+#include "common/hex.h"
 #include "peer/registry.h"
 
 #include <cerrno>

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "common/bytes.h"
-#include "fileinfo/chunk_layout.h"
-#include "fileinfo/file_id.h"
+#include "common/chunk_layout.h"
+#include "common/file_id.h"
+#include "common/peer_id.h"
 
 namespace lanswarm::proto {
 
@@ -57,7 +58,7 @@ const char* MessageTypeName(MessageType type);
 
 enum class Role : std::uint8_t { kPeer = 1, kCoordinator = 2, kTool = 3 };
 
-using PeerId = std::array<std::uint8_t, 16>;
+using PeerId = lanswarm::PeerId;
 using Nonce = std::array<std::uint8_t, kNonceSize>;
 
 struct Hello {

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "fileinfo/chunk_layout.h"
+#include "common/chunk_layout.h"
 
 namespace lanswarm {
 

@@ -2,6 +2,7 @@
 // corruption must give a one-line error that names the problem.
 #include <catch2/catch.hpp>
 
+#include "common/hex.h"
 #include "fileinfo/fileinfo.h"
 #include "tests/support/temp_dir.h"
 

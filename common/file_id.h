@@ -29,13 +29,6 @@ struct FileId {
   friend auto operator<=>(const FileId&, const FileId&) = default;
 };
 
-// Hex helpers for 64-bit checksums: 16 lowercase digits, and the strict inverse.
-std::string HexU64(std::uint64_t v);
-// Any bytes as lowercase hex, and the strict inverse (even length, hex digits only).
-std::string HexBytes(ByteView bytes);
-std::optional<Bytes> ParseHexBytes(std::string_view hex);
-std::optional<std::uint64_t> ParseHexU64(std::string_view hex);
-
 }  // namespace lanswarm
 
 template <>
