@@ -1,7 +1,7 @@
-// The coordinator's network side: sessions on the event loop that speak the
-// protocol and answer from the AvailabilityTable, and one periodic "cron"
-// (as in redis) for housekeeping: the expiry sweep, idle and HELLO
-// timeouts, the report rate. The coordinator never contacts a peer.
+// The coordinator's network side: authenticated sessions (a SessionPool,
+// common/net/session_pool.h: admission, HELLO and idle timeouts) that answer
+// from the AvailabilityTable, and one periodic "cron" (as in redis) for the
+// expiry sweep and the report rate. The coordinator never contacts a peer.
 #pragma once
 
 #include <array>
@@ -10,6 +10,7 @@
 
 #include "common/auth/key_ring.h"
 #include "common/net/loop.h"
+#include "common/net/session_pool.h"
 #include "common/proto/messages.h"
 #include "coordinator/config.h"
 
@@ -38,6 +39,7 @@ class Server {
   class Session;
 
   net::Loop& loop_;
+  std::unique_ptr<net::SessionPool> pool_;
   // Shared with every session, so whichever of Server and Loop goes first,
   // no session outlives the state it refers to.
   std::shared_ptr<Core> core_;

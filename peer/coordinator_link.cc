@@ -8,10 +8,7 @@
 #include <map>
 
 #include "common/backoff.h"
-#include "common/auth/handshake.h"
-#include "common/net/connection.h"
-#include "common/proto/codec.h"
-#include "common/proto/frame_buffer.h"
+#include "common/net/session.h"
 #include "peer/report_schedule.h"
 
 namespace lanswarm::peer {
@@ -25,15 +22,36 @@ constexpr auto kBackoffCap = std::chrono::seconds(30);
 struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::State> {
   State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, std::shared_ptr<const auth::KeyRing> k,
         Clock::Duration i, ReportFn r)
-      : loop(l), address(a), self(id), keys(std::move(k)), report(std::move(r)), backoff(kBackoffBase, kBackoffCap, randombytes_random()),
-        schedule(l.clock(), i) {}
+      : loop(l), address(a), self(id), keys(std::move(k)), report(std::move(r)),
+        backoff(kBackoffBase, kBackoffCap, randombytes_random()), schedule(l.clock(), i) {}
 
   void Connect();
   // Sends a REPORT if the schedule says one is due.
   void MaybeReport() {
-    if (!ready || !schedule.Due() || conn == nullptr || conn->closing()) return;
-    conn->Send(proto::EncodeFrame(report()));
+    if (!ready || !schedule.Due() || session == nullptr || session->closing()) return;
+    session->Send(report());
     schedule.OnSent();
+  }
+  void OnReady() {
+    ready = true;
+    backoff.Reset();
+    spdlog::info("connected to the coordinator at {}", address.ToString());
+    schedule.OnConnected();
+    MaybeReport();
+  }
+  void OnHolders(const proto::Holders& h) {
+    auto it = queries.find(h.request_id);
+    if (it == queries.end()) return;
+    HoldersFn done = std::move(it->second);
+    queries.erase(it);
+    done(h.holders);
+  }
+  void OnClosed(const Status& why);
+
+  void FailQueries(const Status& why) {
+    auto waiting = std::move(queries);
+    queries.clear();
+    for (auto& [id, done] : waiting) done(why);
   }
 
   net::Loop& loop;
@@ -43,109 +61,70 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
   ReportFn report;
   Backoff backoff;
   ReportSchedule schedule;
-  net::Connection* conn = nullptr;  // valid until its handler's OnClosed
-  bool ready = false;               // the coordinator's HELLO arrived
-  bool was_connected = false;
-  std::string last_error;  // why the last connection ended or failed
+  net::Session* session = nullptr;  // valid until its handler's OnClosed
+  bool ready = false;               // the handshake is done
+  std::string last_error;           // why the last connection ended or failed
   net::Loop::TimerId retry_timer = 0, report_timer = 0;
   bool stopped = false;
   std::uint32_t next_request = 1;
-  std::map<std::uint32_t, HoldersFn> queries;  // waiting for HOLDERS
-  std::vector<Bytes> unsent;                   // QUERYs made while connecting
-
-  void FailQueries(const Status& why) {
-    auto waiting = std::move(queries);
-    queries.clear();
-    unsent.clear();
-    for (auto& [id, done] : waiting) done(why);
-  }
+  std::map<std::uint32_t, HoldersFn> queries;  // waiting for HOLDERS (sent, or held until ready)
 };
 
-class CoordinatorLink::Handler : public net::ConnectionHandler {
+// The link's side of its session: everything goes to the shared State,
+// which outlives any one connection.
+class CoordinatorLink::Handler : public net::SessionHandler {
  public:
-  Handler(std::weak_ptr<State> s, std::shared_ptr<const auth::KeyRing> keys, const proto::PeerId& self)
-      : state_(std::move(s)),
-        keys_(std::move(keys)),
-        handshake_(*keys_, proto::MakeHello(proto::Role::kPeer, self)) {}
+  explicit Handler(std::weak_ptr<State> s) : state_(std::move(s)) {}
 
-  void OnConnected(net::Connection& c) override { c.Send(proto::EncodeFrame(handshake_.hello())); }
-
-  void OnData(net::Connection& c, ByteView data) override {
-    auto s = state_.lock();
-    if (!s) return c.Close();
-    frames_.Append(data);
-    proto::Message m;
-    while (!c.closing()) {
-      const proto::Decoded d = frames_.Next(&m);
-      if (d.state == proto::DecodeState::kNeedMore) return;
-      if (d.state == proto::DecodeState::kError) return c.Close(Status::Corruption(d.error));
-      if (const auto* e = std::get_if<proto::Error>(&m)) return c.Close(Status::IOError("coordinator says: " + e->reason));
-      if (const auto* hello = std::get_if<proto::Hello>(&m); hello != nullptr && !s->ready) {
-        auto auth = handshake_.OnHello(*hello);
-        if (!auth.ok()) {
-          // OnClosed logs it (throttled) and keeps it for the errors of Query.
-          c.Send(proto::EncodeFrame(proto::Error{auth::HandshakeErrorCode(auth.status()), auth.status().message()}));
-          return c.CloseAfterSending(auth.status(), std::chrono::seconds(1));
-        }
-        if (auth->has_value()) c.Send(proto::EncodeFrame(**auth));
-        s->ready = true;
-        s->backoff.Reset();
-        spdlog::info("connected to the coordinator at {}", c.peer().ToString());
-        s->was_connected = true;
-        s->schedule.OnConnected();
-        s->MaybeReport();
-        for (Bytes& q : s->unsent) c.Send(std::move(q));
-        s->unsent.clear();
-      }
-      if (auto* h = std::get_if<proto::Holders>(&m)) {
-        auto it = s->queries.find(h->request_id);
-        if (it == s->queries.end()) continue;
-        HoldersFn done = std::move(it->second);
-        s->queries.erase(it);
-        done(std::move(h->holders));
-      }
-    }
+  void OnReady(net::Session& s) override {
+    if (auto st = state_.lock()) return st->OnReady();
+    s.Close();
   }
-
-  void OnClosed(net::Connection&, const Status& why) override {
-    auto s = state_.lock();
-    if (!s) return;
-    s->conn = nullptr;
-    s->last_error = why.ok() ? "closed" : why.message();
-    const bool was_ready = s->ready;
-    s->ready = false;
-    s->schedule.OnDisconnected();
-    s->FailQueries(Status::IOError("lost the coordinator: " + (why.ok() ? std::string("closed") : why.message())));
-    if (s->stopped) return;
-    const auto wait = s->backoff.Next();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-    if (was_ready) {
-      spdlog::warn("lost the coordinator at {}: {}; reconnecting in {} ms", s->address.ToString(),
-                   why.ok() ? "closed" : why.message(), ms);
-    } else if (s->backoff.attempts() <= 1 || s->backoff.attempts() % 10 == 0) {
-      // Quiet while it stays down: the first failure and every tenth.
-      spdlog::warn("cannot reach the coordinator at {}: {}; retrying in {} ms", s->address.ToString(),
-                   why.ok() ? "closed" : why.message(), ms);
-    }
-    std::weak_ptr<State> weak = s;
-    s->retry_timer = s->loop.AddTimer(wait, [weak] {
-      if (auto st = weak.lock()) {
-        st->retry_timer = 0;
-        st->Connect();
-      }
-    });
+  void OnMessage(net::Session& s, const proto::Message& m) override {
+    auto st = state_.lock();
+    if (!st) return s.Close();
+    if (const auto* h = std::get_if<proto::Holders>(&m)) st->OnHolders(*h);
+  }
+  void OnClosed(net::Session&, const Status& why) override {
+    if (auto st = state_.lock()) st->OnClosed(why);
   }
 
  private:
   std::weak_ptr<State> state_;
-  std::shared_ptr<const auth::KeyRing> keys_;  // outlives handshake_
-  auth::ConnectorHandshake handshake_;
-  proto::FrameBuffer frames_;
 };
 
+void CoordinatorLink::State::OnClosed(const Status& why) {
+  session = nullptr;
+  last_error = why.ok() ? "closed" : why.message();
+  const bool was_ready = ready;
+  ready = false;
+  schedule.OnDisconnected();
+  FailQueries(Status::IOError("lost the coordinator: " + last_error));
+  if (stopped) return;
+  const auto wait = backoff.Next();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+  if (was_ready) {
+    spdlog::warn("lost the coordinator at {}: {}; reconnecting in {} ms", address.ToString(), last_error, ms);
+  } else if (backoff.attempts() <= 1 || backoff.attempts() % 10 == 0) {
+    // Quiet while it stays down: the first failure and every tenth.
+    spdlog::warn("cannot reach the coordinator at {}: {}; retrying in {} ms", address.ToString(), last_error, ms);
+  }
+  std::weak_ptr<State> weak = shared_from_this();
+  retry_timer = loop.AddTimer(wait, [weak] {
+    if (auto st = weak.lock()) {
+      st->retry_timer = 0;
+      st->Connect();
+    }
+  });
+}
+
 void CoordinatorLink::State::Connect() {
-  if (stopped || conn != nullptr) return;
-  conn = loop.Connect(address, kConnectTimeout, std::make_unique<Handler>(weak_from_this(), keys, self));
+  if (stopped || session != nullptr) return;
+  net::SessionOptions options;
+  options.keys = keys;
+  options.hello = proto::MakeHello(proto::Role::kPeer, self);
+  session = net::Session::Connect(loop, address, kConnectTimeout, std::move(options),
+                                  std::make_unique<Handler>(weak_from_this()));
 }
 
 CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
@@ -157,7 +136,7 @@ CoordinatorLink::~CoordinatorLink() {
   state_->FailQueries(Status::IOError("shutting down"));
   if (state_->retry_timer) state_->loop.CancelTimer(state_->retry_timer);
   if (state_->report_timer) state_->loop.CancelTimer(state_->report_timer);
-  if (state_->conn != nullptr) state_->conn->Close();
+  if (state_->session != nullptr) state_->session->Close();
 }
 
 void CoordinatorLink::Start() {
@@ -178,21 +157,16 @@ bool CoordinatorLink::connected() const { return state_->ready; }
 
 void CoordinatorLink::Query(const FileId& file, HoldersFn done) {
   State& s = *state_;
-  // While connecting, the query waits for the HELLO; while backing off
-  // after a failure, it fails at once.
-  if (s.conn == nullptr || s.conn->closing()) {
+  // While connecting, the query waits in the session for the handshake;
+  // while backing off after a failure, it fails at once.
+  if (s.session == nullptr || s.session->closing()) {
     done(Status::IOError("not connected to the coordinator at " + s.address.ToString() +
                          (s.last_error.empty() ? "" : ": " + s.last_error)));
     return;
   }
   const std::uint32_t id = s.next_request++;
   s.queries.emplace(id, std::move(done));
-  Bytes frame = proto::EncodeFrame(proto::Query{id, file});
-  if (s.ready) {
-    s.conn->Send(std::move(frame));
-  } else {
-    s.unsent.push_back(std::move(frame));
-  }
+  s.session->Send(proto::Query{id, file});
 }
 
 }  // namespace lanswarm::peer

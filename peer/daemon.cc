@@ -17,6 +17,7 @@
 #include "common/file_util.h"
 #include "common/net/connection.h"
 #include "common/net/loop.h"
+#include "common/net/session_pool.h"
 #include "common/net/stop_signals.h"
 #include "common/rate_window.h"
 #include "peer/ban_list.h"
@@ -193,12 +194,22 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   };
 
   std::weak_ptr<ServeContext> weak = ctx;
-  auto bound = loop.Listen(*listen, [weak](const net::SocketAddress& from) -> std::unique_ptr<net::ConnectionHandler> {
-    auto c = weak.lock();
-    if (!c) return nullptr;
-    if (!c->AdmitConnection(from)) return nullptr;
-    return std::make_unique<ServeSession>(c, from.HostKey());
-  });
+  net::SessionOptions serving;
+  serving.keys = shared_keys;
+  serving.hello = proto::MakeHello(proto::Role::kPeer, *self);
+  serving.max_payload = config.limits.max_message_bytes;
+  const Config::Limits& l = config.limits;
+  net::SessionPool pool(loop, serving,
+                        {.max_connections = l.max_connections,
+                         .max_connections_per_address = l.max_connections_per_address,
+                         .hello_timeout = l.hello_timeout,
+                         .idle_timeout = l.idle_timeout},
+                        [weak](const net::SocketAddress&) -> std::unique_ptr<net::SessionHandler> {
+                          auto c = weak.lock();
+                          if (!c) return nullptr;
+                          return std::make_unique<ServeSession>(c);
+                        });
+  auto bound = pool.Listen(*listen);
   if (!bound.ok()) return bound.status();
 
   link = std::make_unique<CoordinatorLink>(loop, *coordinator, *self, shared_keys, config.report_interval,
@@ -213,12 +224,11 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
   // Holders banned per file, for every download of this daemon.
   BanList bans(BanPolicy{.after_bad_chunks = config.ban_after_bad_chunks, .cooldown = config.ban_cooldown});
 
-  // Housekeeping once a second: the upload rate's sample, the serving
-  // connections' HELLO and idle timeouts, bans whose cool-down is over.
+  // Housekeeping once a second: the upload rate's sample, bans whose
+  // cool-down is over (the pool enforces the serving timeouts itself).
   loop.AddPeriodic(std::chrono::seconds(1), [&] {
     const Clock::TimePoint now = loop.clock().now();
     upload_rate.Add(now, ctx->uploaded_bytes);
-    ctx->CheckTimeouts();
     for (const Ban& b : bans.Expire(now)) spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
   });
 
@@ -302,8 +312,8 @@ Status RunDaemon(const Config& config, const std::function<void(const std::strin
       const double rate = upload_rate.PerSecond();
       return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", PeerIdHex(*self)}, {"listen", bound->ToString()},
               {"coordinator", coordinator->ToString()}, {"coordinator_connected", link->connected()},
-              {"state_dir", paths.dir}, {"connections", ctx->sessions.size()},
-              {"refused_connections", ctx->refused_connections},
+              {"state_dir", paths.dir}, {"connections", pool.size()},
+              {"refused_connections", pool.refused()},
               {"uploaded_bytes", ctx->uploaded_bytes}, {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
               {"files", std::move(files)}, {"downloads", std::move(gets)}, {"bans", std::move(banned)}};
     }

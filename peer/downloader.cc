@@ -222,7 +222,8 @@ void Downloader::ConnectMore() {
     Holder& h = holders_[key];
     h.connecting = true;
     ++busy;
-    env_.loop->Connect(h.address, kConnectTimeout, std::make_unique<FetchSession>(weak, key, env_.ctx->self, env_.ctx->keys, info_));
+    FetchSession::Start(*env_.loop, h.address, kConnectTimeout,
+                        std::make_unique<FetchSession>(weak, key, env_.ctx->self, env_.ctx->keys, info_));
   }
 }
 

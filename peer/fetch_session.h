@@ -1,12 +1,11 @@
-// The downloading side of one peer-to-peer connection: HELLO both ways (and
-// AUTH with a cluster key), OPEN of one file, then REQUESTs out and
+// The downloading side of one peer-to-peer connection: once the session's
+// handshake is done (net/session.h), OPEN of one file, then REQUESTs out and
 // BITFIELD/HAVE/CHUNK/REJECT in.
 //
-// It reads the stream in exact steps (frame header, payload, chunk data in
-// pieces of at most 1 MiB) with Connection::ReceiveInto, so chunk data goes
-// from the socket into one page-aligned buffer, is hashed there and written
-// to disk from there: one copy, and memory per connection bounded by the
-// piece size whatever the chunk size.
+// The session reads the stream in exact steps (exact_reads), and chunk data
+// in pieces of at most 1 MiB into this handler's one page-aligned buffer,
+// where it is hashed and from where it is written to disk: one copy, and
+// memory per connection bounded by the piece size whatever the chunk size.
 //
 // It decides nothing: every event goes to FetchEvents (peer/downloader),
 // which owns the download state.
@@ -18,8 +17,8 @@
 #include <unordered_set>
 
 #include "common/aligned_buffer.h"
-#include "common/auth/handshake.h"
-#include "common/net/connection.h"
+#include "common/auth/key_ring.h"
+#include "common/net/session.h"
 #include "common/proto/messages.h"
 #include "fileinfo/checksum.h"
 #include "fileinfo/fileinfo.h"
@@ -47,47 +46,43 @@ class FetchEvents {
   virtual void OnFetchClosed(PeerKey key, const Status& why) = 0;
 };
 
-class FetchSession : public net::ConnectionHandler {
+class FetchSession : public net::SessionHandler {
  public:
   FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
                std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info);
+
+  // Connects to `to` and runs `session` there: OnFetchConnected once the
+  // handshake is done, OnFetchClosed in every case.
+  static void Start(net::Loop& loop, const net::SocketAddress& to, Clock::Duration timeout,
+                    std::unique_ptr<FetchSession> session);
 
   void Request(const std::vector<std::uint32_t>& chunks);
   void Cancel(std::uint32_t index);
   void Close(const Status& why);
   PeerKey key() const { return key_; }
 
-  void OnConnected(net::Connection& c) override;
-  void OnData(net::Connection&, ByteView) override {}  // every byte goes through ReceiveInto
-  void OnClosed(net::Connection& c, const Status& why) override;
+  // net::SessionHandler
+  void OnReady(net::Session& s) override;
+  void OnMessage(net::Session& s, const proto::Message& m) override;
+  std::span<std::uint8_t> OnChunkStart(net::Session& s, const proto::ChunkHeader& h) override;
+  void OnChunkPiece(net::Session& s, std::uint32_t offset, std::size_t len) override;
+  void OnChunkEnd(net::Session& s) override;
+  void OnClosed(net::Session& s, const Status& why) override;
 
  private:
   static constexpr std::uint16_t kSlot = 1;
   // Frames other than CHUNK data: BITFIELD of 2^20 chunks is the largest.
   static constexpr std::uint32_t kMaxPayload = (1u << 17) + 64;
 
-  void ReadHeader();
-  void OnHeader();
-  void OnFrame();
-  void ReadPiece();
-  void OnPiece();
-  void Fail(const std::string& why, proto::ErrorCode code = proto::ErrorCode::kProtocol);
-
   std::weak_ptr<FetchEvents> events_;
   PeerKey key_;
-  std::shared_ptr<const auth::KeyRing> keys_;  // outlives handshake_
-  auth::ConnectorHandshake handshake_;
+  proto::PeerId self_;
+  std::shared_ptr<const auth::KeyRing> keys_;
   std::shared_ptr<const FileInfo> info_;
-  net::Connection* conn_ = nullptr;
-  bool got_hello_ = false;
-  bool got_bitfield_ = false;
-
-  std::array<std::uint8_t, proto::kFrameHeaderSize> header_{};
-  Bytes frame_;  // header + payload of the frame being read
+  net::Session* session_ = nullptr;  // set once ready, null once closed
 
   // The chunk whose data is arriving.
   std::uint32_t chunk_ = 0;
-  std::uint32_t chunk_len_ = 0, chunk_got_ = 0, piece_len_ = 0;
   bool chunk_keep_ = false;
   StreamingChunkHash hash_;
   std::unique_ptr<AlignedBuffer> buffer_;

@@ -9,9 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/aligned_buffer.h"
-#include "common/net/connection.h"
 #include "common/proto/codec.h"
-#include "common/proto/frame_buffer.h"
 #include "fileinfo/checksum.h"
 
 namespace lanswarm::peer {
@@ -19,13 +17,7 @@ namespace lanswarm::peer {
 namespace {
 // Files a single connection may have open at once.
 constexpr std::size_t kMaxSlots = 256;
-constexpr auto kErrorLinger = std::chrono::seconds(1);
 }  // namespace
-
-struct ServeFrames {
-  explicit ServeFrames(std::uint32_t max_payload) : buffer(max_payload) {}
-  proto::FrameBuffer buffer;
-};
 
 std::shared_ptr<AlignedBuffer> BufferPool::Get(std::size_t size) {
   std::unique_ptr<AlignedBuffer> b;
@@ -70,130 +62,47 @@ void ServeContext::BroadcastHave(const FileId& id, std::uint32_t index) {
   for (ServeSession* s : sessions) s->SendHave(id, index);
 }
 
-bool ServeContext::AdmitConnection(const net::SocketAddress& from) {
-  const Config::Limits& l = config.limits;
-  const auto per = per_address.find(from.HostKey());
-  const std::uint32_t from_here = per == per_address.end() ? 0 : per->second;
-  if (sessions.size() < l.max_connections && from_here < l.max_connections_per_address) return true;
-  ++refused_connections;
-  const auto now = clock.now();
-  if (now - last_refusal_log >= std::chrono::seconds(1)) {
-    last_refusal_log = now;
-    spdlog::warn("{}: connection refused: {} ({} refused since start)", from.ToString(),
-                 sessions.size() >= l.max_connections
-                     ? fmt::format("{} connections open, [limits] max_connections", sessions.size())
-                     : fmt::format("{} from this address, [limits] max_connections_per_address", from_here),
-                 refused_connections);
-  }
-  return false;
-}
-
-void ServeContext::CheckTimeouts() {
-  // Checking may close a session, which leaves `sessions` from OnClosed.
-  std::vector<ServeSession*> all(sessions.begin(), sessions.end());
-  const auto now = clock.now();
-  for (ServeSession* s : all) {
-    if (sessions.count(s)) s->CheckTimeouts(now);
-  }
-}
-
-ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx, std::string host_key)
-    : ctx_(std::move(ctx)),
-      frames_(std::make_unique<ServeFrames>(ctx_->config.limits.max_message_bytes)),
-      handshake_(*ctx_->keys, proto::MakeHello(proto::Role::kPeer, ctx_->self)),
-      host_key_(std::move(host_key)),
-      opened_(ctx_->clock.now()),
-      last_received_(opened_) {
-  ctx_->sessions.insert(this);
-  ++ctx_->per_address[host_key_];
-}
+ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx) : ctx_(std::move(ctx)) { ctx_->sessions.insert(this); }
 
 ServeSession::~ServeSession() {
   *alive_ = false;
   ctx_->sessions.erase(this);
-  if (auto it = ctx_->per_address.find(host_key_); it != ctx_->per_address.end() && --it->second == 0) {
-    ctx_->per_address.erase(it);
-  }
 }
 
-void ServeSession::CheckTimeouts(Clock::TimePoint now) {
-  if (conn_ == nullptr || conn_->closing()) return;
-  const Config::Limits& l = ctx_->config.limits;
-  if (!handshake_.authenticated() && now - opened_ >= l.hello_timeout) {
-    return Fail(proto::ErrorCode::kProtocol, fmt::format("no {} within {} s", handshake_.got_hello() ? "AUTH" : "HELLO",
-                                                         l.hello_timeout.count()));
-  }
-  // Idle: it sent nothing, and nothing of ours is queued or being read.
-  if (queue_.empty() && !reading_ && now - last_received_ >= l.idle_timeout) {
-    spdlog::debug("{}: idle for {} s; closing", conn_->peer().ToString(), l.idle_timeout.count());
-    conn_->Close(Status::IOError("idle"));
-  }
-}
-
-const net::SocketAddress& ServeSession::peer() const { return conn_->peer(); }
-
-void ServeSession::OnConnected(net::Connection& c) { conn_ = &c; }
-
-void ServeSession::OnClosed(net::Connection& c, const Status& why) {
-  spdlog::debug("{}: closed: {}", c.peer().ToString(), why.ok() ? "by us" : why.message());
-  if (cap_timer_) c.loop().CancelTimer(cap_timer_);
+void ServeSession::OnClosed(net::Session& s, const Status& why) {
+  spdlog::debug("{}: closed: {}", s.peer().ToString(), why.ok() ? "by us" : why.message());
+  if (cap_timer_) s.loop().CancelTimer(cap_timer_);
+  cap_timer_ = 0;
   for (const auto& [id, index] : spread_sent_) {
     if (auto it = ctx_->spread.find(id); it != ctx_->spread.end()) it->second.OnLost(index);
   }
   spread_sent_.clear();
   ctx_->sessions.erase(this);
-  conn_ = nullptr;
-}
-
-void ServeSession::OnData(net::Connection& c, ByteView data) {
-  last_received_ = ctx_->clock.now();
-  frames_->buffer.Append(data);
-  proto::Message m;
-  while (!c.closing()) {
-    const proto::Decoded d = frames_->buffer.Next(&m);
-    if (d.state == proto::DecodeState::kNeedMore) return;
-    if (d.state == proto::DecodeState::kError) return Fail(proto::ErrorCode::kProtocol, d.error);
-    Handle(m);
-  }
-}
-
-void ServeSession::Fail(proto::ErrorCode code, const std::string& reason) {
-  spdlog::warn("{}: {}; closing the connection", conn_->peer().ToString(), reason);
-  conn_->Send(proto::EncodeFrame(proto::Error{code, reason}));
-  conn_->CloseAfterSending(Status::InvalidArgument(reason), kErrorLinger);
+  session_ = nullptr;
 }
 
 void ServeSession::Reject(std::uint16_t slot, std::uint32_t index, proto::RejectReason why) {
-  conn_->Send(proto::EncodeFrame(proto::Reject{slot, index, why}));
+  session_->Send(proto::Reject{slot, index, why});
 }
 
-void ServeSession::Handle(const proto::Message& m) {
-  if (Status s = handshake_.Admit(m); !s.ok()) return Fail(auth::HandshakeErrorCode(s), s.message());
-  if (const auto* hello = std::get_if<proto::Hello>(&m)) {
-    auto reply = handshake_.OnHello(*hello);
-    if (!reply.ok()) return Fail(auth::HandshakeErrorCode(reply.status()), reply.status().message());
-    conn_->Send(proto::EncodeFrame(*reply));
-  } else if (const auto* a = std::get_if<proto::Auth>(&m)) {
-    if (Status s = handshake_.OnAuth(*a); !s.ok()) return Fail(auth::HandshakeErrorCode(s), s.message());
-  } else if (const auto* open = std::get_if<proto::Open>(&m)) {
+void ServeSession::OnMessage(net::Session& s, const proto::Message& m) {
+  if (const auto* open = std::get_if<proto::Open>(&m)) {
     const SharedFile* f = ctx_->registry.Find(open->file);
     if (f == nullptr || f->changed) return Reject(open->slot, proto::kWholeFile, proto::RejectReason::kUnknownFile);
     if (!slots_.count(open->slot) && slots_.size() >= kMaxSlots) {
-      return Fail(proto::ErrorCode::kLimit, fmt::format("more than {} files open on one connection", kMaxSlots));
+      return s.Fail(proto::ErrorCode::kLimit, fmt::format("more than {} files open on one connection", kMaxSlots));
     }
     slots_[open->slot] = open->file;
-    conn_->Send(proto::EncodeFrame(proto::Bitfield{open->slot, f->verified.size(), f->verified.bytes()}));
+    s.Send(proto::Bitfield{open->slot, f->verified.size(), f->verified.bytes()});
   } else if (const auto* req = std::get_if<proto::Request>(&m)) {
     OnRequest(*req);
   } else if (const auto* cancel = std::get_if<proto::Cancel>(&m)) {
     std::erase_if(queue_, [&](const Pending& p) { return p.slot == cancel->slot && p.index == cancel->index; });
-  } else if (const auto* err = std::get_if<proto::Error>(&m)) {
-    conn_->Close(Status::IOError("peer sent ERROR: " + err->reason));
   } else if (std::holds_alternative<proto::Have>(m) || std::holds_alternative<proto::Bitfield>(m)) {
     // A downloader has no reason to send these; harmless, ignored.
   } else {
-    Fail(proto::ErrorCode::kProtocol,
-         fmt::format("unexpected {} on a serving connection", proto::MessageTypeName(proto::TypeOf(m))));
+    s.Fail(proto::ErrorCode::kProtocol,
+           fmt::format("unexpected {} on a serving connection", proto::MessageTypeName(proto::TypeOf(m))));
   }
 }
 
@@ -212,7 +121,7 @@ void ServeSession::OnRequest(const proto::Request& r) {
 }
 
 void ServeSession::Pump() {
-  if (conn_ == nullptr || conn_->closing() || reading_ || queue_.empty() || cap_timer_) return;
+  if (session_ == nullptr || session_->closing() || reading_ || queue_.empty() || cap_timer_) return;
   const Pending next = queue_.front();
   auto slot = slots_.find(next.slot);
   SharedFile* f = slot == slots_.end() ? nullptr : ctx_->registry.Find(slot->second);
@@ -223,10 +132,10 @@ void ServeSession::Pump() {
   }
   // Keep at most about two chunks queued in the socket path: enough to keep
   // the link busy, little enough that CANCEL still has something to cancel.
-  if (conn_->unsent_bytes() >= 2 * std::size_t{f->info.chunk_size}) return;
+  if (session_->unsent_bytes() >= 2 * std::size_t{f->info.chunk_size}) return;
   // The upload cap: wait out any debt before reading more.
   if (const auto wait = ctx_->upload.Debt(); wait.count() > 0) {
-    cap_timer_ = conn_->loop().AddTimer(wait, [this] {
+    cap_timer_ = session_->loop().AddTimer(wait, [this] {
       cap_timer_ = 0;
       Pump();
     });
@@ -256,47 +165,48 @@ void ServeSession::Pump() {
   const std::uint32_t len = layout.length(next.index);
   auto buf = ctx_->buffers->Get(len);
   reading_ = true;
-  const FileId id = f->info.id;
   std::weak_ptr<bool> alive = alive_;
-  conn_->loop().ReadFile(handle->fd, buf->data(), len, layout.offset(next.index),
-                         [this, alive, buf, handle, id, next, len](Result<std::size_t> got) {
-                           if (alive.expired()) return;  // the session is gone; drop the chunk
-                           reading_ = false;
-                           if (conn_ == nullptr || conn_->closing()) return;
-                           SharedFile* file = ctx_->registry.Find(id);
-                           if (file == nullptr || file->changed) {
-                             Reject(next.slot, next.index, proto::RejectReason::kChanged);
-                             return Pump();
-                           }
-                           const bool intact = got.ok() && *got == len &&
-                                               ChunkHash(buf->data(), len) == file->info.chunk_hashes[next.index];
-                           if (!intact) {
-                             Status why = !got.ok() ? got.status()
-                                                    : Status::Corruption(fmt::format(
-                                                          "{}: chunk {} no longer matches its checksum", file->path,
-                                                          next.index));
-                             Reject(next.slot, next.index, proto::RejectReason::kChanged);
-                             if (ctx_->on_changed) ctx_->on_changed(*file, why);
-                             return Pump();
-                           }
-                           if (spdlog::should_log(spdlog::level::debug)) {
-                             // One line per chunk sent: what tests/lan/test_faults.sh counts (a
-                             // resumed download must not be sent a chunk it holds already).
-                             spdlog::debug("{}: sending chunk {} of {}", conn_->peer().ToString(), next.index,
-                                           file->info.name);
-                           }
-                           conn_->Send(buf, 0, len, proto::EncodeFrame(proto::ChunkHeader{next.slot, next.index, len}));
-                           ctx_->upload.Take(len);
-                           ctx_->uploaded_bytes += len;
-                           file->uploaded_bytes += len;
-                           Pump();
-                         });
+  session_->loop().ReadFile(handle->fd, buf->data(), len, layout.offset(next.index),
+                            [this, alive, buf, handle, id = f->info.id, next, len](Result<std::size_t> got) {
+                              if (alive.expired()) return;  // the session is gone; drop the chunk
+                              OnChunkRead(id, next, buf, len, std::move(got));
+                            });
+}
+
+void ServeSession::OnChunkRead(const FileId& id, Pending next, const std::shared_ptr<AlignedBuffer>& buf,
+                               std::uint32_t len, Result<std::size_t> got) {
+  reading_ = false;
+  if (session_ == nullptr || session_->closing()) return;
+  SharedFile* file = ctx_->registry.Find(id);
+  if (file == nullptr || file->changed) {
+    Reject(next.slot, next.index, proto::RejectReason::kChanged);
+    return Pump();
+  }
+  const bool intact = got.ok() && *got == len && ChunkHash(buf->data(), len) == file->info.chunk_hashes[next.index];
+  if (!intact) {
+    Status why = !got.ok() ? got.status()
+                           : Status::Corruption(fmt::format("{}: chunk {} no longer matches its checksum", file->path,
+                                                            next.index));
+    Reject(next.slot, next.index, proto::RejectReason::kChanged);
+    if (ctx_->on_changed) ctx_->on_changed(*file, why);
+    return Pump();
+  }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    // One line per chunk sent: what tests/lan/test_faults.sh counts (a
+    // resumed download must not be sent a chunk it holds already).
+    spdlog::debug("{}: sending chunk {} of {}", session_->peer().ToString(), next.index, file->info.name);
+  }
+  session_->SendChunk(proto::ChunkHeader{next.slot, next.index, len}, buf, 0);
+  ctx_->upload.Take(len);
+  ctx_->uploaded_bytes += len;
+  file->uploaded_bytes += len;
+  Pump();
 }
 
 void ServeSession::SendHave(const FileId& id, std::uint32_t index) {
-  if (conn_ == nullptr || conn_->closing()) return;
+  if (session_ == nullptr || session_->closing()) return;
   for (const auto& [slot, file] : slots_) {
-    if (file == id) conn_->Send(proto::EncodeFrame(proto::Have{slot, index}));
+    if (file == id) session_->Send(proto::Have{slot, index});
   }
 }
 

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "common/aligned_buffer.h"
-#include "common/auth/handshake.h"
 #include "common/clock.h"
 #include "common/net/loop.h"
+#include "common/net/session.h"
 #include "common/proto/messages.h"
 #include "common/token_bucket.h"
 #include "peer/config.h"
@@ -68,11 +68,6 @@ struct ServeContext {
   void TrackSpread(const SharedFile& f);
   // Pushes HAVE to every session that has `id` open.
   void BroadcastHave(const FileId& id, std::uint32_t index);
-  // Whether a connection from `from` may be served under [limits]; logs a
-  // refusal at most once a second.
-  bool AdmitConnection(const net::SocketAddress& from);
-  // Enforces each session's HELLO and idle timeouts; called once a second.
-  void CheckTimeouts();
 
   const Clock& clock;
   Config config;
@@ -84,54 +79,47 @@ struct ServeContext {
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
   std::unordered_set<ServeSession*> sessions;
-  std::unordered_map<std::string, std::uint32_t> per_address;  // open sessions by SocketAddress::HostKey
-  std::uint64_t refused_connections = 0;
-  Clock::TimePoint last_refusal_log{};
   std::unordered_map<FileId, SpreadTracker> spread;
   std::uint64_t uploaded_bytes = 0;
   // Called when a served file turns out changed on disk (its chunk failed).
   std::function<void(SharedFile&, const Status&)> on_changed;
 };
 
-class ServeSession : public net::ConnectionHandler {
+// The handler of one authenticated serving connection (net::Session does
+// the framing, the handshake and the error close).
+class ServeSession : public net::SessionHandler {
  public:
-  // `host_key` (SocketAddress::HostKey of the client) is counted in
-  // ctx->per_address while this session lives.
-  ServeSession(std::shared_ptr<ServeContext> ctx, std::string host_key);
+  explicit ServeSession(std::shared_ptr<ServeContext> ctx);
   ~ServeSession() override;
 
-  void OnConnected(net::Connection& c) override;
-  void OnData(net::Connection& c, ByteView data) override;
-  void OnSent(net::Connection&) override { Pump(); }
-  void OnClosed(net::Connection& c, const Status& why) override;
+  void OnReady(net::Session& s) override { session_ = &s; }
+  void OnMessage(net::Session& s, const proto::Message& m) override;
+  void OnSent(net::Session&) override { Pump(); }
+  bool busy() const override { return !queue_.empty() || reading_; }
+  void OnClosed(net::Session& s, const Status& why) override;
 
   void SendHave(const FileId& id, std::uint32_t index);
-  void CheckTimeouts(Clock::TimePoint now);
-  const net::SocketAddress& peer() const;
 
  private:
   struct Pending {
     std::uint16_t slot;
     std::uint32_t index;
   };
-  void Handle(const proto::Message& m);
   void OnRequest(const proto::Request& r);
   void Reject(std::uint16_t slot, std::uint32_t index, proto::RejectReason why);
-  void Fail(proto::ErrorCode code, const std::string& reason);
   // Starts the next read when the connection has room and the cap allows.
   void Pump();
+  // The read of a chunk for `next` has finished: checks it and sends it.
+  void OnChunkRead(const FileId& id, Pending next, const std::shared_ptr<AlignedBuffer>& buf, std::uint32_t len,
+                   Result<std::size_t> got);
 
   std::shared_ptr<ServeContext> ctx_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // read callbacks check it
-  net::Connection* conn_ = nullptr;
-  std::unique_ptr<struct ServeFrames> frames_;
-  auth::AcceptorHandshake handshake_;
+  net::Session* session_ = nullptr;  // set once ready, null once closed
   std::unordered_map<std::uint16_t, FileId> slots_;
   std::deque<Pending> queue_;
   bool reading_ = false;
   net::Loop::TimerId cap_timer_ = 0;
-  std::string host_key_;
-  Clock::TimePoint opened_, last_received_;
   // Chunks this connection was sent while their file's SpreadTracker
   // counted them: given back to it when the connection closes.
   std::vector<std::pair<FileId, std::uint32_t>> spread_sent_;

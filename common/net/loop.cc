@@ -59,7 +59,8 @@ Result<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
   return loop;
 }
 
-Loop::Loop(const LoopOptions& options) : options_(options) {}
+Loop::Loop(const LoopOptions& options)
+    : options_(options), clock_(options.clock != nullptr ? options.clock : &SteadyClock::Instance()) {}
 
 const char* Loop::ring_mode() const { return ring_->mode(); }
 
@@ -147,6 +148,16 @@ Status Loop::Run() {
     RunDueTimers();
     ReapClosed();
   }
+  return Status::Ok();
+}
+
+Status Loop::RunOnce(Clock::Duration max_wait) {
+  if (!wake_armed_) ArmWake();
+  Clock::Duration wait = max_wait;
+  if (auto next = timer_queue_.NextDeadline()) wait = std::clamp(*next - clock().now(), Clock::Duration::zero(), max_wait);
+  LANSWARM_RETURN_IF_ERROR(Poll(wait));
+  RunDueTimers();
+  ReapClosed();
   return Status::Ok();
 }
 

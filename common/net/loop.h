@@ -49,6 +49,10 @@ class ConnectionHandler {
 };
 
 struct LoopOptions {
+  // The time every timer and timeout runs on; null: the steady clock. A
+  // test's FakeClock makes timers fire only when it is advanced (RunOnce).
+  // Must outlive the loop.
+  const Clock* clock = nullptr;
   // Simulated latency: every outgoing message waits this long in the loop
   // before it is sent (the netem qdisc does not exist on our test hosts).
   std::chrono::milliseconds send_latency{0};
@@ -74,6 +78,10 @@ class Loop {
 
   // Runs until Stop(). An error only when the ring itself fails.
   Status Run();
+  // One pass: waits up to `max_wait` for completions (less when a timer is
+  // due sooner), handles them, runs due timers. For tests that drive the
+  // loop step by step under a FakeClock.
+  Status RunOnce(Clock::Duration max_wait);
   void Stop() { stop_ = true; }
   // Safe from any thread and from signal handlers (an eventfd write).
   void StopFromAnyThread();
@@ -104,7 +112,7 @@ class Loop {
 
   std::size_t connection_count() const { return connections_.size(); }
   const LoopOptions& options() const { return options_; }
-  const Clock& clock() const { return SteadyClock::Instance(); }
+  const Clock& clock() const { return *clock_; }
   const char* ring_mode() const;
 
  private:
@@ -125,6 +133,7 @@ class Loop {
   Status Poll(Clock::Duration timeout);
 
   LoopOptions options_;
+  const Clock* clock_;
   std::unique_ptr<Ring> ring_;
   bool stop_ = false;
   bool shutting_down_ = false;  // in ~Loop: no new connections or listeners

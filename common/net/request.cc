@@ -6,72 +6,34 @@
 
 #include <fmt/format.h>
 
-#include "common/auth/handshake.h"
-#include "common/net/connection.h"
 #include "common/net/loop.h"
-#include "common/proto/frame_buffer.h"
+#include "common/net/session.h"
 
 namespace lanswarm::net {
 
 namespace {
 
-struct Exchange : ConnectionHandler {
-  Exchange(const auth::KeyRing& keys, proto::Hello mine, proto::Message req)
-      : request(std::move(req)), handshake(keys, std::move(mine)) {}
+// The client's side: the request goes out once the handshake is done (with
+// a cluster key, the AUTH before it depends on the other side's HELLO), and
+// the first message back is the answer.
+struct Exchange : SessionHandler {
+  Exchange(proto::Message req, std::optional<Result<proto::Message>>* out) : request(std::move(req)), outcome(out) {}
 
   proto::Message request;
-  auth::ConnectorHandshake handshake;
-  proto::FrameBuffer frames;
-  bool got_hello = false;
   // Where the outcome goes; owned by RequestReply, which outlives the loop.
   std::optional<Result<proto::Message>>* outcome;
 
-  void Finish(Connection& c, Result<proto::Message> r) {
-    if (!outcome->has_value()) *outcome = std::move(r);
-    c.Close();
-    c.loop().Stop();
+  void OnReady(Session& s) override { s.Send(request); }
+  void OnMessage(Session& s, const proto::Message& m) override {
+    if (!outcome->has_value()) *outcome = m;
+    s.Close();
+    s.loop().Stop();
   }
-  // The request waits for the other side's HELLO: with a cluster key, the
-  // AUTH that must precede it depends on that HELLO's nonce.
-  void OnConnected(Connection& c) override { c.Send(proto::EncodeFrame(handshake.hello())); }
-  void OnData(Connection& c, ByteView data) override {
-    frames.Append(data);
-    proto::Message m;
-    for (;;) {
-      proto::Decoded d = frames.Next(&m);
-      if (d.state == proto::DecodeState::kNeedMore) return;
-      if (d.state == proto::DecodeState::kError) {
-        return Finish(c, Status::Corruption(fmt::format("{}: bad reply: {}", c.peer().ToString(), d.error)));
-      }
-      if (auto* e = std::get_if<proto::Error>(&m)) {
-        return Finish(c, Status::IOError(fmt::format("{} refused: {}", c.peer().ToString(), e->reason)));
-      }
-      if (!got_hello) {
-        const auto* hello = std::get_if<proto::Hello>(&m);
-        if (hello == nullptr) {
-          return Finish(c, Status::Corruption(fmt::format("{}: answered without HELLO", c.peer().ToString())));
-        }
-        auto auth = handshake.OnHello(*hello);
-        if (!auth.ok()) {
-          c.Send(proto::EncodeFrame(proto::Error{auth::HandshakeErrorCode(auth.status()), auth.status().message()}));
-          return Finish(c, auth.status().Prefixed(c.peer().ToString()));
-        }
-        got_hello = true;
-        Bytes out;
-        if (auth->has_value()) proto::EncodeFrame(**auth, &out);
-        proto::EncodeFrame(request, &out);
-        c.Send(std::move(out));
-        continue;
-      }
-      return Finish(c, std::move(m));
-    }
-  }
-  void OnClosed(Connection& c, const Status& why) override {
+  void OnClosed(Session& s, const Status& why) override {
     if (!outcome->has_value()) {
-      *outcome = why.ok() ? Status::IOError(fmt::format("{}: closed without an answer", c.peer().ToString()))
-                          : why;
+      *outcome = why.ok() ? Status::IOError(fmt::format("{}: closed without an answer", s.peer().ToString())) : why;
     }
-    c.loop().Stop();
+    s.loop().Stop();
   }
 };
 
@@ -84,12 +46,11 @@ Result<proto::Message> RequestReply(const SocketAddress& to, const proto::Messag
   {
     auto loop = Loop::Create();
     if (!loop.ok()) return loop.status();
-    proto::Hello mine;
-    mine.role = role;
-    randombytes_buf(mine.peer_id.data(), mine.peer_id.size());
-    auto ex = std::make_unique<Exchange>(keys, mine, request);
-    ex->outcome = &outcome;
-    (*loop)->Connect(to, timeout, std::move(ex));
+    SessionOptions options;
+    options.keys = std::make_shared<const auth::KeyRing>(keys);
+    options.hello.role = role;
+    randombytes_buf(options.hello.peer_id.data(), options.hello.peer_id.size());
+    Session::Connect(**loop, to, timeout, std::move(options), std::make_unique<Exchange>(request, &outcome));
     (*loop)->AddTimer(timeout, [&] {
       if (!outcome.has_value()) {
         outcome = Status::IOError(fmt::format("{}: no answer within {} ms", to.ToString(),
