@@ -67,7 +67,7 @@ endif
 
 # Glue: code that runs on the event loop, linked into its binary only.
 COORDINATOR_GLUE := coordinator/main.cc coordinator/server.cc
-PEER_GLUE := peer/main.cc peer/daemon.cc peer/serve_session.cc peer/coordinator_link.cc peer/control.cc \
+PEER_GLUE := peer/main.cc peer/daemon.cc peer/daemon_commands.cc peer/serve_session.cc peer/coordinator_link.cc peer/control.cc \
   peer/fetch_session.cc peer/downloader.cc peer/get_command.cc
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.

@@ -1,9 +1,9 @@
-#include "common/hex.h"
 #include "fileinfo/fileinfo.h"
 
 #include <fmt/format.h>
 
 #include "common/file_util.h"
+#include "common/hex.h"
 #include "common/toml_doc.h"
 
 namespace lanswarm {

@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "common/hex.h"
 #include "common/cli_parse.h"
+#include "common/hex.h"
 #include "common/progress_line.h"
 #include "common/units.h"
 #include "fileinfo/fileinfo.h"

@@ -1,8 +1,9 @@
 // Local control of a running daemon: one JSON object per line in each
 // direction over a Unix socket in the state directory (mode 0600, so only
-// the daemon's user can use it). Requests: {"cmd": "status" | "share" |
-// "unshare" | "stop", ...}; replies: {"ok": true, ...} or
-// {"ok": false, "error": "..."}. doc/peer.md lists the fields.
+// the daemon's user can use it). Requests: {"cmd": NAME, ...} with NAME one
+// of the commands of Daemon::kCommands (peer/daemon_commands.cc); replies:
+// {"ok": true, ...} or {"ok": false, "error": "..."}. doc/peer.md lists the
+// commands and their fields.
 #pragma once
 
 #include <chrono>

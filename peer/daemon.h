@@ -1,6 +1,7 @@
 // The peer daemon: serves shared files to other peers, reports them to the
-// coordinator, and takes commands on its control socket. Everything runs on
-// one io_uring loop in the calling thread.
+// coordinator, runs downloads, and takes commands on its control socket.
+// Everything runs on one io_uring loop in the calling thread. The class
+// itself is in peer/daemon_impl.h; this is what the CLI uses.
 #pragma once
 
 #include <functional>
@@ -32,6 +33,8 @@ struct DaemonOptions {
   // times a second and once more at its end.
   std::function<void(const nlohmann::json&)> on_progress;
 };
+
+class Daemon;
 
 // Runs until SIGTERM, SIGINT or a "stop" command. `ready` is called once,
 // with the address it serves on, when it is fully up; errors before that

@@ -90,15 +90,7 @@ void Downloader::Begin() {
     ++resumed_chunks_;
   }
   // Serve what we have while we fetch the rest.
-  SharedFile f;
-  f.path = PartialPath(request_.out);
-  f.fileinfo_path = request_.fileinfo_path;
-  f.info = *info_;
-  f.verified = request_.held;
-  f.downloading = true;
-  env_.ctx->Close(info_->id);
-  env_.ctx->registry.Put(std::move(f));
-  env_.link->ReportNow();
+  env_.node->BeginDownload(PartialPath(request_.out), request_.fileinfo_path, *info_, request_.held);
   spdlog::info("downloading {} to {} ({}, {} chunks, {} already held)", info_->name, request_.out,
                FormatBytes(info_->size), info_->chunk_count(), resumed_chunks_);
 
@@ -184,7 +176,7 @@ void Downloader::OnHolders(Result<std::vector<proto::Holder>> holders) {
   }
   last_query_error_.clear();
   for (const proto::Holder& h : *holders) {
-    if (h.peer == env_.ctx->self || h.state == proto::FileState::kGone) continue;
+    if (h.peer == env_.node->self() || h.state == proto::FileState::kGone) continue;
     auto [it, fresh] = keys_.emplace(h.peer, next_key_);
     if (fresh) ++next_key_;
     Holder& holder = holders_[it->second];
@@ -203,7 +195,7 @@ void Downloader::ConnectMore() {
   for (const auto& [key, h] : holders_) {
     if (h.session != nullptr || h.connecting) {
       ++busy;
-    } else if (!env_.bans->Banned(info_->id, h.id, t) && t >= h.retry_at) {
+    } else if (!env_.node->bans().Banned(info_->id, h.id, t) && t >= h.retry_at) {
       candidates.push_back(key);
     }
   }
@@ -223,7 +215,7 @@ void Downloader::ConnectMore() {
     h.connecting = true;
     ++busy;
     FetchSession::Start(*env_.loop, h.address, kConnectTimeout,
-                        std::make_unique<FetchSession>(weak, key, env_.ctx->self, env_.ctx->keys, info_));
+                        std::make_unique<FetchSession>(weak, key, env_.node->self(), env_.node->keys(), info_));
   }
 }
 
@@ -347,12 +339,7 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
 
 void Downloader::Verified(std::uint32_t index) {
   bytes_verified_ += info_->layout().length(index);
-  SharedFile* f = env_.ctx->registry.Find(info_->id);
-  if (f == nullptr || !f->downloading) return;
-  const bool first = f->verified.none();
-  f->verified.set(index);
-  env_.ctx->BroadcastHave(info_->id, index);
-  if (first) env_.link->ReportNow();  // state 0 -> 1: others may fetch from us now
+  env_.node->ChunkVerified(info_->id, index);
 }
 
 void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) {
@@ -412,7 +399,7 @@ void Downloader::OnBadChunk(PeerKey key) {
   if (it == holders_.end()) return;
   Holder& h = it->second;
   const Clock::TimePoint t = now();
-  const auto ban = env_.bans->OnBadChunk(info_->id, h.id, info_->name, h.address.ToString(), t);
+  const auto ban = env_.node->bans().OnBadChunk(info_->id, h.id, info_->name, h.address.ToString(), t);
   if (!ban) return;
   state_.Ban(key);
   // The one warn line for the ban (the close that follows is logged at info).
@@ -443,17 +430,7 @@ void Downloader::Finish(const Status& why) {
   if (result_.ok()) {
     const std::string partial = PartialPath(request_.out);
     result_ = CommitPartial(fd_, partial, request_.out);
-    SharedFile* f = env_.ctx->registry.Find(info_->id);
-    if (result_.ok() && f != nullptr) {
-      f->path = request_.out;
-      f->downloading = false;
-      f->changed = false;
-      f->verified = Bitfield(info_->chunk_count(), true);
-      if (Status s = StampFromDisk(f); !s.ok()) spdlog::warn("{}", s.message());
-      env_.ctx->Close(info_->id);
-      env_.save_registry();
-      env_.link->ReportNow();
-    }
+    if (result_.ok()) env_.node->CommitDownload(info_->id, request_.out);
   }
   ::close(fd_);
   fd_ = -1;

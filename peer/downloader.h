@@ -29,7 +29,7 @@
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
-#include "peer/serve_session.h"
+#include "peer/node.h"
 #include "peer/storage.h"
 
 namespace lanswarm::peer {
@@ -47,10 +47,8 @@ struct GetRequest {
 // What a downloader needs from the node it runs in. All must outlive it.
 struct DownloadEnv {
   net::Loop* loop = nullptr;
-  std::shared_ptr<ServeContext> ctx;
+  Node* node = nullptr;  // identity, keys, bans, and the registry entry of the download
   CoordinatorLink* link = nullptr;
-  std::function<void()> save_registry;
-  BanList* bans = nullptr;  // the daemon's: bad chunks are counted there, bans obeyed
 };
 
 class Downloader : public FetchEvents, public std::enable_shared_from_this<Downloader> {

@@ -1,4 +1,3 @@
-#include "common/hex.h"
 #include "peer/get_command.h"
 
 #include <signal.h>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_parse.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/progress_line.h"
 #include "fileinfo/fileinfo.h"

@@ -1,4 +1,3 @@
-#include "common/hex.h"
 #include "peer/registry.h"
 
 #include <cerrno>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/hex.h"
 
 namespace lanswarm::peer {
 

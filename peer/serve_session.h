@@ -50,10 +50,15 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   std::vector<std::unique_ptr<AlignedBuffer>> idle_;
 };
 
+// What the serving connections share: the node's registry (read, and
+// marked when a served file turns out changed), open data files, chunk
+// buffers, the upload cap and the first-copies-first rule. Serving state
+// only; the node's identity, keys and bans are peer/node's.
 struct ServeContext {
-  ServeContext(const Clock& c, const Config& cfg, const proto::PeerId& id,
-               std::shared_ptr<const auth::KeyRing> k = std::make_shared<auth::KeyRing>())
-      : clock(c), config(cfg), self(id), keys(std::move(k)), upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
+  // `registry` must outlive this (peer/node owns it).
+  ServeContext(const Clock& c, const Config& cfg, Registry& reg)
+      : clock(c), config(cfg), registry(reg),
+        upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
 
   // Opens (once) the data file of `f`; null with a log line when it cannot.
   std::shared_ptr<FileHandle> Open(const SharedFile& f);
@@ -71,10 +76,7 @@ struct ServeContext {
 
   const Clock& clock;
   Config config;
-  proto::PeerId self;
-  // Empty: open. Serving and fetching connections prove and require these.
-  std::shared_ptr<const auth::KeyRing> keys;
-  Registry registry;
+  Registry& registry;
   TokenBucket upload;
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
