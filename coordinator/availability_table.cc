@@ -11,6 +11,22 @@
 
 namespace lanswarm::coordinator {
 
+namespace {
+
+// A slot of `slots` for a new entry: a freed one if any, else a new one.
+template <typename T>
+std::uint32_t TakeSlot(std::vector<T>& slots, std::vector<std::uint32_t>& free) {
+  if (free.empty()) {
+    slots.emplace_back();
+    return static_cast<std::uint32_t>(slots.size() - 1);
+  }
+  const std::uint32_t s = free.back();
+  free.pop_back();
+  return s;
+}
+
+}  // namespace
+
 std::size_t AvailabilityTable::KeyedHash::Hash(const std::uint8_t* bytes16) const {
   static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
   unsigned char out[crypto_shorthash_BYTES];
@@ -52,14 +68,7 @@ void AvailabilityTable::LinkNewest(std::uint32_t p) {
 std::uint32_t AvailabilityTable::InternFile(const FileId& id) {
   auto [it, inserted] = file_index_.try_emplace(id, 0);
   if (!inserted) return it->second;
-  std::uint32_t f;
-  if (!free_files_.empty()) {
-    f = free_files_.back();
-    free_files_.pop_back();
-  } else {
-    f = static_cast<std::uint32_t>(files_.size());
-    files_.emplace_back();
-  }
+  const std::uint32_t f = TakeSlot(files_, free_files_);
   files_[f].id = id;
   it->second = f;
   return f;
@@ -126,13 +135,7 @@ Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint&
     p = found->second;
     Unlink(p);
   } else {
-    if (!free_peers_.empty()) {
-      p = free_peers_.back();
-      free_peers_.pop_back();
-    } else {
-      p = static_cast<std::uint32_t>(peers_.size());
-      peers_.emplace_back();
-    }
+    p = TakeSlot(peers_, free_peers_);
     peers_[p].id = id;
     peer_index_.emplace(id, p);
   }

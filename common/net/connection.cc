@@ -19,6 +19,9 @@ namespace {
 // Small messages are appended to a queued buffer that is not yet being
 // sent, so a burst of control frames goes out in one send.
 constexpr std::size_t kCoalesceMax = 64 * 1024;
+
+// Results that mean "nothing happened, try again", not an error.
+bool Transient(int res) { return res == -EAGAIN || res == -EINTR; }
 }  // namespace
 
 Connection::Connection(Loop* loop, Ring* ring, int fd, std::uint64_t id, const SocketAddress& peer,
@@ -125,10 +128,7 @@ void Connection::OnSend(int res) {
   send_inflight_ = false;
   --ops_in_flight_;
   if (closing_) return;
-  if (res == -EAGAIN || res == -EINTR) {
-    MaybeSend();  // not an error: try again
-    return;
-  }
+  if (Transient(res)) return MaybeSend();
   if (res < 0) {
     Close(Status::FromErrno(fmt::format("send to {}", peer_.ToString()), -res));
     return;
@@ -240,7 +240,7 @@ void Connection::OnRecv(int res, unsigned flags) {
   // ENOBUFS: every provided buffer was in use; they are recycled as each
   // completion is handled, so re-arming is safe. ECANCELED: our own cancel
   // before a bulk receive.
-  if (res < 0 && res != -ENOBUFS && res != -ECANCELED && res != -EAGAIN && res != -EINTR) {
+  if (res < 0 && res != -ENOBUFS && res != -ECANCELED && !Transient(res)) {
     Close(Status::FromErrno(fmt::format("recv from {}", peer_.ToString()), -res));
     return;
   }
@@ -251,10 +251,7 @@ void Connection::OnBulkRecv(int res) {
   bulk_inflight_ = false;
   --ops_in_flight_;
   if (closing_) return;
-  if (res == -EAGAIN || res == -EINTR) {
-    ContinueReceiving();  // not an error: try again
-    return;
-  }
+  if (Transient(res)) return ContinueReceiving();
   if (res <= 0) {
     Close(res == 0 ? Status::IOError(fmt::format("{}: connection closed by peer with {} of {} bytes received",
                                                  peer_.ToString(), bulk_.got, bulk_.len))
