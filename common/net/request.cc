@@ -31,7 +31,11 @@ struct Exchange : SessionHandler {
   }
   void OnClosed(Session& s, const Status& why) override {
     if (!outcome->has_value()) {
-      *outcome = why.ok() ? Status::IOError(fmt::format("{}: closed without an answer", s.peer().ToString())) : why;
+      // Every error names the other side (a refused handshake says only what was wrong).
+      const std::string peer = s.peer().ToString();
+      *outcome = why.ok() ? Status::IOError(fmt::format("{}: closed without an answer", peer))
+                 : why.message().find(peer) == std::string::npos ? why.Prefixed(peer)
+                                                                 : why;
     }
     s.loop().Stop();
   }

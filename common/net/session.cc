@@ -182,7 +182,7 @@ void Session::FailHandshake(const Status& s) {
     // The connector's owner reports it (with backoff, throttled): the
     // close reason is the handshake's own message, without a warning here.
     conn_->Send(proto::EncodeFrame(proto::Error{code, s.message()}));
-    conn_->CloseAfterSending(s.Prefixed(peer_.ToString()), options_.error_linger);
+    conn_->CloseAfterSending(s, options_.error_linger);
     return;
   }
   Fail(code, s.message());
