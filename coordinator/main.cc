@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/net/loop.h"
 #include "common/net/request.h"
@@ -24,9 +25,6 @@
 
 namespace lanswarm::coordinator {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 
 int Fail(int code, const Status& s) {
   std::fprintf(stderr, "coordinator: %s\n", s.message().c_str());

@@ -15,6 +15,7 @@
 
 #include "common/hex.h"
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/progress_line.h"
 #include "common/units.h"
 #include "fileinfo/fileinfo.h"
@@ -23,8 +24,6 @@
 namespace lanswarm {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // Files smaller than this hash too fast for a progress line to help.
 constexpr std::uint64_t kProgressMinBytes = 256u << 20;
 

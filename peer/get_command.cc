@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/progress_line.h"
 #include "fileinfo/fileinfo.h"
@@ -23,8 +24,6 @@ namespace lanswarm::peer {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // The daemon is asked every kPoll, so the command returns within 50 ms of
 // the end; the display changes every kShow.
 constexpr auto kPoll = std::chrono::milliseconds(50);

@@ -20,6 +20,7 @@
 
 #include "common/auth/key_ring.h"
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/progress_line.h"
 #include "common/units.h"
@@ -33,8 +34,6 @@
 namespace lanswarm::peer {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 constexpr auto kControlTimeout = std::chrono::seconds(10);
 
 int Fail(int code, const std::string& message) {
