@@ -15,7 +15,6 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "common/auth/key_ring.h"
@@ -23,6 +22,7 @@
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/progress_line.h"
+#include "common/sodium_init.h"
 #include "common/units.h"
 #include "peer/config.h"
 #include "peer/control.h"
@@ -258,7 +258,7 @@ int RunStatus(const Config& c, bool json) {
 }
 
 int RunGenKey(const std::string& path) {
-  if (sodium_init() < 0) return Fail(kExitFailed, "libsodium failed to initialise");
+  if (Status s = InitSodium(); !s.ok()) return Fail(kExitFailed, s.message());
   if (Status s = auth::WriteNewKeyFile(path); !s.ok()) return Fail(kExitFailed, s.message());
   std::printf("wrote a new cluster key to %s; copy it to every machine (mode 0600) and set [auth] key_file\n",
               path.c_str());
