@@ -9,9 +9,7 @@ namespace lanswarm::proto {
 
 namespace {
 
-constexpr std::size_t kEndpointSize = 1 + 16 + 2;
-constexpr std::size_t kReportEntrySize = FileId::kSize + 1;
-constexpr std::size_t kHolderSize = 16 + kEndpointSize + 1;
+constexpr std::size_t kHolderSize = 16 + kEndpointBytes + 1;
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -53,12 +51,14 @@ void EncodePayload(const Auth& m, Bytes* out) {
   PutBytes(out, m.proof);
 }
 void EncodePayload(const Report& m, Bytes* out) {
+  [[maybe_unused]] const std::size_t start = out->size();
   PutEndpoint(out, m.listen);
   PutU32(out, static_cast<std::uint32_t>(m.files.size()));
   for (const auto& f : m.files) {
     PutFileId(out, f.file);
     PutU8(out, static_cast<std::uint8_t>(f.state));
   }
+  assert(out->size() - start == ReportPayloadBytes(m.files.size()));
 }
 void EncodePayload(const Query& m, Bytes* out) {
   PutU32(out, m.request_id);
@@ -232,7 +232,7 @@ Why Decode(ByteReader& r, Report* m) {
   LANSWARM_TRY(ReadEndpoint(r, &m->listen));
   std::uint32_t count;
   if (!r.ReadU32(&count)) return Truncated("REPORT");
-  LANSWARM_TRY(CheckCount(r, count, kReportEntrySize, "REPORT file"));
+  LANSWARM_TRY(CheckCount(r, count, kReportEntryBytes, "REPORT file"));
   m->files.resize(count);
   for (auto& f : m->files) {
     LANSWARM_TRY(ReadFileId(r, &f.file));

@@ -104,6 +104,16 @@ TEST_CASE("codec: the frame header is length then type, little-endian", "[codec]
   CHECK(f == Bytes{6, 0, 0, 0, 34, 0x02, 0x01, 0x06, 0x05, 0x04, 0x03});
 }
 
+TEST_CASE("codec: a REPORT of n files is the frame header and ReportPayloadBytes(n)", "[codec]") {
+  for (std::uint32_t n : {0u, 1u, 2u, 1000u}) {
+    INFO(n);
+    Report report{V4(10, 0, 0, 1, 6882), std::vector<ReportEntry>(n, {Id(1), FileState::kPartial})};
+    CHECK(EncodeFrame(report).size() == kFrameHeaderSize + ReportPayloadBytes(n));
+  }
+  CHECK(ReportPayloadBytes(0) == kReportHeaderBytes);
+  CHECK(ReportPayloadBytes(3) - ReportPayloadBytes(2) == kReportEntryBytes);
+}
+
 TEST_CASE("codec: a CHUNK frame holds only the header; its data follows", "[codec]") {
   Bytes stream = EncodeFrame(ChunkHeader{1, 2, 4});
   const std::size_t header = stream.size();
