@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/progress_line.h"
 #include "common/sodium_init.h"
+#include "common/status_line.h"
 #include "common/units.h"
 #include "peer/config.h"
 #include "peer/control.h"
@@ -183,7 +184,7 @@ int RunShare(const Config& c, const std::string& file, const std::string& filein
   HashOptions opts;
   struct stat st;
   const bool big = ::stat(file.c_str(), &st) == 0 && st.st_size >= (256 << 20);
-  ProgressLine progress(stderr, !quiet && big && ProgressLine::IsTerminal(stderr), "hashing");
+  ProgressLine progress(stderr, !quiet && big && StatusLine::IsTerminal(stderr), "hashing");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
   auto shared = PrepareShare(file, fileinfo_out, opts);
   progress.Finish();
