@@ -8,9 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
-namespace lanswarm {
+#include "common/exit_codes.h"
 
-inline constexpr int kExitUsage = 2;
+namespace lanswarm {
 
 // Parses; returns the exit code when the program should stop here.
 inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv) {
@@ -18,10 +18,10 @@ inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv)
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);  // a subcommand's --help shows that subcommand
-    return 0;
+    return kExitOk;
   } catch (const CLI::CallForAllHelp&) {
     std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-    return 0;
+    return kExitOk;
   } catch (const CLI::ParseError& e) {
     const std::string name = app.get_name();
     std::fprintf(stderr, "%s: %s (see '%s --help')\n", name.c_str(), e.what(), name.c_str());

@@ -1,7 +1,5 @@
 #include "common/progress_line.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include "common/units.h"
@@ -13,12 +11,10 @@ constexpr auto kRefresh = std::chrono::milliseconds(200);
 }
 
 ProgressLine::ProgressLine(std::FILE* out, bool enabled, std::string label, const Clock& clock)
-    : out_(out), enabled_(enabled), label_(std::move(label)), clock_(clock), start_(clock.now()),
+    : line_(out, enabled), label_(std::move(label)), clock_(clock), start_(clock.now()),
       last_draw_(start_ - kRefresh) {}
 
 ProgressLine::~ProgressLine() { Finish(); }
-
-bool ProgressLine::IsTerminal(std::FILE* f) { return ::isatty(::fileno(f)) == 1; }
 
 std::string ProgressLine::Format(const std::string& label, std::uint64_t done, std::uint64_t total,
                                  double seconds) {
@@ -33,19 +29,13 @@ std::string ProgressLine::Format(const std::string& label, std::uint64_t done, s
 
 void ProgressLine::Draw(std::uint64_t done, std::uint64_t total) {
   const double secs = std::chrono::duration<double>(clock_.now() - start_).count();
-  std::string line = Format(label_, done, total, secs);
-  // Pad over the remains of a longer previous line.
-  const std::size_t width = line.size();
-  if (width < last_width_) line.append(last_width_ - width, ' ');
-  last_width_ = width;
-  std::fprintf(out_, "\r%s", line.c_str());
-  std::fflush(out_);
+  line_.Show(Format(label_, done, total, secs));
 }
 
 void ProgressLine::Update(std::uint64_t done, std::uint64_t total) {
   done_ = done;
   total_ = total;
-  if (!enabled_ || finished_) return;
+  if (!line_.enabled() || finished_) return;
   const auto now = clock_.now();
   if (now - last_draw_ < kRefresh) return;
   last_draw_ = now;
@@ -55,10 +45,9 @@ void ProgressLine::Update(std::uint64_t done, std::uint64_t total) {
 void ProgressLine::Finish() {
   if (finished_) return;
   finished_ = true;
-  if (!enabled_ || last_width_ == 0) return;  // never drawn: leave the terminal alone
+  if (!line_.shown()) return;  // never drawn: leave the terminal alone
   Draw(done_, total_);
-  std::fputc('\n', out_);
-  std::fflush(out_);
+  line_.End();
 }
 
 }  // namespace lanswarm

@@ -1,6 +1,6 @@
 // A one-line progress display on a terminal: percent, bytes, rate and ETA,
-// redrawn in place at most a few times a second. Does nothing when disabled
-// (not a terminal, or --quiet), so callers need no conditionals.
+// redrawn in place (a StatusLine) at most a few times a second. Does nothing
+// when disabled (not a terminal, or --quiet), so callers need no conditionals.
 #pragma once
 
 #include <cstdint>
@@ -8,19 +8,18 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/status_line.h"
 
 namespace lanswarm {
 
 class ProgressLine {
  public:
-  // `out` must outlive this. `label` leads the line.
+  // `out` must outlive this. `label` leads the line. `enabled` is usually
+  // StatusLine::IsTerminal(out) and no --quiet.
   ProgressLine(std::FILE* out, bool enabled, std::string label, const Clock& clock = SteadyClock::Instance());
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   ~ProgressLine();
-
-  // True when `f` is a terminal; the usual `enabled` argument.
-  static bool IsTerminal(std::FILE* f);
 
   // Redraws when at least the refresh interval has passed since the last draw.
   void Update(std::uint64_t done, std::uint64_t total);
@@ -34,15 +33,13 @@ class ProgressLine {
  private:
   void Draw(std::uint64_t done, std::uint64_t total);
 
-  std::FILE* out_;
-  bool enabled_;
+  StatusLine line_;
   bool finished_ = false;
   std::string label_;
   const Clock& clock_;
   Clock::TimePoint start_;
   Clock::TimePoint last_draw_;
   std::uint64_t done_ = 0, total_ = 0;
-  std::size_t last_width_ = 0;
 };
 
 }  // namespace lanswarm

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "common/sodium_init.h"
+
 namespace lanswarm::coordinator {
 
 namespace {
@@ -43,8 +45,9 @@ AvailabilityTable::AvailabilityTable(const Clock& clock, Clock::Duration expiry,
       limits_(limits),
       peer_index_(16, KeyedHash{hash_key}),
       file_index_(16, KeyedHash{hash_key}) {
-  // Idempotent and thread-safe; picks libsodium's fastest implementations.
-  if (sodium_init() < 0) std::abort();
+  // A constructor has no Status to return, and without libsodium the table
+  // cannot key its hashes: nothing sensible is left to do.
+  if (!InitSodium().ok()) std::abort();
 }
 
 // ---- the expiry list: peers ordered by last report, oldest first ----

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/proto/codec.h"
 #include "common/proto/messages.h"
 #include "common/toml_doc.h"
 
@@ -45,8 +46,8 @@ Status ValidateConfig(const Config& c) {
     return Status::InvalidArgument(fmt::format("log_level '{}' is not one of trace, debug, info, warn, error, "
                                                "critical, off", c.log_level));
   }
-  // A REPORT of max_files_per_report entries (17 bytes each) must fit a message.
-  const std::uint64_t report_bytes = 4 + 19 + 17ull * c.table.max_files_per_report;
+  // A peer with max_files_per_report files must be able to report them all.
+  const std::uint64_t report_bytes = proto::ReportPayloadBytes(c.table.max_files_per_report);
   if (report_bytes > c.max_message_bytes) {
     return Status::InvalidArgument(fmt::format(
         "limits.max_files_per_report = {} needs messages of {} bytes, but limits.max_message_bytes is {}",

@@ -14,19 +14,18 @@
 #include <spdlog/spdlog.h>
 
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/net/loop.h"
 #include "common/net/request.h"
 #include "common/net/stop_signals.h"
+#include "common/sodium_init.h"
 #include "common/units.h"
 #include "coordinator/config.h"
 #include "coordinator/server.h"
 
 namespace lanswarm::coordinator {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 
 int Fail(int code, const Status& s) {
   std::fprintf(stderr, "coordinator: %s\n", s.message().c_str());
@@ -46,7 +45,6 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   auto listen = net::SocketAddress::Parse(config.listen);
   if (!listen.ok()) return Fail(kExitUsage, listen.status().Prefixed("listen"));
   if (Status s = SetupLogging("coordinator", config.log_level); !s.ok()) return Fail(kExitUsage, s);
-  if (sodium_init() < 0) return Fail(kExitFailed, Status::Unsupported("libsodium failed to initialise"));
   auto keys = auth::KeyRing::FromConfig(config.auth);
   if (!keys.ok()) return Fail(kExitUsage, keys.status());
   const bool keyed = keys->enabled();
@@ -90,7 +88,6 @@ int RunStatus(const std::string& address, bool json, int timeout_ms, const std::
               const std::string& config_path) {
   auto to = net::SocketAddress::Parse(address);
   if (!to.ok()) return Fail(kExitUsage, to.status());
-  if (sodium_init() < 0) return Fail(kExitFailed, Status::Unsupported("libsodium failed to initialise"));
   auto keys = StatusKeys(key_file, config_path);
   if (!keys.ok()) return Fail(kExitUsage, keys.status());
   auto reply = net::RequestReply(*to, proto::StatsRequest{1}, std::chrono::milliseconds(timeout_ms), *keys);
@@ -143,6 +140,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 600000));
 
   if (auto exit_code = ParseCommandLine(app, argc, argv)) return *exit_code;
+  // The server and `status` both draw random bytes or prove a cluster key.
+  if (Status s = InitSodium(); !s.ok()) return Fail(kExitFailed, s);
   if (status->parsed()) {
     return RunStatus(status_address, status_json, status_timeout_ms, status_key_file, config_path);
   }

@@ -14,8 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/hex.h"
 #include "common/progress_line.h"
+#include "common/status_line.h"
 #include "common/units.h"
 #include "fileinfo/fileinfo.h"
 #include "fileinfo/scan.h"
@@ -23,8 +25,6 @@
 namespace lanswarm {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // Files smaller than this hash too fast for a progress line to help.
 constexpr std::uint64_t kProgressMinBytes = 256u << 20;
 
@@ -59,7 +59,7 @@ int RunCreate(const CreateArgs& a) {
   opts.threads = a.threads;
   struct stat st;
   const bool big = ::stat(a.file.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= kProgressMinBytes;
-  ProgressLine progress(stderr, !a.quiet && big && ProgressLine::IsTerminal(stderr), "hashing");
+  ProgressLine progress(stderr, !a.quiet && big && StatusLine::IsTerminal(stderr), "hashing");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
 
   auto info = CreateFileInfo(a.file, chunk_size, opts);
@@ -117,7 +117,7 @@ int RunVerify(const std::string& fileinfo_path, const std::string& file, bool js
   if (!info.ok()) return Fail(kExitUsage, info.status());
   HashOptions opts;
   opts.threads = threads;
-  ProgressLine progress(stderr, !quiet && !json && info->size >= kProgressMinBytes && ProgressLine::IsTerminal(stderr),
+  ProgressLine progress(stderr, !quiet && !json && info->size >= kProgressMinBytes && StatusLine::IsTerminal(stderr),
                         "verifying");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
   auto report = VerifyFile(file, *info, opts);

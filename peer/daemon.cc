@@ -16,6 +16,7 @@
 #include "common/file_util.h"
 #include "common/hex.h"
 #include "common/net/stop_signals.h"
+#include "common/sodium_init.h"
 #include "peer/control.h"
 #include "peer/daemon_impl.h"
 
@@ -106,7 +107,7 @@ Status Daemon::Setup() {
   auto lock = PidLock::Acquire(paths_);
   if (!lock.ok()) return lock.status();
   lock_ = std::make_unique<PidLock>(std::move(*lock));
-  if (sodium_init() < 0) return Status::Unsupported("libsodium failed to initialise");
+  LANSWARM_RETURN_IF_ERROR(InitSodium());
   auto keys = auth::KeyRing::FromConfig(config_.auth);
   if (!keys.ok()) return keys.status();
   auto shared_keys = std::make_shared<const auth::KeyRing>(std::move(*keys));

@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/progress_line.h"
+#include "common/status_line.h"
 #include "fileinfo/fileinfo.h"
 #include "peer/control.h"
 #include "peer/daemon.h"
@@ -23,8 +25,6 @@ namespace lanswarm::peer {
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 // The daemon is asked every kPoll, so the command returns within 50 ms of
 // the end; the display changes every kShow.
 constexpr auto kPoll = std::chrono::milliseconds(50);
@@ -42,23 +42,20 @@ int Fail(const std::string& message) {
 // Shows the progress: a redrawn line on a terminal, JSON lines with --json.
 class Display {
  public:
-  Display(bool quiet, bool json) : json_(json), line_(!quiet && !json && ::isatty(2)) {}
+  Display(bool quiet, bool json) : json_(json), line_(stderr, !quiet && !json && StatusLine::IsTerminal(stderr)) {}
 
   void Update(const nlohmann::json& p) {
     last_ = p;
     if (json_) {
       std::printf("%s\n", Event(p, "progress").dump().c_str());
       std::fflush(stdout);
-    } else if (line_) {
-      const std::string text = FormatGetProgress(p);
-      std::fprintf(stderr, "\r%s%*s", text.c_str(), static_cast<int>(width_ > text.size() ? width_ - text.size() : 0), "");
-      width_ = text.size();
+    } else if (line_.enabled()) {
+      line_.Show(FormatGetProgress(p));
     }
   }
   // The last word: the summary on success, nothing else (errors are the caller's).
   void Finish(bool quiet) {
-    if (line_ && width_ > 0) std::fprintf(stderr, "\r%*s\r", static_cast<int>(width_), "");
-    width_ = 0;
+    line_.Clear();
     if (json_) {
       std::printf("%s\n", Event(last_, "end").dump().c_str());
     } else if (!quiet && last_.value("state", "") == "done") {
@@ -74,8 +71,8 @@ class Display {
     p["event"] = kind;
     return p;
   }
-  bool json_, line_;
-  std::size_t width_ = 0;
+  bool json_;
+  StatusLine line_;
   nlohmann::json last_ = nlohmann::json::object();
 };
 
@@ -144,7 +141,7 @@ int RunGet(const Config& config, const GetFlags& flags) {
   }
 
   HashOptions hash;
-  const bool show = !flags.quiet && !flags.json && ProgressLine::IsTerminal(stderr);
+  const bool show = !flags.quiet && !flags.json && StatusLine::IsTerminal(stderr);
   ProgressLine checking(stderr, show && std::filesystem::exists(PartialPath(out)), "checking .partial");
   hash.progress = [&](std::uint64_t done, std::uint64_t total) { checking.Update(done, total); };
   auto reserved = ReservePartial(out, *info, flags.force, hash);

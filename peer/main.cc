@@ -15,13 +15,15 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <sodium.h>
 #include <nlohmann/json.hpp>
 
 #include "common/auth/key_ring.h"
 #include "common/cli_parse.h"
+#include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/progress_line.h"
+#include "common/sodium_init.h"
+#include "common/status_line.h"
 #include "common/units.h"
 #include "peer/config.h"
 #include "peer/control.h"
@@ -33,8 +35,6 @@
 namespace lanswarm::peer {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 constexpr auto kControlTimeout = std::chrono::seconds(10);
 
 int Fail(int code, const std::string& message) {
@@ -184,7 +184,7 @@ int RunShare(const Config& c, const std::string& file, const std::string& filein
   HashOptions opts;
   struct stat st;
   const bool big = ::stat(file.c_str(), &st) == 0 && st.st_size >= (256 << 20);
-  ProgressLine progress(stderr, !quiet && big && ProgressLine::IsTerminal(stderr), "hashing");
+  ProgressLine progress(stderr, !quiet && big && StatusLine::IsTerminal(stderr), "hashing");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
   auto shared = PrepareShare(file, fileinfo_out, opts);
   progress.Finish();
@@ -259,7 +259,7 @@ int RunStatus(const Config& c, bool json) {
 }
 
 int RunGenKey(const std::string& path) {
-  if (sodium_init() < 0) return Fail(kExitFailed, "libsodium failed to initialise");
+  if (Status s = InitSodium(); !s.ok()) return Fail(kExitFailed, s.message());
   if (Status s = auth::WriteNewKeyFile(path); !s.ok()) return Fail(kExitFailed, s.message());
   std::printf("wrote a new cluster key to %s; copy it to every machine (mode 0600) and set [auth] key_file\n",
               path.c_str());

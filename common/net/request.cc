@@ -8,6 +8,7 @@
 
 #include "common/net/loop.h"
 #include "common/net/session.h"
+#include "common/sodium_init.h"
 
 namespace lanswarm::net {
 
@@ -45,7 +46,7 @@ struct Exchange : SessionHandler {
 
 Result<proto::Message> RequestReply(const SocketAddress& to, const proto::Message& request, Clock::Duration timeout,
                                     const auth::KeyRing& keys, proto::Role role) {
-  if (sodium_init() < 0) return Status::Unsupported("libsodium failed to initialise");
+  LANSWARM_RETURN_IF_ERROR(InitSodium());
   std::optional<Result<proto::Message>> outcome;
   {
     auto loop = Loop::Create();

@@ -9,9 +9,7 @@ namespace lanswarm::proto {
 
 namespace {
 
-constexpr std::size_t kEndpointSize = 1 + 16 + 2;
-constexpr std::size_t kReportEntrySize = FileId::kSize + 1;
-constexpr std::size_t kHolderSize = 16 + kEndpointSize + 1;
+constexpr std::size_t kHolderSize = 16 + kEndpointBytes + 1;
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -53,12 +51,14 @@ void EncodePayload(const Auth& m, Bytes* out) {
   PutBytes(out, m.proof);
 }
 void EncodePayload(const Report& m, Bytes* out) {
+  [[maybe_unused]] const std::size_t start = out->size();
   PutEndpoint(out, m.listen);
   PutU32(out, static_cast<std::uint32_t>(m.files.size()));
   for (const auto& f : m.files) {
     PutFileId(out, f.file);
     PutU8(out, static_cast<std::uint8_t>(f.state));
   }
+  assert(out->size() - start == ReportPayloadBytes(m.files.size()));
 }
 void EncodePayload(const Query& m, Bytes* out) {
   PutU32(out, m.request_id);
@@ -150,10 +150,20 @@ Why ReadEndpoint(ByteReader& r, Endpoint* e) {
   return {};
 }
 
+// True when `v` is a value of E, which runs from `first` to E::kLast
+// (messages.h); the bounds come from the enumeration, never a literal.
+template <typename E>
+bool IsKnown(std::uint64_t v, E first) {
+  return v >= static_cast<std::uint64_t>(first) && v <= static_cast<std::uint64_t>(E::kLast);
+}
+
 Why ReadState(ByteReader& r, FileState* s) {
   std::uint8_t v;
   if (!r.ReadU8(&v)) return "truncated file state";
-  if (v > 2) return fmt::format("file state {} is not 0, 1 or 2", v);
+  if (!IsKnown(v, FileState::kGone)) {
+    return fmt::format("file state {} is not {}..{}", v, static_cast<int>(FileState::kGone),
+                       static_cast<int>(FileState::kLast));
+  }
   *s = static_cast<FileState>(v);
   return {};
 }
@@ -183,7 +193,7 @@ Why Decode(ByteReader& r, Hello* m) {
   if (m->min_version == 0 || m->min_version > m->max_version) {
     return fmt::format("HELLO version range [{}, {}] is empty", m->min_version, m->max_version);
   }
-  if (role < 1 || role > 3) return fmt::format("HELLO role {} is unknown", role);
+  if (!IsKnown(role, Role::kPeer)) return fmt::format("HELLO role {} is unknown", role);
   m->role = static_cast<Role>(role);
   LANSWARM_TRY(ReadPeerId(r, &m->peer_id));
   ByteView v;
@@ -209,7 +219,7 @@ Why Decode(ByteReader& r, Auth* m) {
 Why Decode(ByteReader& r, Error* m) {
   std::uint16_t code, len;
   if (!r.ReadU16(&code) || !r.ReadU16(&len)) return Truncated("ERROR");
-  if (code < 1 || code > 6) return fmt::format("ERROR code {} is unknown", code);
+  if (!IsKnown(code, ErrorCode::kProtocol)) return fmt::format("ERROR code {} is unknown", code);
   if (len > kMaxReasonBytes) return fmt::format("ERROR reason of {} bytes exceeds {}", len, kMaxReasonBytes);
   ByteView v;
   if (!r.ReadView(len, &v)) return Truncated("ERROR");
@@ -222,7 +232,7 @@ Why Decode(ByteReader& r, Report* m) {
   LANSWARM_TRY(ReadEndpoint(r, &m->listen));
   std::uint32_t count;
   if (!r.ReadU32(&count)) return Truncated("REPORT");
-  LANSWARM_TRY(CheckCount(r, count, kReportEntrySize, "REPORT file"));
+  LANSWARM_TRY(CheckCount(r, count, kReportEntryBytes, "REPORT file"));
   m->files.resize(count);
   for (auto& f : m->files) {
     LANSWARM_TRY(ReadFileId(r, &f.file));
@@ -319,7 +329,7 @@ Why Decode(ByteReader& r, Reject* m) {
   std::uint8_t reason;
   LANSWARM_TRY(DecodeSlotIndex(r, &m->slot, &m->index, "REJECT"));
   if (!r.ReadU8(&reason)) return Truncated("REJECT");
-  if (reason < 1 || reason > 7) return fmt::format("REJECT reason {} is unknown", reason);
+  if (!IsKnown(reason, RejectReason::kUnknownFile)) return fmt::format("REJECT reason {} is unknown", reason);
   m->reason = static_cast<RejectReason>(reason);
   return {};
 }

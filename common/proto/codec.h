@@ -13,6 +13,18 @@
 
 namespace lanswarm::proto {
 
+// Sizes of fixed parts of payloads (doc/protocol.md), shared by the codec
+// and by limits computed elsewhere, such as the largest REPORT that a
+// coordinator's max_message_bytes admits.
+inline constexpr std::size_t kEndpointBytes = 1 + 16 + 2;              // family, address, port
+inline constexpr std::size_t kReportHeaderBytes = kEndpointBytes + 4;  // listen, file count
+inline constexpr std::size_t kReportEntryBytes = FileId::kSize + 1;    // file id, state
+
+// The payload bytes of a REPORT of `files` entries.
+constexpr std::uint64_t ReportPayloadBytes(std::uint64_t files) {
+  return kReportHeaderBytes + kReportEntryBytes * files;
+}
+
 // Appends one frame holding `m`. For a ChunkHeader only the header is
 // written; the caller sends the chunk's bytes right after it.
 // REQUIRES: m is within the limits of doc/protocol.md (what Decode accepts).

@@ -56,7 +56,15 @@ enum class MessageType : std::uint8_t {
 
 const char* MessageTypeName(MessageType type);
 
-enum class Role : std::uint8_t { kPeer = 1, kCoordinator = 2, kTool = 3 };
+// The enumerations below travel as numbers that run without gaps from the
+// first enumerator to kLast, an alias of the last; the decoder refuses any
+// other. A new value goes just before kLast, and kLast is moved to name it.
+enum class Role : std::uint8_t {
+  kPeer = 1,
+  kCoordinator = 2,
+  kTool = 3,
+  kLast = kTool,
+};
 
 using PeerId = lanswarm::PeerId;
 using Nonce = std::array<std::uint8_t, kNonceSize>;
@@ -94,6 +102,7 @@ enum class ErrorCode : std::uint16_t {
   kLimit = 4,         // a configured limit was exceeded
   kInternal = 5,
   kShuttingDown = 6,
+  kLast = kShuttingDown,
 };
 
 struct Error {
@@ -111,7 +120,12 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-enum class FileState : std::uint8_t { kGone = 0, kPartial = 1, kWhole = 2 };
+enum class FileState : std::uint8_t {
+  kGone = 0,
+  kPartial = 1,
+  kWhole = 2,
+  kLast = kWhole,
+};
 
 struct ReportEntry {
   FileId file;
@@ -209,6 +223,7 @@ enum class RejectReason : std::uint8_t {
   // left it: fetch it from the peer that got it, and ask this one for a chunk
   // nobody has yet. Keeps a seed from spending its upload on duplicates.
   kElsewhere = 7,
+  kLast = kElsewhere,
 };
 
 struct Reject {

@@ -2,7 +2,6 @@
 // proof, the connector's check and proof, the acceptor's check) against an
 // open one (version negotiation only), and with a ring of 3 accepted keys
 // (each check tries every key). The figures are in doc/security.md.
-#include <sodium.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "common/auth/handshake.h"
+#include "common/sodium_init.h"
 
 using namespace lanswarm;
 
@@ -41,7 +41,7 @@ double Run(const auth::KeyRing& keys, int n) {
 }  // namespace
 
 int main() {
-  if (sodium_init() < 0) return 1;
+  if (!InitSodium().ok()) return 1;
   auth::KeyRing open, one, three;
   one.Add(auth::ClusterKey::Generate());
   for (int i = 0; i < 3; ++i) three.Add(auth::ClusterKey::Generate());

@@ -16,7 +16,6 @@
 //   corrupt_peer: connection N from ADDR
 //   corrupt_peer: sent corrupt chunk I (total N)
 #include <arpa/inet.h>
-#include <sodium.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,6 +36,7 @@
 #include "common/net/socket_address.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
+#include "common/sodium_init.h"
 #include "fileinfo/fileinfo.h"
 
 namespace lanswarm {
@@ -264,7 +264,7 @@ int Main(int argc, char** argv) {
                                : info.status().message().c_str());
     return 2;
   }
-  if (sodium_init() < 0) return 1;
+  if (!InitSodium().ok()) return 1;
   if (!key_file.empty()) {
     auto keys = auth::KeyRing::LoadFile(key_file);
     if (!keys.ok()) {

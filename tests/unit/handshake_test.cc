@@ -1,8 +1,8 @@
 #include "common/auth/handshake.h"
 
-#include <sodium.h>
-
 #include <catch2/catch.hpp>
+
+#include "common/sodium_init.h"
 
 using namespace lanswarm;
 using namespace lanswarm::auth;
@@ -10,7 +10,7 @@ using namespace lanswarm::auth;
 namespace {
 
 KeyRing Ring(std::initializer_list<ClusterKey> keys) {
-  REQUIRE(sodium_init() >= 0);
+  REQUIRE(InitSodium().ok());
   KeyRing r;
   for (const auto& k : keys) r.Add(k);
   return r;

@@ -1,11 +1,11 @@
 #include "common/auth/key_ring.h"
 
-#include <sodium.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
+#include "common/sodium_init.h"
 #include "common/toml_doc.h"
 #include "tests/support/temp_dir.h"
 
@@ -47,7 +47,7 @@ TEST_CASE("key ring: a key file's first key proves, all are accepted", "[auth]")
 }
 
 TEST_CASE("key ring: key files must be private; gen-key writes one", "[auth]") {
-  REQUIRE(sodium_init() >= 0);
+  REQUIRE(InitSodium().ok());
   testing::TempDir dir;
   const std::string path = dir.File("cluster.key");
   REQUIRE(WriteNewKeyFile(path).ok());

@@ -1,0 +1,32 @@
+// Cross-key checks of the coordinator's configuration.
+#include "coordinator/config.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/proto/codec.h"
+
+namespace lanswarm::coordinator {
+
+namespace {
+bool Has(const Status& s, const std::string& part) { return s.message().find(part) != std::string::npos; }
+}  // namespace
+
+TEST_CASE("coordinator config: max_files_per_report must fit max_message_bytes, to the byte", "[config]") {
+  Config c;
+  c.table.max_files_per_report = 1000;
+  c.max_message_bytes = static_cast<std::uint32_t>(proto::ReportPayloadBytes(1000));
+  CHECK(ValidateConfig(c).ok());
+  // The largest report the limits admit is one the decoder takes at that limit.
+  proto::Report report;
+  report.files.resize(1000);
+  const Bytes frame = proto::EncodeFrame(report);
+  proto::Message m;
+  CHECK(proto::DecodeFrame(frame, c.max_message_bytes, &m).state == proto::DecodeState::kComplete);
+
+  c.table.max_files_per_report = 1001;
+  const Status s = ValidateConfig(c);
+  CHECK(Has(s, "limits.max_files_per_report = 1001 needs messages of 17040 bytes"));
+  CHECK(Has(s, "limits.max_message_bytes is 17023"));
+}
+
+}  // namespace lanswarm::coordinator
