@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/units.h"
-#include "peer/share.h"
 #include "peer/storage.h"
 
 namespace lanswarm::peer {

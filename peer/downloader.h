@@ -28,7 +28,6 @@
 #include "common/bitfield.h"
 #include "common/net/loop.h"
 #include "common/rate_window.h"
-#include "peer/ban_list.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
