@@ -1,6 +1,5 @@
-// Exponential backoff with full jitter for reconnecting: the n-th retry
-// waits a random time in [0, min(cap, base * 2^n)], so a hundred peers that
-// lost the coordinator at once do not all come back in the same instant.
+// Exponential backoff: the one formula, min(cap, base * 2^n), and a
+// jittered form of it for reconnecting to a shared server.
 #pragma once
 
 #include <algorithm>
@@ -12,13 +11,24 @@
 
 namespace lanswarm {
 
+// min(cap, base * 2^attempts), without overflow however many attempts;
+// attempts <= 0 gives min(cap, base).
+constexpr Clock::Duration ExponentialWait(Clock::Duration base, Clock::Duration cap, int attempts) {
+  Clock::Duration wait = base;
+  for (int i = 0; i < attempts && wait > Clock::Duration::zero() && wait < cap; ++i) wait *= 2;
+  return std::min(wait, cap);
+}
+
+// Full jitter: the n-th retry waits a random time in [0, ExponentialWait(n)],
+// so a hundred peers that lost the coordinator at once do not all come back
+// in the same instant.
 class Backoff {
  public:
   Backoff(Clock::Duration base, Clock::Duration cap, std::uint64_t seed) : base_(base), cap_(cap), rng_(seed) {}
 
   // The wait before the next attempt; each call widens the window.
   Clock::Duration Next() {
-    const auto ceiling = std::min<Clock::Duration>(cap_, base_ * (std::int64_t{1} << std::min(attempts_, 30)));
+    const Clock::Duration ceiling = ExponentialWait(base_, cap_, attempts_);
     ++attempts_;
     std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
     return Clock::Duration(pick(rng_));

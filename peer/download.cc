@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/backoff.h"
+
 namespace lanswarm::peer {
 
 Clock::Duration RequestTimeout(std::uint64_t chunk_size) {
@@ -151,8 +153,8 @@ void Download::Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
   // The first failure is retried at once (from another holder when there
   // is one); repeated failures of the same chunk back off.
   if (n < 2) return;
-  const int shift = static_cast<int>(std::min<std::uint32_t>(n - 2, 20));
-  const Clock::Duration wait = std::min(options_.retry_cap, options_.retry_base * (std::int64_t{1} << shift));
+  const Clock::Duration wait =
+      ExponentialWait(options_.retry_base, options_.retry_cap, static_cast<int>(std::min<std::uint32_t>(n - 2, 20)));
   picker_.Hold(index);
   retry_at_.emplace(now + wait, index);
 }

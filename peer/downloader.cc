@@ -1,19 +1,13 @@
 #include "peer/downloader.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/units.h"
-#include "fileinfo/checksum.h"
-#include "peer/share.h"
 #include "peer/storage.h"
 
 namespace lanswarm::peer {
@@ -21,15 +15,9 @@ namespace lanswarm::peer {
 namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
-// How often to ask the coordinator for holders while there is room for more:
-// 100 ms after the first answer, doubling up to every second. Getters that
-// start together report themselves at once, and must find each other within
-// the first chunk's transfer time for their links to carry the swarm.
-// Every 5 s once max_peers are connected.
-constexpr auto kQueryFirst = std::chrono::milliseconds(100);
-constexpr auto kQueryOften = std::chrono::seconds(1);
-constexpr auto kQueryFull = std::chrono::seconds(5);
-constexpr auto kQueryDeadline = std::chrono::seconds(10);
+// Mixed into the request's seed so that the holder shuffle and the picker's
+// tie-break, which get the same seed, do not draw the same numbers.
+constexpr std::uint64_t kHolderSeedMix = 0x9e3779b97f4a7c15ULL;
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -68,15 +56,13 @@ Downloader::Downloader(const DownloadEnv& env, GetRequest request, std::shared_p
       done_(std::move(done)),
       state_(info_->chunk_count(), RequestTimeout(info_->chunk_size),
              DownloadOptions{.seed = request_.seed, .pipeline = PipelineFor(info_->chunk_size)}),
+      holders_(env_.node->self(), request_.max_peers, request_.seed ^ kHolderSeedMix),
       receiving_(info_->chunk_count(), 0),
-      overlapped_(info_->chunk_count(), 0),
-      rng_(request_.seed ^ 0x9e3779b97f4a7c15ULL) {}
+      overlapped_(info_->chunk_count(), 0) {}
 
 Downloader::~Downloader() {
   if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
-  for (auto& [key, h] : holders_) {
-    if (h.session != nullptr) h.session->Close(Status::Ok());
-  }
+  CloseSessions();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -116,9 +102,9 @@ void Downloader::Tick() {
   // A slow holder's waiting requests go to faster ones; it keeps the chunk
   // it is sending.
   for (const Download::Moved& m : state_.Rebalance(t)) {
-    auto it = holders_.find(m.peer);
-    if (it == holders_.end() || it->second.session == nullptr) continue;
-    for (std::uint32_t index : m.chunks) it->second.session->Cancel(index);
+    FetchSession* session = SessionOf(m.peer);
+    if (session == nullptr) continue;
+    for (std::uint32_t index : m.chunks) session->Cancel(index);
     spdlog::debug("{} is slow: {} of its requests moved to faster holders", HolderName(m.peer), m.chunks.size());
   }
   rate_.Add(t, bytes_verified_);
@@ -127,34 +113,16 @@ void Downloader::Tick() {
   // connected but of no use: only arriving data counts (OnFetchPiece).
   state_name_ = state_.active_peers() > 0 ? "downloading" : "waiting";
   if (t - idle_since_ >= request_.holder_timeout) {
-    std::string why;
-    if (!last_query_error_.empty()) {
-      why = "no answer from the coordinator (" + last_query_error_ + ")";
-    } else if (holders_.empty()) {
-      why = "no peer holds it (asked the coordinator " + std::to_string(queries_) + " times)";
-    } else {
-      std::string last;
-      for (const auto& [key, h] : holders_) last = h.last_error.empty() ? last : h.last_error;
-      why = fmt::format("none of its {} known holders sent any of the missing chunks{}", holders_.size(),
-                        last.empty() ? "" : " (last problem: " + last + ")");
-    }
     return Finish(Status::NotFound(fmt::format("gave up on {} after {} s without data: {}", info_->name,
-                                               request_.holder_timeout.count(), why)));
+                                               request_.holder_timeout.count(), holders_.GiveUpReason())));
   }
-  // A coordinator that keeps the connection but never answers.
-  if (query_pending_ && t - query_sent_ > kQueryDeadline) {
-    query_pending_ = false;
-    last_query_error_ = "the coordinator did not answer within 10 s";
-  }
-  if (!query_pending_ && t >= next_query_) Query();
+  if (holders_.QueryDue(t)) Query();
   ConnectMore();
   PumpAll();
 }
 
 void Downloader::Query() {
-  query_pending_ = true;
-  query_sent_ = now();
-  ++queries_;
+  holders_.OnQuerySent(now());
   std::weak_ptr<Downloader> weak = weak_from_this();
   env_.link->Query(info_->id, [weak](Result<std::vector<proto::Holder>> r) {
     if (auto d = weak.lock()) d->OnHolders(std::move(r));
@@ -162,94 +130,62 @@ void Downloader::Query() {
 }
 
 void Downloader::OnHolders(Result<std::vector<proto::Holder>> holders) {
-  query_pending_ = false;
   if (finished_) return;
-  Clock::Duration wait = kQueryFull;
-  if (state_.active_peers() < request_.max_peers) {
-    wait = std::min<Clock::Duration>(kQueryOften, kQueryFirst * (1 << std::min(queries_ - 1, 4)));
+  const Status answer = holders.ok() ? Status::Ok() : holders.status();
+  if (!answer.ok() && holders_.query_error().empty()) {
+    spdlog::warn("asking for holders of {}: {}", info_->name, answer.message());
   }
-  next_query_ = now() + wait;
-  if (!holders.ok()) {
-    if (last_query_error_.empty()) spdlog::warn("asking for holders of {}: {}", info_->name, holders.status().message());
-    last_query_error_ = holders.status().message();
-    return;
-  }
-  last_query_error_.clear();
-  for (const proto::Holder& h : *holders) {
-    if (h.peer == env_.node->self() || h.state == proto::FileState::kGone) continue;
-    auto [it, fresh] = keys_.emplace(h.peer, next_key_);
-    if (fresh) ++next_key_;
-    Holder& holder = holders_[it->second];
-    holder.id = h.peer;
-    holder.address = net::SocketAddress::FromEndpoint(h.endpoint);
-    holder.state = h.state;
-  }
+  holders_.OnQueryAnswered(answer, state_.active_peers(), now());
+  if (!answer.ok()) return;
+  holders_.OnHolders(*holders);
   ConnectMore();
 }
 
 void Downloader::ConnectMore() {
   if (finished_) return;
-  std::size_t busy = 0;
-  std::vector<PeerKey> candidates;
   const Clock::TimePoint t = now();
-  for (const auto& [key, h] : holders_) {
-    if (h.session != nullptr || h.connecting) {
-      ++busy;
-    } else if (!env_.node->bans().Banned(info_->id, h.id, t) && t >= h.retry_at) {
-      candidates.push_back(key);
-    }
-  }
-  // Whole copies first, then the holders that failed least; in random order
-  // within that, so that with more holders than max_peers every getter
-  // picks a different set and each one's upload link is used by someone.
-  std::shuffle(candidates.begin(), candidates.end(), rng_);
-  std::stable_sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
-    const Holder &x = holders_[a], &y = holders_[b];
-    if (x.state != y.state) return x.state == proto::FileState::kWhole;
-    return x.failures < y.failures;
-  });
+  const auto banned = [&](const proto::PeerId& id) { return env_.node->bans().Banned(info_->id, id, t); };
   std::weak_ptr<FetchEvents> weak = std::static_pointer_cast<FetchEvents>(shared_from_this());
-  for (PeerKey key : candidates) {
-    if (busy >= request_.max_peers) break;
-    Holder& h = holders_[key];
-    h.connecting = true;
-    ++busy;
-    FetchSession::Start(*env_.loop, h.address, kConnectTimeout,
+  for (PeerKey key : holders_.NextToConnect(t, banned)) {
+    holders_.OnConnecting(key);
+    FetchSession::Start(*env_.loop, net::SocketAddress::FromEndpoint(holders_.Find(key)->endpoint), kConnectTimeout,
                         std::make_unique<FetchSession>(weak, key, env_.node->self(), env_.node->keys(), info_));
   }
 }
 
 void Downloader::PumpAll() {
   if (finished_) return;
-  for (auto& [key, h] : holders_) Pump(key, h);
+  for (const auto& [key, session] : sessions_) {
+    if (session != nullptr) Pump(key);
+  }
 }
 
-void Downloader::Pump(PeerKey key, Holder& h) {
-  if (finished_ || h.session == nullptr) return;
+void Downloader::Pump(PeerKey key) {
+  FetchSession* session = SessionOf(key);
+  if (finished_ || session == nullptr) return;
   std::vector<std::uint32_t> next = state_.Next(key, now());
-  if (!next.empty()) h.session->Request(next);
+  if (!next.empty()) session->Request(next);
 }
 
 void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
   if (finished_) return session->Close(Status::Ok());  // a connect that outlived the download
-  Holder& h = holders_[key];
-  h.session = session;
-  h.connecting = false;
+  sessions_[key] = session;
+  holders_.OnConnected(key);
   state_.AddPeer(key);
 }
 
 void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) {
-  holders_[key].failures = 0;
+  holders_.OnBitfield(key);
   state_.OnBitfield(key, has);
   spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
-  Pump(key, holders_[key]);
+  Pump(key);
 }
 
 void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) {
   // Only this peer has something new to offer: HAVEs arrive from every
   // peer for every chunk, so pumping them all here would cost the most.
   state_.OnHave(key, index);
-  Pump(key, holders_[key]);
+  Pump(key);
 }
 
 bool Downloader::OnFetchChunkStart(PeerKey key, std::uint32_t index) {
@@ -269,41 +205,12 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
     StopReceiving(key);
     return false;
   }
-  std::uint64_t at = info_->layout().offset(index) + offset;
-  while (len > 0) {
-    const ssize_t n = ::pwrite(fd_, data, len, static_cast<off_t>(at));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      const std::string partial = PartialPath(request_.out);
-      Finish(Status::IOError(fmt::format("{} writing {}: {}; the .partial is kept: {}",
-                                         err == ENOSPC || err == EDQUOT ? "disk full" : "error", partial,
-                                         std::strerror(err),
-                                         err == ENOSPC || err == EDQUOT ? "free some space and run the same command again"
-                                                                        : "run the same command again")));
-      return false;
-    }
-    data += n;
-    len -= static_cast<std::size_t>(n);
-    at += static_cast<std::uint64_t>(n);
+  const std::uint64_t at = info_->layout().offset(index) + offset;
+  if (Status s = WritePiece(fd_, PartialPath(request_.out), at, data, len); !s.ok()) {
+    Finish(s);
+    return false;
   }
   return true;
-}
-
-bool Downloader::RecheckOnDisk(std::uint32_t index) {
-  const std::uint32_t len = info_->layout().length(index);
-  AlignedBuffer buf(std::min<std::size_t>(len, 1u << 20));  // in pieces, like the receive path
-  StreamingChunkHash hash;
-  std::size_t got = 0;
-  while (got < len) {
-    const std::size_t want = std::min(buf.size(), len - got);
-    const ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(info_->layout().offset(index) + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    hash.Update(buf.data(), static_cast<std::size_t>(n));
-    got += static_cast<std::size_t>(n);
-  }
-  return hash.Digest() == info_->chunk_hashes[index];
 }
 
 void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
@@ -313,7 +220,9 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   // it on disk: check what the disk holds.
   if (good && overlapped_[index]) {
     overlapped_[index] = receiving_[index] > 0;
-    if (!RecheckOnDisk(index)) {
+    const Result<bool> same = ChunkOnDiskMatches(fd_, *info_, index);
+    if (!same.ok()) spdlog::debug("rechecking {}: {}", PartialPath(request_.out), same.status().message());
+    if (!same.ok() || !*same) {
       // This peer's bytes were right; the other copy's were not. Fetch it
       // again without counting it against this peer.
       state_.Requeue(key, index, now());
@@ -328,9 +237,7 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   if (v.verified) {
     Verified(index);
     for (PeerKey loser : v.cancel) {
-      if (auto it = holders_.find(loser); it != holders_.end() && it->second.session != nullptr) {
-        it->second.session->Cancel(index);
-      }
+      if (FetchSession* session = SessionOf(loser)) session->Cancel(index);
     }
     if (state_.complete()) return Finish(Status::Ok());
   }
@@ -345,7 +252,7 @@ void Downloader::Verified(std::uint32_t index) {
 void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) {
   if (finished_) return;
   if (index == proto::kWholeFile) {
-    holders_[key].last_error = HolderName(key) + " does not serve the file";
+    holders_.NoteProblem(key, HolderName(key) + " does not serve the file");
     DropPeer(key, "it does not serve this file");
     return;
   }
@@ -367,17 +274,12 @@ void Downloader::StopReceiving(PeerKey key) {
 
 void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
   StopReceiving(key);
-  auto it = holders_.find(key);
-  if (it == holders_.end()) return;
-  Holder& h = it->second;
-  const bool was_connected = h.session != nullptr;
-  h.session = nullptr;
-  h.connecting = false;
+  if (holders_.Find(key) == nullptr) return;
+  const bool was_connected = SessionOf(key) != nullptr;
+  sessions_[key] = nullptr;
   if (finished_) return;
   state_.OnPeerGone(key);
-  ++h.failures;
-  h.retry_at = now() + std::min<Clock::Duration>(std::chrono::seconds(30), std::chrono::seconds(1) * (1 << std::min(h.failures, 5)));
-  if (!why.ok()) h.last_error = why.message();
+  holders_.OnClosed(key, why, now());
   if (was_connected) {
     spdlog::info("lost {} while downloading {}: {}", HolderName(key), info_->name, why.ok() ? "closed" : why.message());
   } else {
@@ -387,33 +289,47 @@ void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
 }
 
 void Downloader::DropPeer(PeerKey key, const std::string& why) {
-  auto it = holders_.find(key);
-  if (it == holders_.end() || it->second.session == nullptr) return;
+  FetchSession* session = SessionOf(key);
+  if (session == nullptr) return;
   spdlog::warn("dropping {} from the download of {}: {}", HolderName(key), info_->name, why);
-  it->second.last_error = why;
-  it->second.session->Close(Status::IOError(why));
+  holders_.NoteProblem(key, why);
+  session->Close(Status::IOError(why));
 }
 
 void Downloader::OnBadChunk(PeerKey key) {
-  auto it = holders_.find(key);
-  if (it == holders_.end()) return;
-  Holder& h = it->second;
+  const HolderSet::Holder* h = holders_.Find(key);
+  if (h == nullptr) return;
   const Clock::TimePoint t = now();
-  const auto ban = env_.node->bans().OnBadChunk(info_->id, h.id, info_->name, h.address.ToString(), t);
+  const std::string address = AddressOf(key);
+  const auto ban = env_.node->bans().OnBadChunk(info_->id, h->id, info_->name, address, t);
   if (!ban) return;
   state_.Ban(key);
   // The one warn line for the ban (the close that follows is logged at info).
   const std::string why = fmt::format("{} of its chunks failed their checksum", ban->bad_chunks);
-  spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", h.address.ToString(),
-               info_->name, why, WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
-  h.last_error = "banned: " + why;
-  if (h.session != nullptr) h.session->Close(Status::IOError(h.last_error));
+  spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", address, info_->name, why,
+               WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
+  const std::string problem = "banned: " + why;
+  holders_.NoteProblem(key, problem);
+  if (FetchSession* session = SessionOf(key)) session->Close(Status::IOError(problem));
 }
 
-std::string Downloader::HolderName(PeerKey key) const {
-  auto it = holders_.find(key);
-  return it == holders_.end() ? "peer ?" : "peer " + it->second.address.ToString();
+void Downloader::CloseSessions() {
+  for (const auto& [key, session] : sessions_) {
+    if (session != nullptr) session->Close(Status::Ok());
+  }
 }
+
+FetchSession* Downloader::SessionOf(PeerKey key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::string Downloader::AddressOf(PeerKey key) const {
+  const HolderSet::Holder* h = holders_.Find(key);
+  return h == nullptr ? "?" : net::SocketAddress::FromEndpoint(h->endpoint).ToString();
+}
+
+std::string Downloader::HolderName(PeerKey key) const { return "peer " + AddressOf(key); }
 
 void Downloader::Cancel(const Status& why) { Finish(why); }
 
@@ -424,9 +340,7 @@ void Downloader::Finish(const Status& why) {
   elapsed_at_finish_ = Seconds(now() - started_);
   if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
   tick_timer_ = 0;
-  for (auto& [key, h] : holders_) {
-    if (h.session != nullptr) h.session->Close(Status::Ok());
-  }
+  CloseSessions();
   if (result_.ok()) {
     const std::string partial = PartialPath(request_.out);
     result_ = CommitPartial(fd_, partial, request_.out);
@@ -478,7 +392,7 @@ nlohmann::json Downloader::Progress() const {
                       {"banned_peers", st.banned_peers},
                       {"reassigned", st.reassigned}};
   if (!result_.ok()) j["error"] = result_.message();
-  if (!last_query_error_.empty()) j["coordinator_error"] = last_query_error_;
+  if (!holders_.query_error().empty()) j["coordinator_error"] = holders_.query_error();
   return j;
 }
 

@@ -10,6 +10,10 @@
 // move its chunks elsewhere; the download itself fails only on a local
 // error (disk full, I/O), on Cancel, or when no holder could be used for
 // `holder_timeout`. A failed download keeps its .partial.
+//
+// It is wiring: peer/download decides what to request from whom,
+// peer/holder_set whom to connect to and when to ask the coordinator, and
+// peer/storage does the writing and the re-reading.
 #pragma once
 
 #include <chrono>
@@ -17,7 +21,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,10 +28,10 @@
 #include "common/bitfield.h"
 #include "common/net/loop.h"
 #include "common/rate_window.h"
-#include "peer/ban_list.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
+#include "peer/holder_set.h"
 #include "peer/node.h"
 #include "peer/storage.h"
 
@@ -82,17 +85,6 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   void OnFetchClosed(PeerKey key, const Status& why) override;
 
  private:
-  struct Holder {
-    proto::PeerId id{};
-    net::SocketAddress address;
-    proto::FileState state = proto::FileState::kWhole;
-    FetchSession* session = nullptr;  // connected
-    bool connecting = false;
-    int failures = 0;                 // connections lost in a row
-    Clock::TimePoint retry_at{};
-    std::string last_error;
-  };
-
   Downloader(const DownloadEnv& env, GetRequest request, std::shared_ptr<const FileInfo> info, int fd,
              DoneFn done);
   void Begin();
@@ -101,15 +93,17 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   void OnHolders(Result<std::vector<proto::Holder>> holders);
   void ConnectMore();
   void PumpAll();
-  void Pump(PeerKey key, Holder& h);
+  void Pump(PeerKey key);
   void Verified(std::uint32_t index);
   // The chunk `key` was sending is no longer being written (done, dropped, closed).
   void StopReceiving(PeerKey key);
-  bool RecheckOnDisk(std::uint32_t index);
   void Finish(const Status& why);
   void DropPeer(PeerKey key, const std::string& why);
   // Counts a bad chunk from `key` in the ban list; bans and drops it at K.
   void OnBadChunk(PeerKey key);
+  void CloseSessions();
+  FetchSession* SessionOf(PeerKey key) const;  // null when not connected
+  std::string AddressOf(PeerKey key) const;
   std::string HolderName(PeerKey key) const;
   Clock::TimePoint now() const { return env_.loop->clock().now(); }
 
@@ -120,9 +114,10 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   DoneFn done_;
   Download state_;
 
-  std::map<PeerKey, Holder> holders_;
-  std::map<proto::PeerId, PeerKey> keys_;
-  PeerKey next_key_ = 1;
+  HolderSet holders_;  // whom to connect to, and when to ask the coordinator
+  // The connected holders' sessions. A closed one's entry becomes null and
+  // stays, so a session callback during a walk over them cannot invalidate it.
+  std::map<PeerKey, FetchSession*> sessions_;
 
   // Endgame copies of one chunk may be written concurrently by two peers;
   // such a chunk is read back and checked before it counts as verified.
@@ -131,11 +126,6 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   std::map<PeerKey, std::uint32_t> current_;  // chunk each peer is sending now
 
   net::Loop::TimerId tick_timer_ = 0;
-  bool query_pending_ = false;
-  std::mt19937_64 rng_;  // spreads the holders we pick, so no holder of a big swarm goes unused
-  Clock::TimePoint next_query_{}, query_sent_{};
-  int queries_ = 0;
-  std::string last_query_error_;
   Clock::TimePoint started_;
   Clock::TimePoint idle_since_;  // last time data for a needed chunk arrived
 

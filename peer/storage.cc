@@ -13,12 +13,19 @@
 
 #include <fmt/format.h>
 
+#include "common/aligned_buffer.h"
 #include "common/units.h"
+#include "fileinfo/checksum.h"
 #include "fileinfo/scan.h"
 
 namespace lanswarm::peer {
 
 namespace {
+
+// Every error that ends in "the disk is full" says what to do the same way.
+constexpr std::string_view kFreeSpace = "free some space and run the same command again";
+
+bool NoSpace(int err) { return err == ENOSPC || err == EDQUOT; }
 
 // Sets the file to `size` bytes with its blocks allocated, so a full disk
 // shows up now rather than in the middle of the download. File systems
@@ -27,7 +34,7 @@ Status Reserve(int fd, const std::string& path, std::uint64_t size) {
   if (size == 0) return Status::Ok();
   if (::fallocate(fd, 0, 0, static_cast<off_t>(size)) == 0) return Status::Ok();
   const int err = errno;
-  if (err == ENOSPC || err == EDQUOT) {
+  if (NoSpace(err)) {
     // What the file holds on disk now (a resumed .partial may be sparse: its
     // size says nothing), and what the file system has left.
     struct stat st {};
@@ -102,8 +109,43 @@ std::string NoSpaceMessage(const std::string& path, std::uint64_t size, std::uin
       allocated == 0 ? fmt::format("it needs {}", FormatBytes(size))
                      : fmt::format("it needs {} more ({} in all, {} of it on disk already)", FormatBytes(size - allocated),
                                    FormatBytes(size), FormatBytes(allocated));
-  return fmt::format("not enough space for {}: {} and {} {} free ({}); free some space and run the same command again",
-                     path, need, FormatBytes(free_bytes), free_bytes == 1 ? "is" : "are", std::strerror(err));
+  return fmt::format("not enough space for {}: {} and {} {} free ({}); {}", path, need, FormatBytes(free_bytes),
+                     free_bytes == 1 ? "is" : "are", std::strerror(err), kFreeSpace);
+}
+
+Status WritePiece(int fd, const std::string& partial, std::uint64_t at, const std::uint8_t* data, std::size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      return Status::IOError(fmt::format("{} writing {}: {}; the .partial is kept: {}",
+                                         NoSpace(err) ? "disk full" : "error", partial, std::strerror(err),
+                                         NoSpace(err) ? kFreeSpace : "run the same command again"));
+    }
+    data += n;
+    len -= static_cast<std::size_t>(n);
+    at += static_cast<std::uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<bool> ChunkOnDiskMatches(int fd, const FileInfo& info, std::uint32_t index) {
+  const std::uint64_t start = info.layout().offset(index);
+  const std::uint32_t len = info.layout().length(index);
+  // Memory bounded by the hasher's read unit, whatever the chunk size.
+  AlignedBuffer buf(std::min<std::size_t>(len, kHashPiece));
+  StreamingChunkHash hash;
+  std::size_t got = 0;
+  while (got < len) {
+    const ssize_t n = ::pread(fd, buf.data(), std::min(buf.size(), len - got), static_cast<off_t>(start + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(fmt::format("reading chunk {} of {}", index, info.name), errno);
+    if (n == 0) return false;
+    hash.Update(buf.data(), static_cast<std::size_t>(n));
+    got += static_cast<std::size_t>(n);
+  }
+  return hash.Digest() == info.chunk_hashes[index];
 }
 
 Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& info, bool force,

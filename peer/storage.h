@@ -8,6 +8,8 @@
 // touching the disk, so this costs about what reading the held chunks does.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +59,17 @@ Result<int> OpenPartial(const std::string& partial, const std::optional<FileIden
 // when there is not enough space; a .partial is never deleted.
 Result<Reservation> ReservePartial(const std::string& out, const FileInfo& info, bool force,
                                    const HashOptions& options = {});
+
+// Writes `len` bytes at offset `at` of the open .partial `fd` (named
+// `partial`, for the message), resuming short writes. A full disk or quota
+// and any other error say that the .partial is kept and what to do.
+Status WritePiece(int fd, const std::string& partial, std::uint64_t at, const std::uint8_t* data, std::size_t len);
+
+// Whether chunk `index` as stored in `fd` hashes to its XXH3 in `info`;
+// false also when the file ends before the chunk does. For a chunk whose
+// bytes two writers may have mixed. Errors only when the read fails.
+// REQUIRES: index < info.chunk_count().
+Result<bool> ChunkOnDiskMatches(int fd, const FileInfo& info, std::uint32_t index);
 
 // Makes the finished `partial` the file `out`: fsync, rename, fsync of the
 // directory, so a crash right after leaves one or the other, whole. Refuses

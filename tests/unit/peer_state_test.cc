@@ -57,6 +57,17 @@ TEST_CASE("Backoff: grows to the cap with jitter, and resets", "[peer][clock]") 
   CHECK(same.Next() == again.Next());  // seeded: deterministic
 }
 
+TEST_CASE("ExponentialWait: doubles from the base up to the cap, whatever the count", "[peer][clock]") {
+  CHECK(ExponentialWait(100ms, 1s, 0) == 100ms);
+  CHECK(ExponentialWait(100ms, 1s, 3) == 800ms);
+  CHECK(ExponentialWait(100ms, 1s, 4) == 1s);
+  CHECK(ExponentialWait(1s, 30s, 1) == 2s);
+  CHECK(ExponentialWait(1s, 30s, 5) == 30s);
+  CHECK(ExponentialWait(1s, 30s, 1'000'000) == 30s);  // no overflow
+  CHECK(ExponentialWait(1s, 30s, -1) == 1s);
+  CHECK(ExponentialWait(Clock::Duration::zero(), 30s, 1'000'000) == Clock::Duration::zero());
+}
+
 TEST_CASE("TokenBucket: the cap allows a burst, then the rate", "[peer][clock]") {
   FakeClock clock;
   TokenBucket tb(clock, 1000, 500);  // 1000 B/s, 500 B burst

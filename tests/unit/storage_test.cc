@@ -1,10 +1,13 @@
 // <out>.partial: reservation, refusal to overwrite, resume that trusts only
-// chunks that hash right, and the final rename.
+// chunks that hash right, writing pieces, rechecking a chunk on disk, and the
+// final rename.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -62,6 +65,95 @@ TEST_CASE("storage: a full disk says how much more is needed and how much is fre
   CHECK(NoSpaceMessage("/d/x.partial", 1000, 4096, 0, EDQUOT) ==
         "not enough space for /d/x.partial: it needs 0 B more (1000 B in all, 1000 B of it on disk already) and "
         "0 B are free (Disk quota exceeded); free some space and run the same command again");
+}
+
+TEST_CASE("storage: a piece is written whole at its offset", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("out.partial"), std::string(16, '.'));
+  const int fd = ::open(dir.File("out.partial").c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  const std::string piece = "chunk";
+  CHECK(WritePiece(fd, dir.File("out.partial"), 4, reinterpret_cast<const std::uint8_t*>(piece.data()), piece.size())
+            .ok());
+  CHECK(WritePiece(fd, dir.File("out.partial"), 0, nullptr, 0).ok());  // nothing to write
+  ::close(fd);
+  CHECK(ReadTestFile(dir.File("out.partial")) == "....chunk.......");
+}
+
+// The disk filling up in the middle of a download is not the reservation's
+// "not enough space" (that is caught before the first byte): the .partial
+// stays for a resume, and the advice is the same.
+TEST_CASE("storage: a write to a full disk says the .partial is kept and to free space", "[storage]") {
+  const int fd = ::open("/dev/full", O_WRONLY);
+  if (fd < 0) {
+    WARN("no /dev/full here: " << std::strerror(errno));
+    return;
+  }
+  const std::uint8_t bytes[8] = {};
+  Status s = WritePiece(fd, "/d/x.partial", 0, bytes, sizeof bytes);
+  ::close(fd);
+  CHECK(s.code() == Status::Code::kIOError);
+  CHECK(s.message() ==
+        "disk full writing /d/x.partial: No space left on device; the .partial is kept: free some space and run the "
+        "same command again");
+}
+
+TEST_CASE("storage: any other write error says the .partial is kept and to run it again", "[storage]") {
+  TempDir dir;
+  WriteTestFile(dir.File("x.partial"), "ro");
+  const int fd = ::open(dir.File("x.partial").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  const std::uint8_t bytes[2] = {1, 2};
+  Status s = WritePiece(fd, "/d/x.partial", 0, bytes, sizeof bytes);
+  ::close(fd);
+  CHECK(s.code() == Status::Code::kIOError);
+  CHECK(s.message() == "error writing /d/x.partial: Bad file descriptor; the .partial is kept: run the same command again");
+}
+
+TEST_CASE("storage: a chunk on disk is checked against its hash, short or damaged ones fail", "[storage]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(2 * kChunk + 100, 6);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"));
+  std::string copy = data;
+  copy[kChunk + 7] ^= 1;                                 // chunk 1 damaged
+  WriteTestFile(dir.File("out.partial"), copy.substr(0, 2 * kChunk + 50));  // chunk 2 cut short
+  const int fd = ::open(dir.File("out.partial").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  const bool expected[] = {true, false, false};
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    const Result<bool> same = ChunkOnDiskMatches(fd, info, i);
+    REQUIRE(same.ok());
+    CHECK(*same == expected[i]);
+  }
+  ::close(fd);
+  const int wronly = ::open(dir.File("out.partial").c_str(), O_WRONLY);
+  REQUIRE(wronly >= 0);
+  CHECK_FALSE(ChunkOnDiskMatches(wronly, info, 0).ok());  // unreadable: an error, not a mismatch
+  ::close(wronly);
+}
+
+TEST_CASE("storage: a chunk larger than the read unit is checked in pieces", "[storage]") {
+  TempDir dir;
+  constexpr std::uint32_t kBig = 4u << 20;  // four 1 MiB reads
+  const std::string data = testing::RandomBytes(kBig + 10, 7);
+  WriteTestFile(dir.File("src"), data);
+  auto info = CreateFileInfo(dir.File("src"), kBig);
+  REQUIRE(info.ok());
+  std::string copy = data;
+  WriteTestFile(dir.File("good.partial"), copy);
+  copy[kBig - 1] ^= 1;  // in the last piece of chunk 0
+  WriteTestFile(dir.File("bad.partial"), copy);
+  for (const auto& [name, want] : {std::pair{"good.partial", true}, std::pair{"bad.partial", false}}) {
+    CAPTURE(name);
+    const int fd = ::open(dir.File(name).c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    const Result<bool> same = ChunkOnDiskMatches(fd, *info, 0);
+    ::close(fd);
+    REQUIRE(same.ok());
+    CHECK(*same == want);
+  }
 }
 
 TEST_CASE("storage: an existing output is refused without force", "[storage]") {

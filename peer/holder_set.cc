@@ -1,0 +1,115 @@
+#include "peer/holder_set.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/backoff.h"
+
+namespace lanswarm::peer {
+
+HolderSet::HolderSet(const PeerId& self, std::uint32_t max_peers, std::uint64_t seed)
+    : self_(self), max_peers_(max_peers), rng_(seed) {}
+
+void HolderSet::OnHolders(const std::vector<proto::Holder>& list) {
+  for (const proto::Holder& h : list) {
+    if (h.peer == self_ || h.state == proto::FileState::kGone) continue;
+    auto [it, fresh] = keys_.emplace(h.peer, next_key_);
+    if (fresh) ++next_key_;
+    Holder& holder = holders_[it->second];
+    holder.id = h.peer;
+    holder.endpoint = h.endpoint;
+    holder.state = h.state;
+  }
+}
+
+std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
+                                              const std::function<bool(const PeerId&)>& banned) {
+  std::size_t busy = 0;
+  std::vector<PeerKey> candidates;
+  for (const auto& [key, h] : holders_) {
+    if (h.connected || h.connecting) {
+      ++busy;
+    } else if (!banned(h.id) && now >= h.retry_at) {
+      candidates.push_back(key);
+    }
+  }
+  // Shuffled first, so that the stable sort leaves ties in random order.
+  std::shuffle(candidates.begin(), candidates.end(), rng_);
+  std::stable_sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
+    const Holder &x = holders_.at(a), &y = holders_.at(b);
+    if (x.state != y.state) return x.state == proto::FileState::kWhole;
+    return x.failures < y.failures;
+  });
+  const std::size_t room = busy >= max_peers_ ? 0 : max_peers_ - busy;
+  if (candidates.size() > room) candidates.resize(room);
+  return candidates;
+}
+
+void HolderSet::OnConnecting(PeerKey key) {
+  if (auto it = holders_.find(key); it != holders_.end()) it->second.connecting = true;
+}
+
+void HolderSet::OnConnected(PeerKey key) {
+  if (auto it = holders_.find(key); it != holders_.end()) {
+    it->second.connecting = false;
+    it->second.connected = true;
+  }
+}
+
+void HolderSet::OnBitfield(PeerKey key) {
+  if (auto it = holders_.find(key); it != holders_.end()) it->second.failures = 0;
+}
+
+void HolderSet::OnClosed(PeerKey key, const Status& why, Clock::TimePoint now) {
+  auto it = holders_.find(key);
+  if (it == holders_.end()) return;
+  Holder& h = it->second;
+  h.connecting = h.connected = false;
+  ++h.failures;
+  h.retry_at = now + ExponentialWait(kRetryBase, kRetryCap, h.failures);
+  if (!why.ok()) h.last_error = why.message();
+}
+
+void HolderSet::NoteProblem(PeerKey key, std::string why) {
+  if (auto it = holders_.find(key); it != holders_.end()) it->second.last_error = std::move(why);
+}
+
+const HolderSet::Holder* HolderSet::Find(PeerKey key) const {
+  auto it = holders_.find(key);
+  return it == holders_.end() ? nullptr : &it->second;
+}
+
+bool HolderSet::QueryDue(Clock::TimePoint now) {
+  if (query_pending_ && now - query_sent_ > kQueryDeadline) {
+    query_pending_ = false;
+    query_error_ = fmt::format("the coordinator did not answer within {} s",
+                               std::chrono::duration_cast<std::chrono::seconds>(kQueryDeadline).count());
+  }
+  return !query_pending_ && now >= next_query_;
+}
+
+void HolderSet::OnQuerySent(Clock::TimePoint now) {
+  query_pending_ = true;
+  query_sent_ = now;
+  ++queries_;
+}
+
+void HolderSet::OnQueryAnswered(const Status& answer, std::size_t active_peers, Clock::TimePoint now) {
+  query_pending_ = false;
+  next_query_ = now + (active_peers < max_peers_ ? ExponentialWait(kQueryFirst, kQueryOften, queries_ - 1) : kQueryFull);
+  query_error_ = answer.ok() ? std::string() : answer.message();
+}
+
+std::string HolderSet::GiveUpReason() const {
+  if (!query_error_.empty()) return "no answer from the coordinator (" + query_error_ + ")";
+  if (holders_.empty()) return fmt::format("no peer holds it (asked the coordinator {} times)", queries_);
+  std::string last;
+  for (const auto& [key, h] : holders_) {
+    if (!h.last_error.empty()) last = h.last_error;
+  }
+  return fmt::format("none of its {} known holders sent any of the missing chunks{}", holders_.size(),
+                     last.empty() ? "" : " (last problem: " + last + ")");
+}
+
+}  // namespace lanswarm::peer
