@@ -33,6 +33,8 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections", 1, 1000000, &c.max_connections));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections_per_address", 1, 1000000,
                                   &c.max_connections_per_address));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_unauthenticated_connections", 1, 1000000,
+                                  &c.max_unauthenticated_connections));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_message_bytes", 1024, proto::kMaxFramePayload,
                                   &c.max_message_bytes));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.hello_timeout", 1, 600, &c.hello_timeout));

@@ -19,6 +19,9 @@ struct Config {
   TableLimits table;
   std::uint32_t max_connections = 10000;
   std::uint32_t max_connections_per_address = 256;
+  // In the handshake at once; beyond, the oldest is closed to make room.
+  // Large: after a coordinator restart every peer reconnects at once.
+  std::uint32_t max_unauthenticated_connections = 1024;
   std::uint32_t max_message_bytes = 4u << 20;
   std::chrono::seconds hello_timeout{5};     // a new connection must say HELLO by then
   std::string log_level = "info";

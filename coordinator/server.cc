@@ -90,6 +90,7 @@ Server::Server(net::Loop& loop, const Config& config, const std::array<std::uint
   options.max_payload = config.max_message_bytes;
   const net::PoolLimits limits{.max_connections = config.max_connections,
                                .max_connections_per_address = config.max_connections_per_address,
+                               .max_unauthenticated = config.max_unauthenticated_connections,
                                .hello_timeout = config.hello_timeout,
                                .idle_timeout = config.idle_timeout()};
   std::weak_ptr<Core> weak = core_;
@@ -135,6 +136,7 @@ std::vector<proto::StatEntry> Server::Core::Stats() const {
       {"expired_peers_total", t.expired_peers},
       {"connections", pool != nullptr ? pool->size() : 0},
       {"refused_connections_total", pool != nullptr ? pool->refused() : 0},
+      {"evicted_connections_total", pool != nullptr ? pool->evicted() : 0},
       {"protocol_errors_total", sessions.protocol_errors},
       {"auth_failures_total", sessions.auth_failures},
       {"rss_bytes", CurrentRssBytes()},

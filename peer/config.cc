@@ -54,6 +54,7 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.max_connections", 1, 100000, &l.max_connections));
   LANSWARM_RETURN_IF_ERROR(
       doc.SetIfPresent("limits.max_connections_per_address", 1, 100000, &l.max_connections_per_address));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.max_unauthenticated", 1, 100000, &l.max_unauthenticated));
   LANSWARM_RETURN_IF_ERROR(
       doc.SetIfPresent("limits.max_requests_per_connection", 1, 1024, &l.max_requests_per_connection));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.max_message_bytes", 1024, 1 << 20, &l.max_message_bytes));

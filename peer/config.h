@@ -24,6 +24,7 @@ struct Config {
   struct Limits {
     std::uint32_t max_connections = 256;              // served at once, in all
     std::uint32_t max_connections_per_address = 32;   // from one IP address
+    std::uint32_t max_unauthenticated = 64;           // in the handshake; beyond, the oldest makes room
     std::uint32_t max_requests_per_connection = 32;   // queued REQUESTs before REJECT(busy)
     std::uint32_t max_message_bytes = 64 << 10;       // largest frame a client may send
     std::chrono::seconds hello_timeout{5};            // to finish HELLO (and AUTH)

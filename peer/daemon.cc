@@ -157,6 +157,7 @@ Status Daemon::Setup() {
       *loop_, serving,
       net::PoolLimits{.max_connections = l.max_connections,
                       .max_connections_per_address = l.max_connections_per_address,
+                      .max_unauthenticated = l.max_unauthenticated,
                       .hello_timeout = l.hello_timeout,
                       .idle_timeout = l.idle_timeout},
       [weak](const net::SocketAddress&) -> std::unique_ptr<net::SessionHandler> {

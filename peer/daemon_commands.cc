@@ -55,6 +55,7 @@ nlohmann::json Daemon::CmdStatus(const nlohmann::json&) {
   return {{"ok", true}, {"pid", ::getpid()}, {"peer_id", PeerIdHex(node_->self())}, {"listen", bound_.ToString()},
           {"coordinator", coordinator_.ToString()}, {"coordinator_connected", link_->connected()},
           {"state_dir", paths_.dir}, {"connections", pool_->size()}, {"refused_connections", pool_->refused()},
+          {"evicted_connections", pool_->evicted()},
           {"uploaded_bytes", serving_->uploaded_bytes},
           {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(upload_rate_.PerSecond())},
           {"files", std::move(files)}, {"downloads", std::move(gets)}, {"bans", std::move(banned)}};

@@ -58,6 +58,7 @@ void Connection::Send(std::shared_ptr<const AlignedBuffer> buffer, std::size_t o
 
 void Connection::Enqueue(OutItem item) {
   unsent_bytes_ += item.size();
+  unsent_copied_ += item.bytes.size();
   const auto latency = loop_->options().send_latency;
   if (latency.count() > 0) {
     delayed_.emplace_back(loop_->clock().now() + latency, std::move(item));
@@ -134,8 +135,10 @@ void Connection::OnSend(int res) {
     return;
   }
   OutItem& item = queue_.front();
+  const std::size_t copied_before = std::min(item.sent, item.bytes.size());
   item.sent += static_cast<std::size_t>(res);
   unsent_bytes_ -= static_cast<std::size_t>(res);
+  unsent_copied_ -= std::min(item.sent, item.bytes.size()) - copied_before;
   if (item.sent < item.size()) {
     MaybeSend();  // a short send: resume where it stopped
     return;
@@ -175,9 +178,29 @@ void Connection::ContinueReceiving() {
   if (closing_ || !connected_ || recv_armed_ || bulk_inflight_) return;
   if (bulk_.active) {
     StartBulkRecv();
-  } else {
+  } else if (!paused_) {
     ArmMultishot();
   }
+}
+
+void Connection::CancelMultishot() {
+  if (!recv_armed_ || cancel_pending_) return;
+  io_uring_sqe* sqe = ring_->GetSqe();
+  io_uring_prep_cancel64(sqe, Tag(this, Op::kRecv), 0);
+  io_uring_sqe_set_data64(sqe, Tag(nullptr, Op::kIgnore));
+  cancel_pending_ = true;
+}
+
+void Connection::PauseReceiving() {
+  if (paused_ || closing_) return;
+  paused_ = true;
+  CancelMultishot();
+}
+
+void Connection::ResumeReceiving() {
+  if (!paused_) return;
+  paused_ = false;
+  ContinueReceiving();
 }
 
 void Connection::ReceiveInto(std::uint8_t* dst, std::size_t len, Done done) {
@@ -187,12 +210,7 @@ void Connection::ReceiveInto(std::uint8_t* dst, std::size_t len, Done done) {
   if (recv_armed_) {
     // Bytes may still arrive through the multishot recv until it ends;
     // Deliver routes them to dst. Its last completion starts the bulk recv.
-    if (!cancel_pending_) {
-      io_uring_sqe* sqe = ring_->GetSqe();
-      io_uring_prep_cancel64(sqe, Tag(this, Op::kRecv), 0);
-      io_uring_sqe_set_data64(sqe, Tag(nullptr, Op::kIgnore));
-      cancel_pending_ = true;
-    }
+    CancelMultishot();
     return;
   }
   ContinueReceiving();

@@ -61,6 +61,17 @@ class Connection {
   std::uint64_t id() const { return id_; }
   // Bytes queued (or delayed) and not yet acknowledged by the kernel.
   std::size_t unsent_bytes() const { return unsent_bytes_; }
+  // Of those, the bytes copied into the queue (frames), not slices of
+  // shared buffers (chunk data): what replies to a client that never
+  // reads would pile up.
+  std::size_t unsent_copied_bytes() const { return unsent_copied_; }
+
+  // Back-pressure: stop taking bytes from the socket (the multishot receive
+  // is cancelled and not re-armed) until ResumeReceiving. Bytes already on
+  // their way may still reach OnData once. No effect on ReceiveInto.
+  void PauseReceiving();
+  void ResumeReceiving();
+  bool receiving_paused() const { return paused_; }
   ConnectionHandler& handler() { return *handler_; }
   Loop& loop() { return *loop_; }
 
@@ -89,6 +100,8 @@ class Connection {
   void ReleaseDelayed();
   void MaybeSend();
   void ArmMultishot();
+  // Asks the multishot receive to end (its last completion follows).
+  void CancelMultishot();
   void StartBulkRecv();
   void ContinueReceiving();
   void Deliver(ByteView data);
@@ -122,6 +135,7 @@ class Connection {
   bool recv_armed_ = false;      // a multishot recv is in flight
   bool cancel_pending_ = false;  // ... and we asked to cancel it
   bool bulk_inflight_ = false;   // a MSG_WAITALL recv is in flight
+  bool paused_ = false;          // PauseReceiving: no multishot recv is armed
   Bulk bulk_;
 
   // send side
@@ -135,6 +149,7 @@ class Connection {
   struct msghdr* send_msg_ = nullptr;
   struct iovec* send_iov_ = nullptr;
   std::size_t unsent_bytes_ = 0;
+  std::size_t unsent_copied_ = 0;
 
   // The kernel reads the connect timeout when the SQE is submitted, after
   // SubmitConnect returns, so it lives here.

@@ -25,7 +25,7 @@ Session::Session(SessionOptions options, std::unique_ptr<SessionHandler> handler
     : options_(std::move(options)),
       handler_(std::move(handler)),
       handshake_(MakeHandshake(options_)),
-      frames_(options_.max_payload) {}
+      frames_(std::min(options_.max_payload, options_.max_payload_before_ready)) {}
 
 Session::~Session() = default;
 
@@ -86,17 +86,21 @@ void Session::OnConnected(Connection& c) {
   conn_ = &c;
   loop_ = &c.loop();
   peer_ = c.peer();
-  opened_ = last_received_ = loop_->clock().now();
+  opened_ = last_activity_ = loop_->clock().now();
   if (auto* connector = std::get_if<auth::ConnectorHandshake>(&handshake_)) c.Send(proto::EncodeFrame(connector->hello()));
   if (options_.exact_reads) ReadHeader();
 }
 
-void Session::OnData(Connection& c, ByteView data) {
+void Session::OnData(Connection&, ByteView data) {
   // Exact reads take every byte through ReceiveInto; nothing comes here.
-  last_received_ = loop_->clock().now();
+  if (!backed_up_) last_activity_ = loop_->clock().now();
   frames_.Append(data);
+  Drain();
+}
+
+void Session::Drain() {
   proto::Message m;
-  while (!c.closing()) {
+  while (!closing() && !BackedUp()) {
     const proto::Decoded d = frames_.Next(&m);
     if (d.state == proto::DecodeState::kNeedMore) return;
     if (d.state == proto::DecodeState::kError) return Fail(proto::ErrorCode::kProtocol, d.error);
@@ -107,8 +111,25 @@ void Session::OnData(Connection& c, ByteView data) {
   }
 }
 
+bool Session::BackedUp() {
+  if (options_.max_unsent_replies == 0 || conn_ == nullptr) return false;
+  if (!backed_up_ && conn_->unsent_copied_bytes() > options_.max_unsent_replies) {
+    backed_up_ = true;
+    conn_->PauseReceiving();
+  }
+  return backed_up_;
+}
+
 void Session::OnSent(Connection&) {
-  if (ready_) handler_->OnSent(*this);
+  last_activity_ = loop_->clock().now();
+  // Resume at half the bound, so a client that reads slowly is not paused
+  // and resumed for every reply.
+  if (backed_up_ && conn_->unsent_copied_bytes() <= options_.max_unsent_replies / 2) {
+    backed_up_ = false;
+    Drain();
+    if (!backed_up_ && !closing()) conn_->ResumeReceiving();
+  }
+  if (ready_ && !closing()) handler_->OnSent(*this);
 }
 
 void Session::OnClosed(Connection&, const Status& why) {
@@ -190,6 +211,8 @@ void Session::FailHandshake(const Status& s) {
 
 void Session::BecomeReady() {
   ready_ = true;
+  frames_.set_max_payload(options_.max_payload);
+  if (options_.on_ready) options_.on_ready(*this);
   if (!held_.empty()) {
     conn_->Send(std::move(held_));
     held_.clear();
@@ -208,9 +231,9 @@ void Session::ReadHeader() {
 }
 
 void Session::OnHeader() {
-  last_received_ = loop_->clock().now();
+  last_activity_ = loop_->clock().now();
   const std::uint32_t len = LoadLE<std::uint32_t>(frame_.data());
-  if (len > options_.max_payload) {
+  if (len > (ready_ ? options_.max_payload : std::min(options_.max_payload, options_.max_payload_before_ready))) {
     return Fail(proto::ErrorCode::kProtocol, fmt::format("a {}-byte frame is over this connection's limit", len));
   }
   if (len == 0) return OnPayload();
@@ -222,7 +245,7 @@ void Session::OnHeader() {
 
 void Session::OnPayload() {
   proto::Message m;
-  const proto::Decoded d = proto::DecodeFrame(frame_, options_.max_payload, &m);
+  const proto::Decoded d = proto::DecodeFrame(frame_, proto::kMaxFramePayload, &m);  // length checked in OnHeader
   if (d.state != proto::DecodeState::kComplete) {
     return Fail(proto::ErrorCode::kProtocol, d.state == proto::DecodeState::kError ? d.error : "truncated frame");
   }
@@ -247,7 +270,7 @@ void Session::ReadPiece() {
 }
 
 void Session::OnPiece() {
-  last_received_ = loop_->clock().now();
+  last_activity_ = loop_->clock().now();
   const std::uint32_t offset = chunk_got_;
   chunk_got_ += piece_len_;
   handler_->OnChunkPiece(*this, offset, piece_len_);

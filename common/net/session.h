@@ -78,6 +78,13 @@ struct SessionOptions {
   std::shared_ptr<const auth::KeyRing> keys = std::make_shared<auth::KeyRing>();
   proto::Hello hello;  // role and peer id; the handshake adds nonce and proof
   std::uint32_t max_payload = proto::kMaxFramePayload;
+  // The limit until the handshake is done: HELLO, AUTH and ERROR are small,
+  // so a client that has proved nothing cannot make us buffer megabytes.
+  std::uint32_t max_payload_before_ready = 4096;
+  // Back-pressure: while more than this many reply bytes (frames, not chunk
+  // data) wait for a client that does not read, its further requests are
+  // not read either. 0: no bound.
+  std::size_t max_unsent_replies = 1u << 20;
   // Read frames with exact-size receives (chunk data into the handler's
   // buffer, no copy) instead of multishot receives into a frame buffer.
   bool exact_reads = false;
@@ -93,8 +100,10 @@ struct SessionOptions {
   // Fail() logs at warn with this after the reason ("closing the
   // connection", "dropping this peer").
   std::string fail_action = "closing the connection";
-  // Called once the session has closed, after the handler's OnClosed (a
-  // SessionPool counts its sessions with it).
+  // Called once the handshake is done, before the handler's OnReady, and
+  // once the session has closed, after the handler's OnClosed (a
+  // SessionPool counts its sessions with them).
+  std::function<void(Session&)> on_ready;
   std::function<void(Session&)> on_closed;
 };
 
@@ -129,7 +138,10 @@ class Session final : public ConnectionHandler {
   // Bytes queued, and not yet taken by the kernel.
   std::size_t unsent_bytes() const;
   Clock::TimePoint opened() const { return opened_; }
-  Clock::TimePoint last_received() const { return last_received_; }
+  // The last time bytes came in (while we were reading) or left: what the
+  // idle timeout counts from. A client that sends requests but never reads
+  // the answers is not active.
+  Clock::TimePoint last_activity() const { return last_activity_; }
   Loop& loop() { return *loop_; }
   SessionHandler& handler() { return *handler_; }
 
@@ -147,6 +159,11 @@ class Session final : public ConnectionHandler {
   void FailHandshake(const Status& s);
   void BecomeReady();
   void Queue(Bytes frame);
+  // Decodes and acts on buffered frames until none is whole, the session
+  // closes, or back-pressure stops it.
+  void Drain();
+  // True (and reading paused) when the replies waiting pass the bound.
+  bool BackedUp();
   // Exact reads.
   void ReadHeader();
   void OnHeader();
@@ -163,7 +180,8 @@ class Session final : public ConnectionHandler {
   bool ready_ = false;
   proto::Hello theirs_;
   Bytes held_;  // sent before ready: goes out after the handshake
-  Clock::TimePoint opened_{}, last_received_{};
+  Clock::TimePoint opened_{}, last_activity_{};
+  bool backed_up_ = false;  // reading paused until replies drain
 
   proto::FrameBuffer frames_;  // buffered reads
   // Exact reads: the frame being read, then the chunk whose data is arriving.

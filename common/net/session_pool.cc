@@ -12,24 +12,47 @@ struct SessionPool::State {
       : options(std::move(o)), limits(l), make(std::move(f)), warnings(l.warnings_per_second) {}
 
   // Whether a client from `from` may come in; a refusal is counted and,
-  // within the warning budget, logged.
+  // within the warning budget, logged. May close the oldest unauthenticated
+  // session to make room.
   bool Admit(const SocketAddress& from, const std::string& key, Clock::TimePoint now) {
     const auto per = per_address.find(key);
     const std::uint32_t from_here = per == per_address.end() ? 0 : per->second;
-    if (sessions.size() < limits.max_connections && from_here < limits.max_connections_per_address) return true;
+    if (from_here >= limits.max_connections_per_address) {
+      return Refuse(from, now, fmt::format("{} from this address, the limit per address", from_here));
+    }
+    // Slots held by sessions already being closed are as good as free.
+    const std::size_t open = sessions.size() - evicting.size();
+    if (pending.size() >= limits.max_unauthenticated || open >= limits.max_connections) {
+      if (pending.empty()) return Refuse(from, now, fmt::format("{} connections open, the limit", open));
+      EvictOldestPending();
+    }
+    return true;
+  }
+
+  bool Refuse(const SocketAddress& from, Clock::TimePoint now, const std::string& why) {
     ++refused;
     if (warnings.Allow(now)) {
-      spdlog::warn("{}: connection refused: {} ({} refused since start)", from.ToString(),
-                   sessions.size() >= limits.max_connections
-                       ? fmt::format("{} connections open, the limit", sessions.size())
-                       : fmt::format("{} from this address, the limit per address", from_here),
-                   refused);
+      spdlog::warn("{}: connection refused: {} ({} refused since start)", from.ToString(), why, refused);
     }
     return false;
   }
 
+  void EvictOldestPending() {
+    Session* oldest = nullptr;
+    for (Session* s : pending) {
+      if (oldest == nullptr || s->opened() < oldest->opened()) oldest = s;
+    }
+    if (oldest == nullptr) return;
+    ++evicted;
+    pending.erase(oldest);
+    evicting.insert(oldest);
+    oldest->Close(Status::IOError("closed unauthenticated to make room for a newer connection"));
+  }
+
   void Forget(Session* s, const std::string& key) {
     sessions.erase(s);
+    pending.erase(s);
+    evicting.erase(s);
     if (auto it = per_address.find(key); it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
@@ -39,8 +62,11 @@ struct SessionPool::State {
   LogLimiter warnings;
   SessionCounters counters;
   std::unordered_set<Session*> sessions;
+  std::unordered_set<Session*> pending;   // still in the handshake
+  std::unordered_set<Session*> evicting;  // closed to make room; not yet gone
   std::unordered_map<std::string, std::uint32_t> per_address;  // by SocketAddress::HostKey
   std::uint64_t refused = 0;
+  std::uint64_t evicted = 0;
 };
 
 SessionPool::SessionPool(Loop& loop, SessionOptions options, PoolLimits limits, Factory make)
@@ -66,11 +92,15 @@ Result<SocketAddress> SessionPool::Listen(const SocketAddress& at) {
     if (!handler) return nullptr;
     SessionOptions options = st->options;
     options.owner = st;
+    options.on_ready = [weak](Session& s) {
+      if (auto alive = weak.lock()) alive->pending.erase(&s);
+    };
     options.on_closed = [weak, key](Session& s) {
       if (auto alive = weak.lock()) alive->Forget(&s, key);
     };
     auto session = std::make_unique<Session>(std::move(options), std::move(handler));
     st->sessions.insert(session.get());
+    st->pending.insert(session.get());
     ++st->per_address[key];
     return session;
   });
@@ -91,7 +121,10 @@ void SessionPool::CheckTimeouts() {
       s->Fail(proto::ErrorCode::kProtocol,
               fmt::format("no {} within {} s", s->got_hello() ? "AUTH" : "HELLO",
                           std::chrono::duration_cast<std::chrono::seconds>(st.limits.hello_timeout).count()));
-    } else if (!s->handler().busy() && now - s->last_received() >= st.limits.idle_timeout) {
+    } else if (now - s->last_activity() >= st.limits.idle_timeout &&
+               (!s->handler().busy() || s->unsent_bytes() > 0)) {
+      // Busy for the client (requests queued) keeps a session, unless what
+      // it owes the client is not moving: then the client is not reading.
       spdlog::debug("{}: idle for {} s; closing", s->peer().ToString(),
                     std::chrono::duration_cast<std::chrono::seconds>(st.limits.idle_timeout).count());
       s->Close(Status::IOError("idle"));
@@ -108,6 +141,7 @@ void SessionPool::ForEach(const std::function<void(Session&)>& fn) const {
 
 std::size_t SessionPool::size() const { return state_->sessions.size(); }
 std::uint64_t SessionPool::refused() const { return state_->refused; }
+std::uint64_t SessionPool::evicted() const { return state_->evicted; }
 const SessionCounters& SessionPool::counters() const { return state_->counters; }
 LogLimiter& SessionPool::warnings() { return state_->warnings; }
 

@@ -1,8 +1,10 @@
 // The accepting side of a daemon: one listener, the sessions it accepted,
 // and the rules every server applies to them. Admission (connections in
-// all and per address, refused at accept with a budgeted warning), the
-// HELLO/AUTH timeout, the idle timeout (nothing received, and the handler
-// not busy for the client), and the summary of warnings held back: once a
+// all and per address, refused at accept with a budgeted warning; a
+// separate budget for connections still in the handshake, whose oldest
+// makes room for a newcomer), the HELLO/AUTH timeout, the idle timeout
+// (no bytes in or out, and the handler not busy for the client or its
+// replies not moving), and the summary of warnings held back: once a
 // second, from the pool's own timer.
 //
 // The pool's state is shared with its sessions, so whichever of pool and
@@ -22,6 +24,11 @@ namespace lanswarm::net {
 struct PoolLimits {
   std::uint32_t max_connections = 256;
   std::uint32_t max_connections_per_address = 32;
+  // Connections that have not finished the handshake: when this many are
+  // open (or all max_connections are taken and some are among them), the
+  // oldest of them is closed to make room, so clients that prove nothing
+  // cannot hold the slots the members need.
+  std::uint32_t max_unauthenticated = 64;
   Clock::Duration hello_timeout = std::chrono::seconds(5);  // HELLO and AUTH both, from accept
   Clock::Duration idle_timeout = std::chrono::seconds(300);
   int warnings_per_second = 20;
@@ -50,6 +57,8 @@ class SessionPool {
   void ForEach(const std::function<void(Session&)>& fn) const;
   std::size_t size() const;
   std::uint64_t refused() const;
+  // Connections closed, unauthenticated, to make room for newer ones.
+  std::uint64_t evicted() const;
   const SessionCounters& counters() const;
   // The budget for warnings an outsider can cause, shared with the handlers.
   LogLimiter& warnings();

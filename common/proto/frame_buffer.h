@@ -20,6 +20,9 @@ class FrameBuffer {
   explicit FrameBuffer(std::uint32_t max_payload = kMaxFramePayload) : max_payload_(max_payload) {}
 
   void Append(ByteView data);
+  // Changes the limit for frames not yet decoded (a session raises it once
+  // the other side has proved the key).
+  void set_max_payload(std::uint32_t max_payload) { max_payload_ = max_payload; }
 
   // Decodes and removes the next frame. After kError the buffer is useless:
   // the stream is out of sync and the connection must be closed.
