@@ -193,8 +193,19 @@ TEST_CASE("session: a bad frame from a client is answered ERROR, then the close"
     CHECK(raw->events[raw->events.size() - 2] == row.error);
     CHECK(raw->events.back() == "closed");
     CHECK(server.at(0).messages.empty());
+    CHECK(server.at(0).hellos <= 1);  // CheckHello is asked about one HELLO at most
     CHECK(server.pool.counters().protocol_errors == 1);
   }
+}
+
+TEST_CASE("session: a HELLO the handler refuses is answered ERROR(protocol) with its reason", "[session]") {
+  SessionHarness h;
+  RecordingPool server(*h.loop, With(Keys({}), 2), {}, [](SessionLog& log) { log.refuse_hello = "not served here"; });
+  auto raw = ConnectRaw(*h.loop, server.address, Frames({PeerHello(9)}));
+  REQUIRE(h.RunUntil([&] { return raw->closed && !server.accepted->empty() && server.at(0).closed; }));
+  CHECK(raw->events == Lines{"ERROR protocol: not served here", "closed"});
+  CHECK(server.at(0).hellos == 1);
+  CHECK_FALSE(server.at(0).ready);
 }
 
 TEST_CASE("session: a bad frame on an exact-read connection is answered ERROR, then the close", "[session]") {

@@ -121,12 +121,14 @@ struct SessionLog {
   // Valid from the first callback (or Connect) until OnClosed.
   net::Session* session = nullptr;
   bool ready = false, closed = false;
+  int hellos = 0;                   // CheckHello calls (acceptor)
   Status why;                       // OnClosed's
   std::vector<std::string> events;  // "ready", Describe(message)..., "closed: why" ("closed: ok")
   std::vector<proto::Message> messages;  // what OnMessage got, as received
   std::vector<std::string> chunks;       // exact reads: each complete chunk's bytes
 
   // Behaviour.
+  std::string refuse_hello;      // non-empty: CheckHello refuses with this
   bool busy = false;             // what busy() answers
   std::size_t piece_size = 0;    // exact reads: the buffer size (0: the chunk's length)
   bool record_pieces = false;    // add "piece OFFSET LEN" and "chunk end" lines
@@ -148,8 +150,9 @@ class RecordingHandler : public net::SessionHandler {
 
   Status CheckHello(net::Session& s, const proto::Hello&) override {
     log_->session = &s;
+    ++log_->hellos;
     if (log_->on_hello) log_->on_hello(s);
-    return Status::Ok();
+    return log_->refuse_hello.empty() ? Status::Ok() : Status::InvalidArgument(log_->refuse_hello);
   }
   void OnReady(net::Session& s) override {
     log_->session = &s;
