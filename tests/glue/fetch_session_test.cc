@@ -18,7 +18,7 @@ using Catch::Matchers::Contains;
 using testing::RecordingPool;
 using testing::SessionHarness;
 using testing::SessionLog;
-using Lines = std::vector<std::string>;
+using testing::Lines;
 
 namespace {
 

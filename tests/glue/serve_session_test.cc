@@ -17,7 +17,7 @@ using Catch::Matchers::Contains;
 using testing::ConnectRecorder;
 using testing::Frames;
 using testing::SessionLog;
-using Lines = std::vector<std::string>;
+using testing::Lines;
 
 namespace {
 

@@ -23,7 +23,7 @@ using testing::PeerHello;
 using testing::RecordingPool;
 using testing::SessionHarness;
 using testing::SessionLog;
-using Lines = std::vector<std::string>;
+using testing::Lines;
 
 namespace {
 

@@ -38,6 +38,9 @@
 
 namespace lanswarm::testing {
 
+// Expected and recorded events, one line each.
+using Lines = std::vector<std::string>;
+
 inline const char* ErrorCodeName(proto::ErrorCode c) {
   switch (c) {
     case proto::ErrorCode::kProtocol: return "protocol";
@@ -121,27 +124,21 @@ struct SessionLog {
   // Valid from the first callback (or Connect) until OnClosed.
   net::Session* session = nullptr;
   bool ready = false, closed = false;
-  int hellos = 0;                   // CheckHello calls (acceptor)
-  Status why;                       // OnClosed's
-  std::vector<std::string> events;  // "ready", Describe(message)..., "closed: why" ("closed: ok")
+  int hellos = 0;                        // CheckHello calls (acceptor)
+  Status why;                            // OnClosed's
+  Lines events;                          // "ready", Describe(message)..., "closed: why" ("closed: ok")
   std::vector<proto::Message> messages;  // what OnMessage got, as received
   std::vector<std::string> chunks;       // exact reads: each complete chunk's bytes
 
   // Behaviour.
-  std::string refuse_hello;      // non-empty: CheckHello refuses with this
-  bool busy = false;             // what busy() answers
-  std::size_t piece_size = 0;    // exact reads: the buffer size (0: the chunk's length)
-  bool record_pieces = false;    // add "piece OFFSET LEN" and "chunk end" lines
-  std::function<void(net::Session&)> on_hello;                            // from CheckHello
-  std::function<void(net::Session&)> on_ready;                            // after "ready"
-  std::function<void(net::Session&, const proto::Message&)> on_message;  // after recording it
+  std::string refuse_hello;                    // non-empty: CheckHello refuses with this
+  bool busy = false;                           // what busy() answers
+  std::size_t piece_size = 0;                  // exact reads: the buffer size (0: the chunk's length)
+  bool record_pieces = false;                  // add "piece OFFSET LEN" and "chunk end" lines
+  std::function<void(net::Session&)> on_hello;  // from CheckHello, before it answers
+  std::function<void(net::Session&)> on_ready;  // after "ready"
 
   std::string last() const { return events.empty() ? "" : events.back(); }
-  // The events after "ready" (what the other side sent, then the close).
-  std::vector<std::string> after_ready() const {
-    auto it = std::find(events.begin(), events.end(), "ready");
-    return it == events.end() ? events : std::vector<std::string>(it + 1, events.end());
-  }
 };
 
 class RecordingHandler : public net::SessionHandler {
@@ -160,10 +157,9 @@ class RecordingHandler : public net::SessionHandler {
     log_->events.push_back("ready");
     if (log_->on_ready) log_->on_ready(s);
   }
-  void OnMessage(net::Session& s, const proto::Message& m) override {
+  void OnMessage(net::Session&, const proto::Message& m) override {
     log_->events.push_back(Describe(m));
     log_->messages.push_back(m);
-    if (log_->on_message) log_->on_message(s, m);
   }
   std::span<std::uint8_t> OnChunkStart(net::Session&, const proto::ChunkHeader& h) override {
     log_->events.push_back(Describe(h));
@@ -230,10 +226,9 @@ struct RecordingPool {
 
 // What a bare connection received, decoded, and how it ended.
 struct RawLog {
-  net::Connection* conn = nullptr;  // valid until closed
   bool closed = false;
   Status why;
-  std::vector<std::string> events;  // Describe() of each frame, then "closed"
+  Lines events;  // Describe() of each frame, then "closed"
   proto::FrameBuffer frames;
 };
 
@@ -249,7 +244,6 @@ class RawHandler : public net::ConnectionHandler {
     while (log_->frames.Next(&m).state == proto::DecodeState::kComplete) log_->events.push_back(Describe(m));
   }
   void OnClosed(net::Connection&, const Status& why) override {
-    log_->conn = nullptr;
     log_->closed = true;
     log_->why = why;
     log_->events.push_back("closed");
@@ -261,10 +255,10 @@ class RawHandler : public net::ConnectionHandler {
 };
 
 // Connects a bare connection that sends `first` once connected, and
-// nothing else unless the test sends through log->conn.
+// nothing else.
 inline std::shared_ptr<RawLog> ConnectRaw(net::Loop& loop, const net::SocketAddress& to, Bytes first = {}) {
   auto log = std::make_shared<RawLog>();
-  log->conn = loop.Connect(to, std::chrono::seconds(2), std::make_unique<RawHandler>(log, std::move(first)));
+  loop.Connect(to, std::chrono::seconds(2), std::make_unique<RawHandler>(log, std::move(first)));
   return log;
 }
 
