@@ -15,10 +15,10 @@ namespace lanswarm::peer {
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
+using testing::Lines;
 using testing::RecordingPool;
 using testing::SessionHarness;
 using testing::SessionLog;
-using testing::Lines;
 
 namespace {
 

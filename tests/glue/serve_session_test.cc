@@ -16,8 +16,8 @@ using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using testing::ConnectRecorder;
 using testing::Frames;
-using testing::SessionLog;
 using testing::Lines;
+using testing::SessionLog;
 
 namespace {
 

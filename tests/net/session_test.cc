@@ -19,11 +19,11 @@ using Catch::Matchers::Contains;
 using testing::ConnectRaw;
 using testing::ConnectRecorder;
 using testing::Frames;
+using testing::Lines;
 using testing::PeerHello;
 using testing::RecordingPool;
 using testing::SessionHarness;
 using testing::SessionLog;
-using testing::Lines;
 
 namespace {
 
@@ -63,16 +63,12 @@ constexpr auto kHave = static_cast<std::uint8_t>(proto::MessageType::kHave);
 
 // A pool and one client session connected to it, both recording.
 struct Connected {
-  explicit Connected(SessionOptions server_options = With(nullptr, 2), SessionOptions client_options = With(nullptr, 1),
+  explicit Connected(SessionOptions server_options = With(Keys({}), 2), SessionOptions client_options = With(Keys({}), 1),
                      PoolLimits limits = {}, std::function<void(SessionLog&)> setup = nullptr,
                      std::shared_ptr<SessionLog> client_log = std::make_shared<SessionLog>())
-      : server(*h.loop, Fix(std::move(server_options)), limits, std::move(setup)),
-        client(ConnectRecorder(*h.loop, server.address, Fix(std::move(client_options)), std::move(client_log))) {}
+      : server(*h.loop, std::move(server_options), limits, std::move(setup)),
+        client(ConnectRecorder(*h.loop, server.address, std::move(client_options), std::move(client_log))) {}
 
-  static SessionOptions Fix(SessionOptions o) {
-    if (!o.keys) o.keys = std::make_shared<auth::KeyRing>();
-    return o;
-  }
   bool Accepted() const { return !server.accepted->empty(); }
   SessionLog& accepted() { return server.at(0); }
   bool BothReady() { return client->ready && Accepted() && accepted().ready; }
@@ -222,10 +218,10 @@ TEST_CASE("session: a bad frame on an exact-read connection is answered ERROR, t
   };
   for (const Row& row : rows) {
     INFO(row.what);
-    SessionOptions client = With(nullptr, 1);
+    SessionOptions client = With(Keys({}), 1);
     client.exact_reads = true;
     client.max_payload = 1024;
-    Connected c(With(nullptr, 2), client, {},
+    Connected c(With(Keys({}), 2), client, {},
                 [&](SessionLog& log) { log.on_ready = [&](Session& s) { s.SendFrames(row.sent); }; });
     REQUIRE(c.h.RunUntil([&] { return c.BothClosed(); }));
     CHECK(c.client->events == Lines{"ready", std::string("closed: ") + row.reason});
@@ -415,12 +411,12 @@ TEST_CASE("session: exact reads deliver a CHUNK in pieces of the handler's buffe
   std::memcpy(buffer->data() + 100, data.data(), data.size());
   for (const Row& row : rows) {
     INFO("piece size " << row.piece_size);
-    SessionOptions client = With(nullptr, 1);
+    SessionOptions client = With(Keys({}), 1);
     client.exact_reads = true;
     auto log = std::make_shared<SessionLog>();
     log->piece_size = row.piece_size;
     log->record_pieces = true;
-    Connected c(With(nullptr, 2), client, {},
+    Connected c(With(Keys({}), 2), client, {},
                 [&](SessionLog& server) {
                   server.on_ready = [&](Session& s) {
                     s.Send(proto::Have{1, 7});
