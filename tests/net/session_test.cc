@@ -2,13 +2,12 @@
 // a FakeClock: the handshake (open and keyed), held sends, the error close
 // for every kind of bad frame, the pool's HELLO/AUTH and idle timeouts, its
 // admission limits, and exact reads of chunk data.
-#include <sodium.h>
-
 #include <cstring>
 
 #include <catch2/catch.hpp>
 
 #include "common/aligned_buffer.h"
+#include "common/sodium_init.h"
 #include "tests/support/session_harness.h"
 #include "tests/support/temp_dir.h"
 
@@ -29,7 +28,7 @@ namespace {
 
 // A ring of keys made of one repeated byte each, primary first.
 std::shared_ptr<const auth::KeyRing> Keys(const std::vector<std::uint8_t>& fills) {
-  REQUIRE(sodium_init() >= 0);
+  REQUIRE(InitSodium().ok());
   auto ring = std::make_shared<auth::KeyRing>();
   for (std::uint8_t fill : fills) {
     std::array<std::uint8_t, auth::ClusterKey::kSize> b;
