@@ -98,6 +98,11 @@ UNIT_TESTS := $(BUILD)/tests/unit_tests
 CLI_TESTS := $(BUILD)/tests/cli_tests
 NET_TEST_SRCS := $(wildcard tests/net/*.cc) tests/support/temp_dir.cc
 NET_TESTS := $(BUILD)/tests/net_tests
+# Glue tests: the peer's loop-side handlers (every PEER_GLUE object but its
+# main) on a real loop, against scripted sessions.
+GLUE_TEST_SRCS := $(wildcard tests/glue/*.cc) tests/support/temp_dir.cc
+GLUE_TESTS := $(BUILD)/tests/glue_tests
+PEER_GLUE_LIB_OBJS := $(filter-out $(BUILD)/peer/main.o,$(PEER_OBJS))
 
 .PHONY: all test asan static bench demo demo-docker test-lan test-faults bench-swarm deps fuzz clean binaries tests \
   fault-tools benches run-tests fuzz-binaries
@@ -279,12 +284,12 @@ clean:
 
 binaries: $(BINARIES)
 fault-tools: $(FAULT_TOOLS)
-tests: $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
+tests: $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
   $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench
 
 run-tests:
-	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(CLI_TESTS)
+	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
@@ -337,5 +342,8 @@ $(BUILD)/tests/corrupt_peer: $(BUILD)/tests/support/corrupt_peer.o $(LIBNET) $(L
 # Loop tests: real sockets on loopback, so they link libnet.a and liburing.
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(NET_LIBS) -o $@
+
+$(GLUE_TESTS): $(CATCH_MAIN) $(GLUE_TEST_SRCS:%.cc=$(BUILD)/%.o) $(PEER_GLUE_LIB_OBJS) $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(GLUE_TEST_SRCS:%.cc=$(BUILD)/%.o) $(PEER_GLUE_LIB_OBJS) $(NET_LIBS) -o $@
 
 -include $(shell find build/$(MODE) $(if $(filter fuzz-binaries,$(MAKECMDGOALS)),$(FUZZ_DIR)/obj) -name '*.d' 2>/dev/null)

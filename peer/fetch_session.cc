@@ -54,13 +54,17 @@ void FetchSession::OnMessage(net::Session& s, const proto::Message& m) {
   auto events = events_.lock();
   if (!events) return s.Close();
   const std::uint32_t count = info_->chunk_count();
+  // The slot first: the reason must name what is wrong, not a count or an
+  // index that is fine.
   if (const auto* b = std::get_if<proto::Bitfield>(&m)) {
-    if (b->slot != kSlot || b->chunk_count != count) {
+    if (b->slot != kSlot) return s.Fail(proto::ErrorCode::kProtocol, "BITFIELD for a slot never opened");
+    if (b->chunk_count != count) {
       return s.Fail(proto::ErrorCode::kProtocol, fmt::format("BITFIELD for {} chunks, the file has {}", b->chunk_count, count));
     }
     events->OnFetchBitfield(key_, Bitfield::FromBytes(count, b->bits));
   } else if (const auto* have = std::get_if<proto::Have>(&m)) {
-    if (have->slot != kSlot || have->index >= count) {
+    if (have->slot != kSlot) return s.Fail(proto::ErrorCode::kProtocol, "HAVE for a slot never opened");
+    if (have->index >= count) {
       return s.Fail(proto::ErrorCode::kProtocol, fmt::format("HAVE {} is out of range", have->index));
     }
     events->OnFetchHave(key_, have->index);

@@ -181,9 +181,11 @@ void Session::HandleAcceptorHandshake(const proto::Message& m) {
   auto& hs = std::get<auth::AcceptorHandshake>(handshake_);
   if (Status s = hs.Admit(m); !s.ok()) return FailHandshake(s);
   if (const auto* hello = std::get_if<proto::Hello>(&m)) {
-    if (Status s = handler_->CheckHello(*this, *hello); !s.ok()) return Fail(proto::ErrorCode::kProtocol, s.message());
+    // The handshake first: the handler is asked about the one HELLO it
+    // accepts, never a second one or one without a version in common.
     auto reply = hs.OnHello(*hello);
     if (!reply.ok()) return FailHandshake(reply.status());
+    if (Status s = handler_->CheckHello(*this, *hello); !s.ok()) return Fail(proto::ErrorCode::kProtocol, s.message());
     theirs_ = *hello;
     conn_->Send(proto::EncodeFrame(*reply));
   } else if (const auto* a = std::get_if<proto::Auth>(&m)) {

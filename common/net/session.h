@@ -43,7 +43,8 @@ class SessionHandler {
   virtual ~SessionHandler() = default;
   // The acceptor's chance to refuse a HELLO it cannot serve (a coordinator
   // asked by a coordinator): an error is sent as ERROR(protocol) and the
-  // session closes. Called before the reply is sent.
+  // session closes. Called at most once, for the first HELLO with a version
+  // in common, before the reply is sent.
   virtual Status CheckHello(Session&, const proto::Hello&) { return Status::Ok(); }
   // The handshake is done: both sides proved the key, or the cluster is open.
   virtual void OnReady(Session&) {}
