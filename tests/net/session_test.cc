@@ -18,6 +18,8 @@ using Catch::Matchers::Contains;
 using testing::ConnectRaw;
 using testing::ConnectRecorder;
 using testing::Frames;
+using testing::Keys;
+using testing::With;
 using testing::Lines;
 using testing::PeerHello;
 using testing::RecordingPool;
@@ -25,25 +27,6 @@ using testing::SessionHarness;
 using testing::SessionLog;
 
 namespace {
-
-// A ring of keys made of one repeated byte each, primary first.
-std::shared_ptr<const auth::KeyRing> Keys(const std::vector<std::uint8_t>& fills) {
-  REQUIRE(InitSodium().ok());
-  auto ring = std::make_shared<auth::KeyRing>();
-  for (std::uint8_t fill : fills) {
-    std::array<std::uint8_t, auth::ClusterKey::kSize> b;
-    b.fill(fill);
-    ring->Add(auth::ClusterKey(b));
-  }
-  return ring;
-}
-
-SessionOptions With(std::shared_ptr<const auth::KeyRing> keys, std::uint8_t id) {
-  SessionOptions o;
-  o.keys = std::move(keys);
-  o.hello = PeerHello(id);
-  return o;
-}
 
 // A frame header as sent, whatever it claims: [u32 payload length][u8 type].
 Bytes Header(std::uint32_t len, std::uint8_t type) {

@@ -32,6 +32,7 @@
 #include "common/net/loop.h"
 #include "common/net/session.h"
 #include "common/net/session_pool.h"
+#include "common/sodium_init.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
 #include "tests/support/net_helpers.h"
@@ -273,6 +274,25 @@ inline proto::Hello PeerHello(std::uint8_t id) {
   PeerId pid;
   pid.fill(id);
   return proto::MakeHello(proto::Role::kPeer, pid);
+}
+
+// A ring of keys made of one repeated byte each, primary first.
+inline std::shared_ptr<const auth::KeyRing> Keys(const std::vector<std::uint8_t>& fills) {
+  REQUIRE(InitSodium().ok());
+  auto ring = std::make_shared<auth::KeyRing>();
+  for (std::uint8_t fill : fills) {
+    std::array<std::uint8_t, auth::ClusterKey::kSize> b;
+    b.fill(fill);
+    ring->Add(auth::ClusterKey(b));
+  }
+  return ring;
+}
+
+inline net::SessionOptions With(std::shared_ptr<const auth::KeyRing> keys, std::uint8_t id) {
+  net::SessionOptions o;
+  o.keys = std::move(keys);
+  o.hello = PeerHello(id);
+  return o;
 }
 
 }  // namespace lanswarm::testing
