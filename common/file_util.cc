@@ -55,11 +55,23 @@ Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_byt
   return text;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite) {
+Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite, FileMode mode) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   {
-    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    // A temporary of ours left by a crash, or anything planted at its name,
+    // goes first: O_EXCL then makes a new file with our mode, and refuses a
+    // link someone races back in.
+    ::unlink(tmp.c_str());
+    const bool private_file = mode == FileMode::kPrivate;
+    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, private_file ? 0600 : 0644)};
     if (f.fd < 0) return Status::FromErrno(tmp, errno);
+    // The umask can only narrow 0600 (0400 and the like); state files are
+    // the daemon's to read and rewrite.
+    if (private_file && ::fchmod(f.fd, 0600) != 0) {
+      Status s = Status::FromErrno("chmod " + tmp, errno);
+      ::unlink(tmp.c_str());
+      return s;
+    }
     const char* p = contents.data();
     std::size_t left = contents.size();
     while (left > 0) {

@@ -14,10 +14,17 @@ namespace lanswarm {
 // max_bytes arrive: the buffer is bounded by us, never by the file's claim.
 Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
 
+// Who may read a file WriteFileAtomic makes.
+enum class FileMode {
+  kPrivate,  // exactly 0600, whatever the umask: the peer's state (registry, peer id)
+  kShared,   // 0644 less the umask, as for any file a user makes: .fileinfo files
+};
+
 // Writes `contents` to `path` so that readers see the old file or the new
-// one, never a mix: a temporary in the same directory, fsync, rename, fsync
-// of the directory. With overwrite=false an existing `path` is an
-// AlreadyExists error and is left untouched, atomically.
-Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite);
+// one, never a mix: a fresh temporary in the same directory (made with
+// `mode`, never through a link left at its name), fsync, rename, fsync of the
+// directory. With overwrite=false an existing `path` is an AlreadyExists
+// error and is left untouched, atomically.
+Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite, FileMode mode);
 
 }  // namespace lanswarm

@@ -194,7 +194,7 @@ Result<FileInfo> LoadFileInfo(const std::string& path) {
 
 Status SaveFileInfo(const FileInfo& info, const std::string& path, bool overwrite) {
   LANSWARM_RETURN_IF_ERROR(ValidateFileInfo(info));
-  return WriteFileAtomic(path, SerializeFileInfo(info), overwrite);
+  return WriteFileAtomic(path, SerializeFileInfo(info), overwrite, FileMode::kShared);
 }
 
 }  // namespace lanswarm

@@ -57,7 +57,8 @@ Result<FileInfo> ParseFileInfo(std::string_view text, const std::string& origin)
 // ParseFileInfo on a file read with ReadFileBounded(path, kMaxFileInfoBytes).
 Result<FileInfo> LoadFileInfo(const std::string& path);
 
-// Writes SerializeFileInfo(info) atomically; see WriteFileAtomic.
+// Writes SerializeFileInfo(info) atomically, mode 0644 less the umask (a
+// .fileinfo is meant to be handed around); see WriteFileAtomic.
 Status SaveFileInfo(const FileInfo& info, const std::string& path, bool overwrite);
 
 }  // namespace lanswarm

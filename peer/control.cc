@@ -53,9 +53,16 @@ Status StartControlServer(net::Loop& loop, const std::string& socket_path, Contr
   auto addr = net::SocketAddress::FromUnixPath(socket_path);
   if (!addr.ok()) return addr.status();
   ::unlink(socket_path.c_str());  // a stale socket from a daemon that died
+  // bind(2) makes the socket file with 0777 less the umask, and connecting
+  // needs only write permission on it: under umask 000 anyone could connect
+  // between bind and chmod. So it is bound under umask 077 and never exists
+  // wider than 0700. The umask is the process's: this runs in Daemon::Setup
+  // before any other thread exists, so nothing else is made under it.
+  const mode_t umask_was = ::umask(077);
   auto bound = loop.Listen(*addr, [handler](const net::SocketAddress&) {
     return std::make_unique<ControlSession>(handler);
   });
+  ::umask(umask_was);
   if (!bound.ok()) return bound.status();
   if (::chmod(socket_path.c_str(), 0600) != 0) return Status::FromErrno("chmod " + socket_path, errno);
   return Status::Ok();

@@ -19,7 +19,9 @@ namespace lanswarm::peer {
 
 using ControlHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
 
-// Listens on `socket_path` (replacing a stale socket file there).
+// Listens on `socket_path` (replacing a stale socket file there), mode 0600
+// and never wider at any moment. REQUIRES: no other thread of the process
+// makes files meanwhile (the umask is narrowed while it binds).
 Status StartControlServer(net::Loop& loop, const std::string& socket_path, ControlHandler handler);
 
 // The client side, for the CLI: connects, sends one request, returns the

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <map>
-#include <filesystem>
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -19,6 +18,7 @@
 #include "common/sodium_init.h"
 #include "peer/control.h"
 #include "peer/daemon_impl.h"
+#include "peer/state_dir.h"
 
 namespace lanswarm::peer {
 
@@ -26,8 +26,9 @@ namespace lanswarm::peer {
 class PidLock {
  public:
   static Result<PidLock> Acquire(const StatePaths& paths) {
-    int fd = ::open(paths.pid.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return Status::FromErrno(paths.pid, errno);
+    auto opened = OpenStateFile(paths.pid, O_RDWR);
+    if (!opened.ok()) return opened.status();
+    const int fd = *opened;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
       return Status::AlreadyExists(fmt::format("a peer daemon is already running (pid {}, state dir {})",
@@ -64,7 +65,7 @@ Result<proto::PeerId> LoadOrCreatePeerId(const std::string& path) {
   }
   proto::PeerId id;
   randombytes_buf(id.data(), id.size());
-  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, PeerIdHex(id) + "\n", true));
+  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, PeerIdHex(id) + "\n", /*overwrite=*/true, FileMode::kPrivate));
   return id;
 }
 
@@ -101,9 +102,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, const Daemo
 }
 
 Status Daemon::Setup() {
-  std::error_code ec;
-  std::filesystem::create_directories(paths_.dir, ec);
-  if (ec) return Status::IOError(fmt::format("cannot create state dir {}: {}", paths_.dir, ec.message()));
+  auto prepared = PrepareStateDir(paths_.dir);
+  if (!prepared.ok()) return prepared.status();
+  if (*prepared) spdlog::warn("{}", **prepared);
   auto lock = PidLock::Acquire(paths_);
   if (!lock.ok()) return lock.status();
   lock_ = std::make_unique<PidLock>(std::move(*lock));

@@ -3,6 +3,7 @@
 // Exit codes: 0 success; 1 failure (no daemon, it refused, I/O error, a
 // download that could not finish); 2 bad usage or configuration.
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/auth/key_ring.h"
 #include "common/cli_parse.h"
@@ -31,6 +33,7 @@
 #include "peer/get_command.h"
 #include "peer/get_progress.h"
 #include "peer/share.h"
+#include "peer/state_dir.h"
 
 namespace lanswarm::peer {
 namespace {
@@ -83,6 +86,39 @@ Result<nlohmann::json> Ask(const Config& c, const nlohmann::json& request) {
   return reply;
 }
 
+// The detached daemon: its output goes to peer.log, and it tells the parent
+// "ok <address>" or "error <message>" through `tell` once it serves.
+[[noreturn]] void RunDetached(const Config& c, int tell) {
+  auto say = [tell](const std::string& what) {
+    const std::string msg = what + "\n";
+    [[maybe_unused]] ssize_t n = ::write(tell, msg.data(), msg.size());
+  };
+  ::setsid();
+  // The log lives in the state dir, so the dir is made (and its mode
+  // corrected) here, and what was corrected goes into that log.
+  const StatePaths paths(c.state_dir);
+  auto prepared = PrepareStateDir(c.state_dir);
+  auto log = prepared.ok() ? OpenStateFile(paths.log, O_WRONLY | O_APPEND) : Result<int>(prepared.status());
+  if (!log.ok()) {
+    say("error " + log.status().message());
+    _exit(kExitFailed);
+  }
+  ::dup2(*log, 1);
+  ::dup2(*log, 2);
+  ::close(*log);
+  ::freopen("/dev/null", "r", stdin);
+  if (Status s = SetupLogging("peer", c.log_level); !s.ok()) _exit(kExitUsage);
+  if (*prepared) spdlog::warn("{}", **prepared);
+  bool told = false;
+  Status s = RunDaemon(c, [&](const std::string& where) {
+    say("ok " + where);
+    ::close(tell);
+    told = true;
+  });
+  if (!told) say("error " + s.message());
+  _exit(s.ok() ? kExitOk : kExitFailed);
+}
+
 int RunStart(const Config& c, bool foreground) {
   if (foreground) {
     if (Status s = SetupLogging("peer", c.log_level); !s.ok()) return Fail(kExitUsage, s.message());
@@ -94,9 +130,6 @@ int RunStart(const Config& c, bool foreground) {
     return Fail(kExitFailed, "a peer daemon is already running (pid " + std::to_string(pid) + ", state dir " +
                                  c.state_dir + ")");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(c.state_dir, ec);
-  if (ec) return Fail(kExitFailed, "cannot create state dir " + c.state_dir + ": " + ec.message());
   // The child reports "ok <address>" or "error <message>" through this pipe
   // once it serves, so the parent can say what happened.
   int pipefd[2];
@@ -105,26 +138,7 @@ int RunStart(const Config& c, bool foreground) {
   if (pid < 0) return Fail(kExitFailed, "fork failed");
   if (pid == 0) {
     ::close(pipefd[0]);
-    ::setsid();
-    std::FILE* log = std::fopen(paths.log.c_str(), "a");
-    if (log != nullptr) {
-      ::dup2(::fileno(log), 1);
-      ::dup2(::fileno(log), 2);
-    }
-    ::freopen("/dev/null", "r", stdin);
-    if (Status s = SetupLogging("peer", c.log_level); !s.ok()) _exit(kExitUsage);
-    bool told = false;
-    Status s = RunDaemon(c, [&](const std::string& where) {
-      const std::string msg = "ok " + where + "\n";
-      [[maybe_unused]] ssize_t n = ::write(pipefd[1], msg.data(), msg.size());
-      ::close(pipefd[1]);
-      told = true;
-    });
-    if (!told) {
-      const std::string msg = "error " + s.message() + "\n";
-      [[maybe_unused]] ssize_t n = ::write(pipefd[1], msg.data(), msg.size());
-    }
-    _exit(s.ok() ? kExitOk : kExitFailed);
+    RunDetached(c, pipefd[1]);
   }
   ::close(pipefd[1]);
   std::string answer;

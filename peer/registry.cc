@@ -72,7 +72,7 @@ Status Registry::Save(const std::string& path) const {
                      {"mtime_ns", f.disk_mtime_ns}});
   }
   nlohmann::json j = {{"version", kRegistryVersion}, {"files", std::move(files)}};
-  return WriteFileAtomic(path, j.dump(1) + "\n", /*overwrite=*/true);
+  return WriteFileAtomic(path, j.dump(1) + "\n", /*overwrite=*/true, FileMode::kPrivate);
 }
 
 void Registry::Put(SharedFile file) {

@@ -44,8 +44,8 @@ class Registry {
   // Reads `path` (missing = empty registry). Entries whose .fileinfo can no
   // longer be read are skipped, each with a line in *warnings.
   static Result<Registry> Load(const std::string& path, std::vector<std::string>* warnings);
-  // Writes atomically, without downloads in progress; the data files
-  // themselves are never touched.
+  // Writes atomically, mode 0600 (it names every shared file), without
+  // downloads in progress; the data files themselves are never touched.
   Status Save(const std::string& path) const;
 
   // Adds or replaces (same file id) an entry.
