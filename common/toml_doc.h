@@ -50,6 +50,12 @@ class TomlDoc {
     if (v->has_value()) *out = std::move(**v);
     return Status::Ok();
   }
+  Status SetIfPresent(std::string_view key, bool* out) {
+    auto v = GetBool(key);
+    if (!v.ok()) return v.status();
+    if (v->has_value()) *out = **v;
+    return Status::Ok();
+  }
   template <typename Int>
   Status SetIfPresent(std::string_view key, std::int64_t min, std::int64_t max, Int* out) {
     auto v = GetInt(key, min, max);

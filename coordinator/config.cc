@@ -25,6 +25,7 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("report_interval", 1, 3600, &c.report_interval));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("expiry_multiple", 2, 100, &c.expiry_multiple));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("log_level", &c.log_level));
+  LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("allow_advertised_addresses", &c.advertise.allow_other_addresses));
   LANSWARM_RETURN_IF_ERROR(auth::LoadAuthConfig(d, &c.auth));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_holders_per_answer", 1, 1000, &c.table.max_holders_per_answer));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_peers", 1, 10000000, &c.table.max_peers));

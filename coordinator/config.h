@@ -8,6 +8,7 @@
 
 #include "common/auth/key_ring.h"
 #include "common/status.h"
+#include "coordinator/advertised_address.h"
 #include "coordinator/availability_table.h"
 
 namespace lanswarm::coordinator {
@@ -25,6 +26,7 @@ struct Config {
   std::uint32_t max_message_bytes = 4u << 20;
   std::chrono::seconds hello_timeout{5};     // a new connection must say HELLO by then
   std::string log_level = "info";
+  AdvertisePolicy advertise;                 // allow_advertised_addresses
   auth::AuthConfig auth;                     // [auth]: empty = open (anyone may report and ask)
 
   std::chrono::seconds expiry() const { return report_interval * expiry_multiple; }

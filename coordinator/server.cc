@@ -8,6 +8,7 @@
 #include "common/net/session_pool.h"
 #include "common/process_stats.h"
 #include "common/rate_window.h"
+#include "coordinator/advertised_address.h"
 #include "coordinator/availability_table.h"
 
 namespace lanswarm::coordinator {
@@ -67,14 +68,9 @@ class Server::Session : public net::SessionHandler {
  private:
   void OnReport(net::Session& s, const proto::Report& r) {
     if (s.theirs().role != proto::Role::kPeer) return s.Fail(proto::ErrorCode::kProtocol, "only peers send REPORT");
-    proto::Endpoint where = r.listen;
-    if (where.port == 0) return s.Fail(proto::ErrorCode::kProtocol, "REPORT without a listening port");
-    if (where.family == 0) {
-      // "Reach me where this connection comes from, at my port."
-      where = s.peer().ToEndpoint();
-      where.port = r.listen.port;
-    }
-    Status st = core_->table.Report(s.theirs().peer_id, where, r.files);
+    auto where = CheckAdvertised(r.listen, s.peer().ToEndpoint(), core_->config.advertise);
+    if (!where.ok()) return s.Fail(proto::ErrorCode::kProtocol, where.status().message());
+    Status st = core_->table.Report(s.theirs().peer_id, *where, r.files);
     if (!st.ok()) s.Fail(proto::ErrorCode::kLimit, st.message());
   }
 

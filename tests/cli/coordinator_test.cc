@@ -122,10 +122,11 @@ TEST_CASE("coordinator: answers status and stops cleanly on SIGTERM and SIGINT",
 
 TEST_CASE("coordinator: reports become answers, whole copies first, never the asker", "[coordinator]") {
   Coordinator co;
-  ScriptedClient a(co.port), b(co.port);
+  ScriptedClient a(co.port), b(co.port, "127.0.0.9");
   REQUIRE(a.Handshake(1).ok());
   REQUIRE(b.Handshake(2).ok());
-  // A says "my address as you see it, port 7001"; B names its address.
+  // A says "my address as you see it, port 7001"; B names its address (the
+  // one it reports from: the only one allowed by default).
   a.Send(proto::Report{proto::Endpoint{0, {}, 7001}, {{File(1), FileState::kPartial}, {File(2), FileState::kWhole}}});
   b.Send(proto::Report{Endpoint("127.0.0.9", 7002), {{File(1), FileState::kWhole}}});
   REQUIRE(WaitFor([&] { return co.Stats()["entries"] == 3; }, 5s));
@@ -237,6 +238,40 @@ TEST_CASE("coordinator: garbage closes that connection only", "[coordinator][bad
   CHECK(co.Query(File(1)).size() == 1);
   good.Send(proto::Report{proto::Endpoint{0, {}, 7001}, {{File(1), FileState::kWhole}, {File(2), FileState::kWhole}}});
   CHECK(WaitFor([&] { return co.Stats()["entries"] == 2; }, 5s));
+}
+
+TEST_CASE("coordinator: a REPORT advertising where no peer is, or elsewhere, gets ERROR(protocol)",
+          "[coordinator][bad-input]") {
+  const std::string allow = GENERATE(std::string(""), std::string("allow_advertised_addresses = true\n"));
+  Coordinator co(allow);
+  proto::Endpoint any6{6, {}, 7002};
+  const struct {
+    proto::Endpoint advertised;
+    const char* reason;  // with allow_advertised_addresses, or by default when different
+    const char* strict_reason;
+  } kRows[] = {
+      {Endpoint("224.0.0.1", 7002), "REPORT advertises a multicast address, 224.0.0.1:7002", nullptr},
+      {Endpoint("0.0.0.0", 7002), "REPORT advertises an unspecified address, 0.0.0.0:7002", nullptr},
+      {Endpoint("255.255.255.255", 7002), "REPORT advertises the broadcast address, 255.255.255.255:7002", nullptr},
+      {any6, "REPORT advertises an unspecified address, [0:0:0:0:0:0:0:0]:7002", nullptr},
+      {Endpoint("127.0.0.9", 22), nullptr,
+       "REPORT advertises 127.0.0.9:22 but comes from 127.0.0.1 (allow_advertised_addresses is off)"},
+  };
+  for (const auto& row : kRows) {
+    const char* reason = allow.empty() && row.strict_reason != nullptr ? row.strict_reason : row.reason;
+    ScriptedClient c(co.port);
+    REQUIRE(c.Handshake(3).ok());
+    c.Send(proto::Report{row.advertised, {{File(1), FileState::kWhole}}});
+    if (reason == nullptr) {  // loopback from loopback, allowed
+      REQUIRE(WaitFor([&] { return co.Query(File(1)).size() == 1; }, 5s));
+      CHECK(co.Query(File(1))[0].endpoint == row.advertised);
+      continue;
+    }
+    ExpectErrorAndClose(c, proto::ErrorCode::kProtocol, reason);
+    CHECK(co.Query(File(1)).empty());
+  }
+  CHECK(co.Stats()["protocol_errors_total"] == (allow.empty() ? 5 : 4));
+  CHECK(co.proc->running());
 }
 
 TEST_CASE("coordinator: a report over the file limit is refused with ERROR(limit)", "[coordinator][bad-input]") {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/proto/codec.h"
+#include "tests/support/temp_dir.h"
 
 namespace lanswarm::coordinator {
 
@@ -27,6 +28,20 @@ TEST_CASE("coordinator config: max_files_per_report must fit max_message_bytes, 
   const Status s = ValidateConfig(c);
   CHECK(Has(s, "limits.max_files_per_report = 1001 needs messages of 17040 bytes"));
   CHECK(Has(s, "limits.max_message_bytes is 17023"));
+}
+
+TEST_CASE("coordinator config: allow_advertised_addresses is off unless set to true", "[config]") {
+  CHECK_FALSE(Config{}.advertise.allow_other_addresses);
+  testing::TempDir dir;
+  const std::string path = dir.File("c.toml");
+  testing::WriteTestFile(path, "allow_advertised_addresses = true\n");
+  auto on = LoadConfig(path);
+  REQUIRE(on.ok());
+  CHECK(on->advertise.allow_other_addresses);
+  testing::WriteTestFile(path, "allow_advertised_addresses = \"yes\"\n");
+  auto bad = LoadConfig(path);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(Has(bad.status(), "key 'allow_advertised_addresses': expected true or false, found a string"));
 }
 
 }  // namespace lanswarm::coordinator
