@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/file_id.h"
 #include "common/proto/messages.h"
 #include "common/status.h"
 #include "coordinator/holder_list.h"
-#include "common/file_id.h"
 
 namespace lanswarm::coordinator {
 

@@ -22,6 +22,7 @@
 namespace lanswarm::net {
 
 struct PoolLimits {
+  int warnings_per_second = 20;  // the budget of SessionPool::warnings()
   std::uint32_t max_connections = 256;
   std::uint32_t max_connections_per_address = 32;
   // Connections that have not finished the handshake: when this many are
@@ -31,7 +32,6 @@ struct PoolLimits {
   std::uint32_t max_unauthenticated = 64;
   Clock::Duration hello_timeout = std::chrono::seconds(5);  // HELLO and AUTH both, from accept
   Clock::Duration idle_timeout = std::chrono::seconds(300);
-  int warnings_per_second = 20;
 };
 
 class SessionPool {

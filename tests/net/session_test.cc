@@ -353,7 +353,7 @@ TEST_CASE("pool: a connection past the total or per-address limit is refused and
 
 TEST_CASE("pool: warnings clients cause are held to the budget per second, and counted", "[pool][limits]") {
   SessionHarness h;
-  RecordingPool server(*h.loop, With(Keys({}), 2), {.max_connections = 1, .warnings_per_second = 2});
+  RecordingPool server(*h.loop, With(Keys({}), 2), {.warnings_per_second = 2, .max_connections = 1});
   auto kept = ConnectRecorder(*h.loop, server.address);
   REQUIRE(h.RunUntil([&] { return kept->ready; }));
   // Refusals and Fail()s draw on the same budget: two lines, then silence.
