@@ -105,4 +105,21 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, bool 
   return Status::Ok();
 }
 
+Status WriteNewSecretFile(const std::string& path, std::string_view contents) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno("create " + path, errno);
+  // The umask may have taken bits the mode asked for, never added any; set
+  // it exactly anyway, so the file is what the contract says.
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::FromErrno("write " + path, err != 0 ? err : EIO);
+  }
+  return Status::Ok();
+}
+
 }  // namespace lanswarm

@@ -27,4 +27,9 @@ enum class FileMode {
 // error and is left untouched, atomically.
 Status WriteFileAtomic(const std::string& path, std::string_view contents, bool overwrite, FileMode mode);
 
+// Creates `path` fresh (mode 0600 whatever the umask; never overwrites, never
+// follows a link), writes `contents` and fsyncs it. On failure nothing is
+// left behind. For secrets: a cluster key, a peer's identity key.
+Status WriteNewSecretFile(const std::string& path, std::string_view contents);
+
 }  // namespace lanswarm

@@ -1,5 +1,5 @@
-// A node's identity on the wire: 16 bytes, random today (peer.id in the
-// state directory), carried in HELLO and in every HOLDERS entry.
+// A node's identity on the wire: 16 bytes derived from its public key
+// (common/auth/identity.h), carried in HELLO and in every HOLDERS entry.
 #pragma once
 
 #include <array>

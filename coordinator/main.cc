@@ -56,10 +56,8 @@ int RunServer(const std::string& config_path, const std::string& listen_flag, co
   auto loop = net::Loop::Create();
   if (!loop.ok()) return Fail(kExitFailed, loop.status());
   std::array<std::uint8_t, 16> hash_key;
-  proto::PeerId self;
   randombytes_buf(hash_key.data(), hash_key.size());
-  randombytes_buf(self.data(), self.size());
-  Server server(**loop, config, hash_key, self, std::move(*keys));
+  Server server(**loop, config, hash_key, std::move(*keys));
   auto bound = server.Start(*listen);
   if (!bound.ok()) return Fail(kExitFailed, bound.status());
 

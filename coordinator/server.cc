@@ -78,11 +78,12 @@ class Server::Session : public net::SessionHandler {
 };
 
 Server::Server(net::Loop& loop, const Config& config, const std::array<std::uint8_t, 16>& hash_key,
-               const proto::PeerId& self, auth::KeyRing keys)
+               auth::KeyRing keys)
     : loop_(loop), core_(std::make_shared<Core>(loop.clock(), config, hash_key)) {
   net::SessionOptions options;
   options.keys = std::make_shared<const auth::KeyRing>(std::move(keys));
-  options.hello = proto::MakeHello(proto::Role::kCoordinator, self);
+  options.identity = std::make_shared<const auth::Identity>(auth::Identity::Ephemeral());
+  options.hello.role = proto::Role::kCoordinator;
   options.max_payload = config.max_message_bytes;
   const net::PoolLimits limits{.max_connections = config.max_connections,
                                .max_connections_per_address = config.max_connections_per_address,

@@ -19,11 +19,12 @@ namespace lanswarm::coordinator {
 class Server {
  public:
   // `loop` must outlive the Server. `hash_key` keys the table's hashes and
-  // `self` is the coordinator's peer id in HELLO; both should be random.
-  // With a non-empty `keys`, only clients that prove a key of the ring are
-  // answered (common/auth/handshake.h).
+  // should be random; the coordinator proves an ephemeral identity, made
+  // here. Every client proves its own (common/auth/handshake.h), and a
+  // REPORT is filed under the id its sender proved. With a non-empty
+  // `keys`, only clients that prove a key of the ring are answered.
   Server(net::Loop& loop, const Config& config, const std::array<std::uint8_t, 16>& hash_key,
-         const proto::PeerId& self, auth::KeyRing keys = {});
+         auth::KeyRing keys = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -6,8 +6,9 @@
 //
 // A holder is named by its peer id, as the coordinator's HOLDERS list gives
 // it: the id is what a peer keeps across restarts and address changes (its
-// state directory's peer.id), several peers may share one address (one
-// machine, several ports), and it is what authentication will vouch for.
+// state directory's identity.key), several peers may share one address (one
+// machine, several ports), and the holder proved it in the handshake
+// (FetchSession drops a holder whose proven id is not the listed one).
 // The address is kept only to name the holder in logs and in `peer status`.
 //
 // Pure: no sockets, no clock of its own; every call takes `now` from the

@@ -20,9 +20,9 @@ constexpr auto kBackoffCap = std::chrono::seconds(30);
 }  // namespace
 
 struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::State> {
-  State(net::Loop& l, const net::SocketAddress& a, const proto::PeerId& id, std::shared_ptr<const auth::KeyRing> k,
+  State(net::Loop& l, const net::SocketAddress& a, std::shared_ptr<const auth::Identity> id, std::shared_ptr<const auth::KeyRing> k,
         Clock::Duration i, ReportFn r)
-      : loop(l), address(a), self(id), keys(std::move(k)), report(std::move(r)),
+      : loop(l), address(a), identity(std::move(id)), keys(std::move(k)), report(std::move(r)),
         backoff(kBackoffBase, kBackoffCap, randombytes_random()), schedule(l.clock(), i) {}
 
   void Connect();
@@ -56,7 +56,7 @@ struct CoordinatorLink::State : std::enable_shared_from_this<CoordinatorLink::St
 
   net::Loop& loop;
   net::SocketAddress address;
-  proto::PeerId self;
+  std::shared_ptr<const auth::Identity> identity;
   std::shared_ptr<const auth::KeyRing> keys;
   ReportFn report;
   Backoff backoff;
@@ -122,14 +122,15 @@ void CoordinatorLink::State::Connect() {
   if (stopped || session != nullptr) return;
   net::SessionOptions options;
   options.keys = keys;
-  options.hello = proto::MakeHello(proto::Role::kPeer, self);
+  options.identity = identity;
+  options.hello = proto::MakeHello(proto::Role::kPeer, identity->peer_id());
   session = net::Session::Connect(loop, address, kConnectTimeout, std::move(options),
                                   std::make_unique<Handler>(weak_from_this()));
 }
 
-CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
+CoordinatorLink::CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, std::shared_ptr<const auth::Identity> identity,
                                  std::shared_ptr<const auth::KeyRing> keys, Clock::Duration interval, ReportFn report)
-    : state_(std::make_shared<State>(loop, coordinator, self, std::move(keys), interval, std::move(report))) {}
+    : state_(std::make_shared<State>(loop, coordinator, std::move(identity), std::move(keys), interval, std::move(report))) {}
 
 CoordinatorLink::~CoordinatorLink() {
   state_->stopped = true;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/auth/identity.h"
 #include "common/auth/key_ring.h"
 #include "common/net/loop.h"
 #include "common/proto/messages.h"
@@ -17,9 +18,10 @@ namespace lanswarm::peer {
 class CoordinatorLink {
  public:
   using ReportFn = std::function<proto::Report()>;
-  // `loop` must outlive this. With keys, the link proves the cluster key
+  // `loop` must outlive this. The link proves `identity` (the coordinator
+  // files its reports under that id); with keys, it proves the cluster key
   // and requires the coordinator to prove it too.
-  CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, const proto::PeerId& self,
+  CoordinatorLink(net::Loop& loop, const net::SocketAddress& coordinator, std::shared_ptr<const auth::Identity> identity,
                   std::shared_ptr<const auth::KeyRing> keys, Clock::Duration interval, ReportFn report);
   ~CoordinatorLink();
   CoordinatorLink(const CoordinatorLink&) = delete;

@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "common/auth/identity.h"
 #include "common/file_util.h"
 #include "common/hex.h"
 #include "common/net/stop_signals.h"
@@ -55,25 +56,9 @@ class PidLock {
   std::string path_;
 };
 
-namespace {
-
-Result<proto::PeerId> LoadOrCreatePeerId(const std::string& path) {
-  auto text = ReadFileBounded(path, 256);
-  if (text.ok()) {
-    if (auto parsed = ParsePeerId(text->substr(0, text->find_first_of("\r\n")))) return *parsed;
-    spdlog::warn("{}: not a peer id; making a new one", path);
-  }
-  proto::PeerId id;
-  randombytes_buf(id.data(), id.size());
-  LANSWARM_RETURN_IF_ERROR(WriteFileAtomic(path, PeerIdHex(id) + "\n", /*overwrite=*/true, FileMode::kPrivate));
-  return id;
-}
-
-}  // namespace
-
 StatePaths::StatePaths(const std::string& d)
     : dir(d), pid(d + "/peer.pid"), socket(d + "/control.sock"), registry(d + "/registry.json"),
-      id(d + "/peer.id"), log(d + "/peer.log") {}
+      identity(d + "/identity.key"), log(d + "/peer.log") {}
 
 int RunningDaemonPid(const StatePaths& paths) {
   int fd = ::open(paths.pid.c_str(), O_RDONLY | O_CLOEXEC);
@@ -117,8 +102,11 @@ Status Daemon::Setup() {
     spdlog::warn("no [auth] cluster key: anyone who can reach {} may download every file shared here "
                  "(doc/security.md)", config_.listen);
   }
-  auto self = LoadOrCreatePeerId(paths_.id);
-  if (!self.ok()) return self.status();
+  // The key pair the peer id comes from (a peer.id left by an older
+  // version is superseded: ids are no longer chosen, but derived).
+  auto identity = auth::Identity::LoadOrCreate(paths_.identity);
+  if (!identity.ok()) return identity.status();
+  auto self = std::make_shared<const auth::Identity>(std::move(*identity));
   auto listen = net::SocketAddress::Parse(config_.listen);
   if (!listen.ok()) return listen.status().Prefixed("listen");
   auto coordinator = net::SocketAddress::Parse(config_.coordinator);
@@ -129,7 +117,7 @@ Status Daemon::Setup() {
   auto registry = Registry::Load(paths_.registry, &warnings);
   if (!registry.ok()) return registry.status();
   for (const auto& w : warnings) spdlog::warn("{}", w);
-  node_ = std::make_unique<Node>(config_, *self, shared_keys, paths_.registry, std::move(*registry));
+  node_ = std::make_unique<Node>(config_, self, shared_keys, paths_.registry, std::move(*registry));
 
   net::LoopOptions loop_options;
   loop_options.send_latency = config_.simulated_latency;
@@ -150,7 +138,8 @@ Status Daemon::Setup() {
 
   net::SessionOptions serving;
   serving.keys = shared_keys;
-  serving.hello = proto::MakeHello(proto::Role::kPeer, *self);
+  serving.identity = self;
+  serving.hello = proto::MakeHello(proto::Role::kPeer, self->peer_id());
   serving.max_payload = config_.limits.max_message_bytes;
   const Config::Limits& l = config_.limits;
   std::weak_ptr<ServeContext> weak = serving_;
@@ -169,7 +158,7 @@ Status Daemon::Setup() {
   auto bound = pool_->Listen(*listen);
   if (!bound.ok()) return bound.status();
   bound_ = *bound;
-  link_ = std::make_unique<CoordinatorLink>(*loop_, coordinator_, *self, shared_keys, config_.report_interval,
+  link_ = std::make_unique<CoordinatorLink>(*loop_, coordinator_, self, shared_keys, config_.report_interval,
                                             [this] { return BuildReport(node_->registry(), bound_.port()); });
   StartTimers();
   return StartControlServer(*loop_, paths_.socket, [this](const nlohmann::json& req) { return Dispatch(req); });

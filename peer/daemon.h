@@ -18,7 +18,7 @@ namespace lanswarm::peer {
 // Where a daemon keeps its files, inside its state directory.
 struct StatePaths {
   explicit StatePaths(const std::string& dir);
-  std::string dir, pid, socket, registry, id, log;
+  std::string dir, pid, socket, registry, identity, log;
 };
 
 // For `peer get` when no daemon runs: it becomes the node itself, starts

@@ -148,8 +148,9 @@ void Downloader::ConnectMore() {
   std::weak_ptr<FetchEvents> weak = std::static_pointer_cast<FetchEvents>(shared_from_this());
   for (PeerKey key : holders_.NextToConnect(t, banned)) {
     holders_.OnConnecting(key);
-    FetchSession::Start(*env_.loop, net::SocketAddress::FromEndpoint(holders_.Find(key)->endpoint), kConnectTimeout,
-                        std::make_unique<FetchSession>(weak, key, env_.node->self(), env_.node->keys(), info_));
+    const HolderSet::Holder& h = *holders_.Find(key);
+    FetchSession::Start(*env_.loop, net::SocketAddress::FromEndpoint(h.endpoint), kConnectTimeout,
+                        std::make_unique<FetchSession>(weak, key, h.id, env_.node->identity(), env_.node->keys(), info_));
   }
 }
 

@@ -8,15 +8,22 @@ namespace {
 constexpr std::size_t kPieceSize = 1u << 20;
 }  // namespace
 
-FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
-                           std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info)
-    : events_(std::move(events)), key_(key), self_(self), keys_(std::move(keys)), info_(std::move(info)) {}
+FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& listed,
+                           std::shared_ptr<const auth::Identity> me, std::shared_ptr<const auth::KeyRing> keys,
+                           std::shared_ptr<const FileInfo> info)
+    : events_(std::move(events)),
+      key_(key),
+      listed_(listed),
+      me_(std::move(me)),
+      keys_(std::move(keys)),
+      info_(std::move(info)) {}
 
 void FetchSession::Start(net::Loop& loop, const net::SocketAddress& to, Clock::Duration timeout,
                          std::unique_ptr<FetchSession> session) {
   net::SessionOptions options;
   options.keys = session->keys_;
-  options.hello = proto::MakeHello(proto::Role::kPeer, session->self_);
+  options.identity = session->me_;
+  options.hello.role = proto::Role::kPeer;
   options.max_payload = kMaxPayload;
   options.exact_reads = true;
   options.fail_action = "dropping this peer";
@@ -24,6 +31,13 @@ void FetchSession::Start(net::Loop& loop, const net::SocketAddress& to, Clock::D
 }
 
 void FetchSession::OnReady(net::Session& s) {
+  if (s.theirs().peer_id != listed_) {
+    // Someone else answers at the listed address (an id another member
+    // reported, or a stale entry): whatever it serves must not count
+    // against the listed id.
+    return s.Close(Status::InvalidArgument(fmt::format("proved peer id {}, not the {} the coordinator listed",
+                                                       PeerIdHex(s.theirs().peer_id), PeerIdHex(listed_))));
+  }
   session_ = &s;
   s.Send(proto::Open{kSlot, info_->id});
   if (auto e = events_.lock()) e->OnFetchConnected(key_, this);

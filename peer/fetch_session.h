@@ -48,8 +48,13 @@ class FetchEvents {
 
 class FetchSession : public net::SessionHandler {
  public:
-  FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& self,
-               std::shared_ptr<const auth::KeyRing> keys, std::shared_ptr<const FileInfo> info);
+  // `listed` is the id the coordinator gave for the holder: a holder that
+  // proves another id in the handshake is dropped before anything is asked
+  // of it (and never banned under the listed id). `me` is this peer's key
+  // pair.
+  FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const proto::PeerId& listed,
+               std::shared_ptr<const auth::Identity> me, std::shared_ptr<const auth::KeyRing> keys,
+               std::shared_ptr<const FileInfo> info);
 
   // Connects to `to` and runs `session` there: OnFetchConnected once the
   // handshake is done, OnFetchClosed in every case.
@@ -76,7 +81,8 @@ class FetchSession : public net::SessionHandler {
 
   std::weak_ptr<FetchEvents> events_;
   PeerKey key_;
-  proto::PeerId self_;
+  proto::PeerId listed_;
+  std::shared_ptr<const auth::Identity> me_;
   std::shared_ptr<const auth::KeyRing> keys_;
   std::shared_ptr<const FileInfo> info_;
   net::Session* session_ = nullptr;  // set once ready, null once closed

@@ -20,10 +20,10 @@ NoEvents g_no_events;
 
 }  // namespace
 
-Node::Node(const Config& config, const PeerId& self, std::shared_ptr<const auth::KeyRing> keys,
+Node::Node(const Config& config, std::shared_ptr<const auth::Identity> identity, std::shared_ptr<const auth::KeyRing> keys,
            std::string registry_path, Registry registry)
     : config_(config),
-      self_(self),
+      identity_(std::move(identity)),
       keys_(std::move(keys)),
       registry_path_(std::move(registry_path)),
       registry_(std::move(registry)),

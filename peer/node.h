@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/identity.h"
 #include "common/auth/key_ring.h"
 #include "common/clock.h"
 #include "common/peer_id.h"
@@ -42,13 +43,15 @@ class Node {
  public:
   // `events` must outlive the node; it may be replaced (SetEvents) before
   // the first change.
-  Node(const Config& config, const PeerId& self, std::shared_ptr<const auth::KeyRing> keys,
+  // `identity` is this peer's key pair; self() is its id.
+  Node(const Config& config, std::shared_ptr<const auth::Identity> identity, std::shared_ptr<const auth::KeyRing> keys,
        std::string registry_path, Registry registry);
 
   void SetEvents(NodeEvents* events) { events_ = events; }
 
   const Config& config() const { return config_; }
-  const PeerId& self() const { return self_; }
+  const PeerId& self() const { return identity_->peer_id(); }
+  const std::shared_ptr<const auth::Identity>& identity() const { return identity_; }
   const std::shared_ptr<const auth::KeyRing>& keys() const { return keys_; }
   Registry& registry() { return registry_; }
   const Registry& registry() const { return registry_; }
@@ -83,7 +86,7 @@ class Node {
 
  private:
   Config config_;
-  PeerId self_;
+  std::shared_ptr<const auth::Identity> identity_;
   std::shared_ptr<const auth::KeyRing> keys_;
   std::string registry_path_;
   Registry registry_;

@@ -141,20 +141,11 @@ Status LoadAuthConfig(TomlDoc& doc, AuthConfig* out) {
 }
 
 Status WriteNewKeyFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno("create " + path, errno);
   std::string text = "# lanswarm cluster key: the first key proves, every key here is accepted.\n" +
                      ClusterKey::Generate().ToHex() + "\n";
-  const ssize_t n = ::write(fd, text.data(), text.size());
-  const int err = errno;
+  Status s = WriteNewSecretFile(path, text);
   sodium_memzero(text.data(), text.size());
-  const bool synced = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) {
-    ::unlink(path.c_str());
-    return Status::FromErrno("write " + path, n < 0 ? err : EIO);
-  }
-  return Status::Ok();
+  return s;
 }
 
 }  // namespace lanswarm::auth

@@ -53,8 +53,7 @@ Result<proto::Message> RequestReply(const SocketAddress& to, const proto::Messag
     if (!loop.ok()) return loop.status();
     SessionOptions options;
     options.keys = std::make_shared<const auth::KeyRing>(keys);
-    options.hello.role = role;
-    randombytes_buf(options.hello.peer_id.data(), options.hello.peer_id.size());
+    options.hello.role = role;  // an ephemeral identity: a tool needs no lasting id
     Session::Connect(**loop, to, timeout, std::move(options), std::make_unique<Exchange>(request, &outcome));
     (*loop)->AddTimer(timeout, [&] {
       if (!outcome.has_value()) {

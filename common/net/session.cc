@@ -11,12 +11,15 @@ namespace lanswarm::net {
 
 namespace {
 
-std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake> MakeHandshake(const SessionOptions& o) {
+// Fills in an ephemeral identity when the options have none.
+std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake> MakeHandshake(SessionOptions& o) {
+  if (o.identity == nullptr) o.identity = std::make_shared<const auth::Identity>(auth::Identity::Ephemeral());
   if (o.side == SessionOptions::Side::kConnector) {
-    return std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake>(
-        std::in_place_index<0>, *o.keys, o.hello);
+    return std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake>(std::in_place_index<0>, *o.keys,
+                                                                           *o.identity, o.hello);
   }
-  return std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake>(std::in_place_index<1>, *o.keys, o.hello);
+  return std::variant<auth::ConnectorHandshake, auth::AcceptorHandshake>(std::in_place_index<1>, *o.keys,
+                                                                         *o.identity, o.hello);
 }
 
 }  // namespace
@@ -173,7 +176,7 @@ void Session::HandleConnectorHello(const proto::Hello& hello) {
   auto auth = hs.OnHello(hello);
   if (!auth.ok()) return FailHandshake(auth.status());
   theirs_ = hello;
-  if (auth->has_value()) conn_->Send(proto::EncodeFrame(**auth));
+  conn_->Send(proto::EncodeFrame(*auth));
   BecomeReady();
 }
 

@@ -77,7 +77,10 @@ struct SessionOptions {
   Side side = Side::kConnector;
   // Empty ring: an open cluster. Shared, so the handshake can refer to it.
   std::shared_ptr<const auth::KeyRing> keys = std::make_shared<auth::KeyRing>();
-  proto::Hello hello;  // role and peer id; the handshake adds nonce and proof
+  // This side's key pair: its peer id is the key's (auth::PeerIdOf). Null:
+  // an ephemeral one, made for this session (a tool, the coordinator).
+  std::shared_ptr<const auth::Identity> identity;
+  proto::Hello hello;  // role and versions; the handshake adds id, key, nonce and proofs
   std::uint32_t max_payload = proto::kMaxFramePayload;
   // The limit until the handshake is done: HELLO, AUTH and ERROR are small,
   // so a client that has proved nothing cannot make us buffer megabytes.
@@ -134,7 +137,8 @@ class Session final : public ConnectionHandler {
   bool got_hello() const;
   bool closing() const { return conn_ == nullptr || conn_->closing(); }
   const SocketAddress& peer() const { return peer_; }
-  // The other side's HELLO. REQUIRES: ready().
+  // The other side's HELLO. REQUIRES: ready(); its peer_id is then proven
+  // (the other side signed the transcript with the key the id comes from).
   const proto::Hello& theirs() const { return theirs_; }
   // Bytes queued, and not yet taken by the kernel.
   std::size_t unsent_bytes() const;

@@ -38,6 +38,10 @@ void EncodePayload(const Hello& m, Bytes* out) {
   PutBytes(out, ByteView(m.nonce));
   PutU8(out, static_cast<std::uint8_t>(m.auth.size()));
   PutBytes(out, m.auth);
+  assert(m.signature.empty() || m.signature.size() == kSignatureSize);
+  PutBytes(out, ByteView(m.public_key));
+  PutU8(out, static_cast<std::uint8_t>(m.signature.size()));
+  PutBytes(out, m.signature);
 }
 void EncodePayload(const Error& m, Bytes* out) {
   const std::size_t n = std::min(m.reason.size(), kMaxReasonBytes);
@@ -46,7 +50,8 @@ void EncodePayload(const Error& m, Bytes* out) {
   PutBytes(out, AsBytes(std::string_view(m.reason).substr(0, n)));
 }
 void EncodePayload(const Auth& m, Bytes* out) {
-  assert(!m.proof.empty() && m.proof.size() <= kMaxAuthBytes);
+  assert(m.signature.size() == kSignatureSize && m.proof.size() <= kMaxAuthBytes);
+  PutBytes(out, m.signature);
   PutU8(out, static_cast<std::uint8_t>(m.proof.size()));
   PutBytes(out, m.proof);
 }
@@ -203,14 +208,25 @@ Why Decode(ByteReader& r, Hello* m) {
   if (auth_len > kMaxAuthBytes) return fmt::format("HELLO auth of {} bytes exceeds {}", auth_len, kMaxAuthBytes);
   if (!r.ReadView(auth_len, &v)) return Truncated("HELLO");
   m->auth.assign(v.begin(), v.end());
+  std::uint8_t sig_len;
+  if (!r.ReadView(kPublicKeySize, &v)) return Truncated("HELLO");
+  std::copy(v.begin(), v.end(), m->public_key.begin());
+  if (!r.ReadU8(&sig_len)) return Truncated("HELLO");
+  if (sig_len != 0 && sig_len != kSignatureSize) {
+    return fmt::format("HELLO signature of {} bytes is not 0 or {}", sig_len, kSignatureSize);
+  }
+  if (!r.ReadView(sig_len, &v)) return Truncated("HELLO");
+  m->signature.assign(v.begin(), v.end());
   return {};
 }
 
 Why Decode(ByteReader& r, Auth* m) {
   std::uint8_t len;
   ByteView v;
+  if (!r.ReadView(kSignatureSize, &v)) return Truncated("AUTH");
+  m->signature.assign(v.begin(), v.end());
   if (!r.ReadU8(&len)) return Truncated("AUTH");
-  if (len == 0 || len > kMaxAuthBytes) return fmt::format("AUTH proof of {} bytes is not 1..{}", len, kMaxAuthBytes);
+  if (len > kMaxAuthBytes) return fmt::format("AUTH proof of {} bytes exceeds {}", len, kMaxAuthBytes);
   if (!r.ReadView(len, &v)) return Truncated("AUTH");
   m->proof.assign(v.begin(), v.end());
   return {};

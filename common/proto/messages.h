@@ -20,13 +20,16 @@ namespace lanswarm::proto {
 
 // "LSWM" read as a little-endian u32.
 inline constexpr std::uint32_t kMagic = 0x4D57534C;
-inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::uint16_t kProtocolVersion = 2;
 // [u32 payload length][u8 type]
 inline constexpr std::size_t kFrameHeaderSize = 5;
 // Hard ceiling on a frame's payload; connections may set lower limits.
 inline constexpr std::uint32_t kMaxFramePayload = 4u << 20;
 inline constexpr std::size_t kNonceSize = 32;
 inline constexpr std::size_t kMaxAuthBytes = 64;
+// A node's Ed25519 public key and a signature by it (common/auth/identity.h).
+inline constexpr std::size_t kPublicKeySize = 32;
+inline constexpr std::size_t kSignatureSize = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxStatNameBytes = 64;
 // Raw bytes after a CHUNK header: at most one chunk.
@@ -68,14 +71,17 @@ enum class Role : std::uint8_t {
 
 using PeerId = lanswarm::PeerId;
 using Nonce = std::array<std::uint8_t, kNonceSize>;
+using PublicKey = std::array<std::uint8_t, kPublicKeySize>;
 
 struct Hello {
   std::uint16_t min_version = kProtocolVersion;
   std::uint16_t max_version = kProtocolVersion;
   Role role = Role::kPeer;
-  PeerId peer_id{};
-  Nonce nonce{};  // fresh random bytes per connection when a cluster key is set, else zeros
-  Bytes auth;     // 0..kMaxAuthBytes: the accepting side's proof (common/auth/handshake.h)
+  PeerId peer_id{};  // the first 16 bytes of BLAKE2b(public_key)
+  Nonce nonce{};     // fresh random bytes per connection
+  Bytes auth;        // 0..kMaxAuthBytes: the accepting side's cluster-key proof (common/auth/handshake.h)
+  PublicKey public_key{};
+  Bytes signature;   // empty, or kSignatureSize: the accepting side's proof of its identity
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 
@@ -91,7 +97,8 @@ inline Hello MakeHello(Role role, const PeerId& id) {
 // The connecting side's proof that it holds the cluster key, sent after the
 // accepting side's HELLO (common/auth/handshake.h).
 struct Auth {
-  Bytes proof;  // 1..kMaxAuthBytes
+  Bytes signature = Bytes(kSignatureSize);  // kSignatureSize: the connecting side's proof of its identity
+  Bytes proof;                              // 0..kMaxAuthBytes: its cluster-key proof, empty in an open cluster
   friend bool operator==(const Auth&, const Auth&) = default;
 };
 

@@ -88,14 +88,17 @@ TEST_CASE("auth: a keyed coordinator answers only clients that prove the key", "
     ScriptedClient c(co.port);
     proto::Hello h;
     h.role = proto::Role::kTool;
-    auth::ConnectorHandshake hs(keys.other, h);
+    const auth::Identity me = ScriptedClient::IdentityOf(1);
+    auth::ConnectorHandshake hs(keys.other, me, h);
     c.Send(hs.hello());
     auto reply = c.Receive();
     REQUIRE(reply.ok());
     // Our side sees the coordinator fail our key's check first ...
     CHECK(Has(hs.OnHello(std::get<proto::Hello>(*reply)).status().message(), "failed to prove"));
     // ... and a client that answers anyway with a proof from its key is refused.
-    c.Send(proto::Auth{Bytes(32, 0x5A)});
+    proto::Auth forged;
+    forged.proof = Bytes(32, 0x5A);
+    c.Send(forged);
     ExpectAuthError(c, "wrong cluster key");
   }
   SECTION("a recorded handshake replayed on a new connection is refused") {
@@ -105,14 +108,15 @@ TEST_CASE("auth: a keyed coordinator answers only clients that prove the key", "
       ScriptedClient c(co.port);
       proto::Hello h;
       h.role = proto::Role::kTool;
-      auth::ConnectorHandshake hs(keys.ring, h);
+      const auth::Identity me = ScriptedClient::IdentityOf(1);
+      auth::ConnectorHandshake hs(keys.ring, me, h);
       recorded_hello = hs.hello();
       c.Send(recorded_hello);
       auto reply = c.Receive();
       REQUIRE(reply.ok());
       auto proof = hs.OnHello(std::get<proto::Hello>(*reply));
       REQUIRE(proof.ok());
-      recorded_auth = **proof;
+      recorded_auth = *proof;
       c.Send(recorded_auth);
       c.Send(proto::StatsRequest{1});
       auto stats = c.Receive();

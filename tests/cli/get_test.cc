@@ -19,6 +19,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/auth/handshake.h"
 #include "common/bitfield.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
@@ -166,6 +167,9 @@ class FakeHolder {
   void Serve(int fd, std::chrono::steady_clock::time_point* next_report) {
     proto::FrameBuffer frames;
     const std::string garbage = RandomBytes(info_.chunk_size, 666);
+    static const auth::KeyRing kOpen;
+    const auth::Identity me = ScriptedClient::IdentityOf(99);  // the id it reports under
+    auth::AcceptorHandshake hs(kOpen, me, proto::Hello{});
     while (!stop_) {
       if (std::chrono::steady_clock::now() >= *next_report) {
         Report();
@@ -183,10 +187,12 @@ class FakeHolder {
         if (d.state == proto::DecodeState::kNeedMore) break;
         if (d.state == proto::DecodeState::kError) return;
         Bytes out;
-        if (std::holds_alternative<proto::Hello>(m)) {
-          proto::Hello h;
-          h.peer_id = ScriptedClient::IdOf(99);
-          out = proto::EncodeFrame(h);
+        if (const auto* hello = std::get_if<proto::Hello>(&m)) {
+          auto reply = hs.OnHello(*hello);
+          if (!reply.ok()) return;
+          out = proto::EncodeFrame(*reply);
+        } else if (const auto* a = std::get_if<proto::Auth>(&m)) {
+          if (!hs.OnAuth(*a).ok()) return;
         } else if (const auto* open = std::get_if<proto::Open>(&m)) {
           out = proto::EncodeFrame(
               proto::Bitfield{open->slot, info_.chunk_count(), Bitfield(info_.chunk_count(), true).bytes()});

@@ -46,12 +46,14 @@ Endpoint V6(std::uint16_t port) {
 // Valid messages, each field away from its default where it has one.
 std::vector<Message> Samples() {
   Hello hello;
-  hello.max_version = 2;
+  hello.max_version = 3;
   hello.role = Role::kTool;
   hello.peer_id.fill(0xAB);
   Hello keyed = hello;
   keyed.nonce.fill(0x5A);
   keyed.auth = Bytes(32, 0x77);
+  keyed.public_key.fill(0x3C);
+  keyed.signature = Bytes(kSignatureSize, 0x66);
   return {
       Hello{},
       hello,
@@ -59,7 +61,8 @@ std::vector<Message> Samples() {
       Error{ErrorCode::kProtocol, ""},
       Error{ErrorCode::kLimit, "too many connections from 10.0.0.9"},
       Error{ErrorCode::kShuttingDown, std::string(kMaxReasonBytes, 'x')},
-      Auth{Bytes(32, 0x42)},
+      Auth{Bytes(kSignatureSize, 0x41), Bytes(32, 0x42)},
+      Auth{Bytes(kSignatureSize, 0x43), {}},
       Report{Endpoint{}, {}},
       Report{V4(6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
       Report{V6(1), {{Id(4), FileState::kWhole}}},

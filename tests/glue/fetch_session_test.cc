@@ -81,14 +81,13 @@ struct Fetching {
     file->id.bytes.fill(0x5a);
     info = file;
     FetchSession::Start(*h.loop, holder.address, 2s,
-                        std::make_unique<FetchSession>(events, kKey, testing::PeerHello(1).peer_id,
+                        std::make_unique<FetchSession>(events, kKey, testing::PeerHello(2).peer_id, nullptr,
                                                        std::make_shared<auth::KeyRing>(), info));
     REQUIRE(h.RunUntil([&] { return events->session != nullptr && !holder.accepted->empty() && !holder.at(0).messages.empty(); }));
   }
 
   static net::SessionOptions HolderOptions() {
-    net::SessionOptions o;
-    o.hello = testing::PeerHello(2);
+    net::SessionOptions o = testing::PeerOptions(2);
     return o;
   }
   static std::uint32_t Length(std::uint32_t index) { return index == 0 ? kChunk : kPiece; }
@@ -241,7 +240,7 @@ TEST_CASE("fetch: a holder that cannot be reached is reported closed, never conn
   auto events = std::make_shared<RecordingEvents>();
   auto info = std::make_shared<FileInfo>();
   FetchSession::Start(*h.loop, nobody, 2s,
-                      std::make_unique<FetchSession>(events, kKey, testing::PeerHello(1).peer_id,
+                      std::make_unique<FetchSession>(events, kKey, testing::PeerHello(2).peer_id, nullptr,
                                                      std::make_shared<auth::KeyRing>(), info));
   REQUIRE(h.RunUntil([&] { return events->closed; }));
   ::close(fd);

@@ -59,15 +59,13 @@ struct Served {
   }
 
   static net::SessionOptions Options() {
-    net::SessionOptions o;
-    o.hello = testing::PeerHello(2);
+    net::SessionOptions o = testing::PeerOptions(2);
     return o;
   }
 
   // A downloader's session, ready, with the file open in slot 1 unless not `open`.
   std::shared_ptr<SessionLog> Client(bool open = true) {
-    net::SessionOptions o;
-    o.hello = testing::PeerHello(1);
+    net::SessionOptions o = testing::PeerOptions(1);
     o.exact_reads = true;
     auto c = ConnectRecorder(*h.loop, address, o);
     REQUIRE(h.RunUntil([&] { return c->ready; }));

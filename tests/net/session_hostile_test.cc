@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/auth/handshake.h"
 #include "common/proto/codec.h"
 #include "tests/support/session_harness.h"
 
@@ -39,6 +40,27 @@ class NonReader {
   }
   ~NonReader() { ::close(fd_); }
   void Send(const Bytes& b) { REQUIRE(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size())); }
+  // The open handshake as TestIdentity(1): HELLO, the acceptor's HELLO (the
+  // only bytes this client ever reads), AUTH.
+  void Handshake(SessionHarness& h) {
+    const auth::KeyRing open;
+    const auth::Identity me = testing::TestIdentity(1);
+    auth::ConnectorHandshake hs(open, me, PeerHello(1));
+    Send(proto::EncodeFrame(hs.hello()));
+    proto::FrameBuffer frames;
+    proto::Message m;
+    bool got = false;
+    REQUIRE(h.RunUntil([&] {
+      std::uint8_t buf[512];
+      const ssize_t n = got ? 0 : ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) frames.Append(ByteView(buf, static_cast<std::size_t>(n)));
+      got = got || frames.Next(&m).state == proto::DecodeState::kComplete;
+      return got;
+    }));
+    auto a = hs.OnHello(std::get<proto::Hello>(m));
+    REQUIRE(a.ok());
+    Send(proto::EncodeFrame(*a));
+  }
 
  private:
   int fd_ = -1;
@@ -139,7 +161,7 @@ TEST_CASE("session: a client that never reads is not read from once its replies 
     log.on_ready = [](Session& s) { s.SendFrames(Haves((16 << 20) / 11)); };
   });
   NonReader client(server.address);
-  client.Send(Frames({PeerHello(1)}));
+  client.Handshake(h);
   REQUIRE(h.RunUntil([&] { return !server.accepted->empty() && server.at(0).ready; }));
   h.Run(50);
   // Requests now are not read, so they cannot add replies.

@@ -88,9 +88,9 @@ TEST_CASE("session: a cluster key authenticates both sides only when both hold i
       {"the same key", {7}, {7}, "", 0},
       {"another key", {1}, {2}, "the other side failed to prove the cluster key", 1},
       {"no key, against a key", {}, {2}, "the other side requires a cluster key", 1},
-      // An open acceptor is ready at its own HELLO: what the connector then
-      // refuses is no handshake of the pool's, so nothing is counted.
-      {"a key, against none", {1}, {}, "the other side runs without a cluster key", 0},
+      // An open acceptor still waits for AUTH (the proof of the peer id), so
+      // the connector giving up on it is a handshake of the pool's that failed.
+      {"a key, against none", {1}, {}, "the other side runs without a cluster key", 1},
       // The connector accepts the proof (key 2 is in its ring) and proves
       // with its primary, key 1: the acceptor refuses that.
       {"a proof with a key the acceptor lacks", {1, 2}, {2}, "wrong cluster key", 1},
@@ -156,8 +156,12 @@ TEST_CASE("session: a bad frame from a client is answered ERROR, then the close"
        "ERROR protocol: unexpected CHUNK on this connection"},
       {"a second HELLO", Concat(hello, hello), "ERROR protocol: a second HELLO"},
       {"a message before HELLO", Frames({proto::Have{1, 1}}), "ERROR protocol: expected HELLO first, got HAVE"},
-      {"AUTH to an open cluster", Concat(hello, Frames({proto::Auth{Bytes(32, 1)}})),
-       "ERROR auth: AUTH sent, but this side runs without a cluster key"},
+      {"AUTH with a key's proof to an open cluster",
+       Concat(hello, Frames({proto::Auth{Bytes(proto::kSignatureSize, 1), Bytes(32, 1)}})),
+       "ERROR auth: AUTH carries a cluster-key proof, but this side runs without a cluster key"},
+      {"AUTH with a signature that is not the HELLO's key's",
+       Concat(hello, Frames({proto::Auth{Bytes(proto::kSignatureSize, 1), {}}})),
+       fmt::format("ERROR auth: peer id {} not proven (bad identity signature)", PeerIdHex(PeerHello(9).peer_id))},
   };
   for (const Row& row : rows) {
     INFO(row.what);
@@ -196,7 +200,8 @@ TEST_CASE("session: a bad frame on an exact-read connection is answered ERROR, t
       {"a frame over max_payload", Header(2000, kHave), "a 2000-byte frame is over this connection's limit"},
       {"an unknown message type", Header(0, 99), "unknown frame type 99"},
       {"HELLO after the handshake", Frames({PeerHello(3)}), "unexpected HELLO after the handshake"},
-      {"AUTH after the handshake", Frames({proto::Auth{Bytes(32, 1)}}), "unexpected AUTH after the handshake"},
+      {"AUTH after the handshake", Frames({proto::Auth{Bytes(proto::kSignatureSize, 1), {}}}),
+       "unexpected AUTH after the handshake"},
   };
   for (const Row& row : rows) {
     INFO(row.what);
@@ -245,6 +250,7 @@ TEST_CASE("pool: a client that never finishes the handshake is failed once hello
       {false, false, "ERROR protocol: no HELLO within 5 s"},
       {true, false, "ERROR protocol: no HELLO within 5 s"},
       {true, true, "ERROR protocol: no AUTH within 5 s"},
+      {false, true, "ERROR protocol: no AUTH within 5 s"},  // open: AUTH proves the peer id
   };
   for (const Row& row : rows) {
     for (bool own_timer : {false, true}) {

@@ -103,21 +103,26 @@ class Wire {
   proto::FrameBuffer frames_;
 };
 
-proto::PeerId SelfId() {
-  proto::PeerId id;
-  id.fill(0xC0);  // fixed: the coordinator replaces rather than duplicates it across restarts
-  return id;
+// Fixed: the coordinator replaces rather than duplicates its entries across
+// restarts. Made on first use, after Main readied libsodium.
+const auth::Identity& Self() {
+  static const auth::Identity self = [] {
+    std::array<std::uint8_t, 32> seed;
+    seed.fill(0xC0);
+    return auth::Identity::FromSeed(seed);
+  }();
+  return self;
 }
 
 // The cluster key, if any; set once in Main before any thread starts.
 auth::KeyRing g_keys;
 
-proto::Hello MyHello() { return proto::MakeHello(proto::Role::kPeer, SelfId()); }
+proto::Hello MyHello() { return proto::MakeHello(proto::Role::kPeer, Self().peer_id()); }
 
 // The connecting side's handshake (to the coordinator): HELLO, the other
-// side's HELLO, then AUTH when keyed.
+// side's HELLO, then AUTH.
 Status ConnectHandshake(Wire& w) {
-  auth::ConnectorHandshake hs(g_keys, MyHello());
+  auth::ConnectorHandshake hs(g_keys, Self(), MyHello());
   if (!w.Send(hs.hello())) return Status::IOError("cannot send HELLO");
   auto m = w.Receive(10000);
   if (!m.ok()) return m.status();
@@ -125,14 +130,13 @@ Status ConnectHandshake(Wire& w) {
   if (theirs == nullptr) return Status::Corruption("expected HELLO first");
   auto proof = hs.OnHello(*theirs);
   if (!proof.ok()) return proof.status();
-  if (proof->has_value() && !w.Send(**proof)) return Status::IOError("cannot send AUTH");
+  if (!w.Send(*proof)) return Status::IOError("cannot send AUTH");
   return Status::Ok();
 }
 
-// The accepting side's (a getter connecting): its HELLO, ours, then its AUTH
-// when keyed.
+// The accepting side's (a getter connecting): its HELLO, ours, then its AUTH.
 Status AcceptHandshake(Wire& w) {
-  auth::AcceptorHandshake hs(g_keys, MyHello());
+  auth::AcceptorHandshake hs(g_keys, Self(), MyHello());
   while (!hs.authenticated()) {
     auto m = w.Receive(10000);
     if (!m.ok()) return m.status();

@@ -10,6 +10,7 @@
 
 #include "common/auth/handshake.h"
 #include "common/proto/codec.h"
+#include "tests/support/test_identity.h"
 
 namespace lanswarm::testing {
 
@@ -36,11 +37,9 @@ ScriptedClient::~ScriptedClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-proto::PeerId ScriptedClient::IdOf(std::uint8_t id) {
-  proto::PeerId p{};
-  p.fill(id);
-  return p;
-}
+auth::Identity ScriptedClient::IdentityOf(std::uint8_t id) { return TestIdentity(id); }
+
+proto::PeerId ScriptedClient::IdOf(std::uint8_t id) { return IdentityOf(id).peer_id(); }
 
 void ScriptedClient::SendRaw(ByteView bytes) {
   std::size_t off = 0;
@@ -55,16 +54,20 @@ void ScriptedClient::Send(const proto::Message& m) { SendRaw(proto::EncodeFrame(
 
 Status ScriptedClient::Handshake(std::uint8_t id, proto::Role role, const auth::KeyRing* keys) {
   static const auth::KeyRing kOpen;
-  auth::ConnectorHandshake hs(keys != nullptr ? *keys : kOpen, proto::MakeHello(role, IdOf(id)));
+  const auth::Identity me = IdentityOf(id);
+  proto::Hello mine;
+  mine.role = role;
+  auth::ConnectorHandshake hs(keys != nullptr ? *keys : kOpen, me, mine);
   Send(hs.hello());
   auto reply = Receive();
   if (!reply.ok()) return reply.status();
   const auto* hello = std::get_if<proto::Hello>(&*reply);
   if (hello == nullptr) return Status::Corruption("no HELLO back");
-  if (keys == nullptr) return Status::Ok();  // open, or a test of what a client without the key gets
+  // Without keys against a keyed side: a test of what a client without the key gets.
+  if (keys == nullptr && !hello->auth.empty()) return Status::Ok();
   auto proof = hs.OnHello(*hello);
   if (!proof.ok()) return proof.status();
-  if (proof->has_value()) Send(**proof);
+  Send(*proof);
   return Status::Ok();
 }
 

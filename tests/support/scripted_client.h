@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/auth/identity.h"
 #include "common/auth/key_ring.h"
 #include "common/bytes.h"
 #include "common/proto/frame_buffer.h"
@@ -29,8 +30,10 @@ class ScriptedClient {
   bool connected() const { return fd_ >= 0; }
   void Send(const proto::Message& m);
   void SendRaw(ByteView bytes);
-  // HELLO with a fixed peer id derived from `id`, then the other side's HELLO
-  // back; with `keys`, the AUTH that proves them (common/auth/handshake.h).
+  // HELLO as IdentityOf(id), the other side's HELLO back, then the AUTH
+  // that proves the identity and, with `keys`, the cluster key
+  // (common/auth/handshake.h). Without `keys`, a side that requires a key
+  // gets no AUTH: the test goes on as a client without the key.
   Status Handshake(std::uint8_t id, proto::Role role = proto::Role::kPeer, const auth::KeyRing* keys = nullptr);
   // The next message, or an error on timeout, close or malformed data.
   Result<proto::Message> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -39,6 +42,8 @@ class ScriptedClient {
   // True when the other side closes within `timeout` (draining anything it sends).
   bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // TestIdentity(id) (tests/support/test_identity.h), and its peer id.
+  static auth::Identity IdentityOf(std::uint8_t id);
   static proto::PeerId IdOf(std::uint8_t id);
 
  private:

@@ -36,6 +36,7 @@
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
 #include "tests/support/net_helpers.h"
+#include "tests/support/test_identity.h"
 
 namespace lanswarm::testing {
 
@@ -270,10 +271,21 @@ inline Bytes Frames(const std::vector<proto::Message>& messages) {
   return out;
 }
 
+// A peer's HELLO and options as TestIdentity(id): the id it proves. The
+// HELLO is a valid connector's (its id is its key's; a connector signs in
+// AUTH), for raw sends.
 inline proto::Hello PeerHello(std::uint8_t id) {
-  PeerId pid;
-  pid.fill(id);
-  return proto::MakeHello(proto::Role::kPeer, pid);
+  const auth::Identity me = TestIdentity(id);
+  proto::Hello h = proto::MakeHello(proto::Role::kPeer, me.peer_id());
+  h.public_key = me.public_key();
+  return h;
+}
+
+inline net::SessionOptions PeerOptions(std::uint8_t id) {
+  net::SessionOptions o;
+  o.identity = std::make_shared<const auth::Identity>(TestIdentity(id));
+  o.hello = PeerHello(id);
+  return o;
 }
 
 // A ring of keys made of one repeated byte each, primary first.
@@ -289,9 +301,8 @@ inline std::shared_ptr<const auth::KeyRing> Keys(const std::vector<std::uint8_t>
 }
 
 inline net::SessionOptions With(std::shared_ptr<const auth::KeyRing> keys, std::uint8_t id) {
-  net::SessionOptions o;
+  net::SessionOptions o = PeerOptions(id);
   o.keys = std::move(keys);
-  o.hello = PeerHello(id);
   return o;
 }
 

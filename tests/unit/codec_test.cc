@@ -36,6 +36,11 @@ std::vector<Message> Samples() {
   hello.peer_id.fill(0xAB);
   hello.nonce.fill(0x5A);
   hello.auth = Bytes(32, 0x77);
+  hello.public_key.fill(0x3C);
+  hello.signature = Bytes(kSignatureSize, 0x66);
+  Hello open_connector = hello;  // a connector's: no proofs
+  open_connector.auth.clear();
+  open_connector.signature.clear();
   Endpoint v6;
   v6.family = 6;
   v6.address.fill(0xFE);
@@ -43,8 +48,10 @@ std::vector<Message> Samples() {
   Holders holders{7, Id(3), {{PeerId{1}, V4(10, 0, 0, 2, 6882), FileState::kWhole}, {PeerId{2}, v6, FileState::kPartial}}};
   return {
       hello,
+      open_connector,
       Error{ErrorCode::kLimit, "too many connections from 10.0.0.9"},
-      Auth{Bytes(32, 0x42)},
+      Auth{Bytes(kSignatureSize, 0x41), Bytes(32, 0x42)},
+      Auth{Bytes(kSignatureSize, 0x43), {}},  // open cluster: the identity signature only
       Report{V4(10, 0, 0, 1, 6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
       Report{Endpoint{0, {}, 6882}, {}},
       Query{42, Id(9)},
@@ -233,7 +240,8 @@ TEST_CASE("malformed: trailing bytes", "[codec][malformed]") {
   CHECK(Has(ErrorOf(RawFrame(33, bf)), "1 trailing bytes after BITFIELD"));
 }
 
-TEST_CASE("malformed: HELLO with bad magic, empty version range, unknown role, long auth", "[codec][malformed]") {
+TEST_CASE("malformed: HELLO with bad magic, empty version range, unknown role, long auth, bad signature",
+          "[codec][malformed]") {
   Bytes f = EncodeFrame(Hello{});
   f[kFrameHeaderSize] ^= 0xFF;
   CHECK(Has(ErrorOf(f), "is not lanswarm's"));
@@ -250,11 +258,24 @@ TEST_CASE("malformed: HELLO with bad magic, empty version range, unknown role, l
   role[kFrameHeaderSize + 8] = 9;
   CHECK(Has(ErrorOf(role), "HELLO role 9 is unknown"));
 
+  // magic, versions, role, peer id, nonce, then the auth length byte
+  constexpr std::size_t kAuthLength = kFrameHeaderSize + 4 + 2 + 2 + 1 + 16 + kNonceSize;
   Bytes auth = EncodeFrame(Hello{});
-  auth.back() = 65;  // auth length byte
-  PutBytes(&auth, Bytes(65, 0));
+  REQUIRE(auth[kAuthLength] == 0);
+  auth[kAuthLength] = 65;
+  auth.insert(auth.begin() + kAuthLength + 1, 65, 0);
   StoreLE<std::uint32_t>(auth.data(), static_cast<std::uint32_t>(auth.size() - kFrameHeaderSize));
   CHECK(Has(ErrorOf(auth), "HELLO auth of 65 bytes exceeds 64"));
+
+  Bytes sig = EncodeFrame(Hello{});
+  sig.back() = 5;  // signature length: neither none nor one
+  PutBytes(&sig, Bytes(5, 0));
+  StoreLE<std::uint32_t>(sig.data(), static_cast<std::uint32_t>(sig.size() - kFrameHeaderSize));
+  CHECK(Has(ErrorOf(sig), "HELLO signature of 5 bytes is not 0 or 64"));
+  Bytes no_key = EncodeFrame(Hello{});
+  no_key.resize(kAuthLength + 1 + 10);  // cut inside the public key
+  StoreLE<std::uint32_t>(no_key.data(), static_cast<std::uint32_t>(no_key.size() - kFrameHeaderSize));
+  CHECK(Has(ErrorOf(no_key), "truncated HELLO"));
 }
 
 TEST_CASE("malformed: bad endpoints", "[codec][malformed]") {
@@ -363,12 +384,20 @@ TEST_CASE("NegotiateVersion: highest common version, or an error naming both ran
   CHECK(Has(none.status().message(), "we speak 1..3, the other side 4..5"));
 }
 
-TEST_CASE("malformed: AUTH with an empty or over-long proof", "[codec][malformed]") {
-  CHECK(ErrorOf(RawFrame(3, Bytes{0})).find("AUTH proof of 0 bytes") != std::string::npos);
-  Bytes long_proof{static_cast<std::uint8_t>(kMaxAuthBytes + 1)};
+TEST_CASE("malformed: AUTH without its signature, or with an over-long proof", "[codec][malformed]") {
+  CHECK(ErrorOf(RawFrame(3, Bytes{0})).find("truncated AUTH") != std::string::npos);
+  Bytes long_proof(kSignatureSize, 9);
+  long_proof.push_back(static_cast<std::uint8_t>(kMaxAuthBytes + 1));
   long_proof.resize(long_proof.size() + kMaxAuthBytes + 1, 1);
-  CHECK(ErrorOf(RawFrame(3, long_proof)).find("AUTH proof of 65 bytes") != std::string::npos);
-  CHECK(ErrorOf(RawFrame(3, Bytes{4, 1, 2})).find("truncated AUTH") != std::string::npos);
+  CHECK(ErrorOf(RawFrame(3, long_proof)).find("AUTH proof of 65 bytes exceeds 64") != std::string::npos);
+  Bytes short_proof(kSignatureSize, 9);
+  PutBytes(&short_proof, Bytes{4, 1, 2});
+  CHECK(ErrorOf(RawFrame(3, short_proof)).find("truncated AUTH") != std::string::npos);
+  Bytes open(kSignatureSize, 9);
+  open.push_back(0);  // no cluster-key proof: an open cluster's AUTH
+  Message m;
+  REQUIRE(DecodeAll(RawFrame(3, open), &m).state == DecodeState::kComplete);
+  CHECK(std::get<Auth>(m).proof.empty());
 }
 
 }  // namespace lanswarm::proto

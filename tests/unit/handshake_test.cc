@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/sodium_init.h"
+#include "tests/support/test_identity.h"
 
 using namespace lanswarm;
 using namespace lanswarm::auth;
@@ -22,18 +23,29 @@ ClusterKey Key(std::uint8_t fill) {
   return ClusterKey(b);
 }
 
-proto::Hello Mine(proto::Role role, std::uint8_t id) {
+proto::Hello Mine(proto::Role role) {
   proto::Hello h;
   h.role = role;
-  h.peer_id.fill(id);
   return h;
+}
+
+// Identities 1 (connector) and 2 (acceptor).
+const Identity& Id(std::uint8_t n) {
+  static const Identity one = testing::TestIdentity(1), two = testing::TestIdentity(2), three = testing::TestIdentity(3);
+  return n == 1 ? one : n == 2 ? two : three;
+}
+
+proto::Auth ProofOnly(Bytes proof) {
+  proto::Auth a;
+  a.proof = std::move(proof);
+  return a;
 }
 
 struct Pair {
   ConnectorHandshake connector;
   AcceptorHandshake acceptor;
   Pair(const KeyRing& c, const KeyRing& a)
-      : connector(c, Mine(proto::Role::kPeer, 1)), acceptor(a, Mine(proto::Role::kPeer, 2)) {}
+      : connector(c, Id(1), Mine(proto::Role::kPeer)), acceptor(a, Id(2), Mine(proto::Role::kPeer)) {}
 };
 
 bool Has(const Status& s, std::string_view what) { return s.message().find(what) != std::string::npos; }
@@ -52,9 +64,11 @@ TEST_CASE("handshake: the same key on both sides authenticates both", "[auth]") 
   CHECK(Has(p.acceptor.Admit(proto::Open{}), "OPEN before authenticating"));
   auto auth = p.connector.OnHello(*reply);
   REQUIRE(auth.ok());
-  REQUIRE(auth->has_value());
-  REQUIRE(p.acceptor.OnAuth(**auth).ok());
+  CHECK(auth->proof.size() == 32);
+  REQUIRE(p.acceptor.OnAuth(*auth).ok());
   CHECK(p.acceptor.authenticated());
+  CHECK(p.acceptor.theirs().peer_id == Id(1).peer_id());
+  CHECK(reply->peer_id == Id(2).peer_id());
   CHECK(p.acceptor.Admit(proto::Open{}).ok());
   CHECK(p.acceptor.version() == proto::kProtocolVersion);
   CHECK(p.connector.version() == proto::kProtocolVersion);
@@ -74,8 +88,7 @@ TEST_CASE("handshake: different keys fail on both sides", "[auth]") {
   Pair q(b, b);
   auto reply_q = q.acceptor.OnHello(q.connector.hello());
   REQUIRE(reply_q.ok());
-  proto::Auth forged{Bytes(32, 0x11)};
-  Status s = q.acceptor.OnAuth(forged);
+  Status s = q.acceptor.OnAuth(ProofOnly(Bytes(32, 0x11)));
   CHECK(Has(s, "wrong cluster key"));
   CHECK_FALSE(q.acceptor.authenticated());
 }
@@ -88,10 +101,10 @@ TEST_CASE("handshake: a recorded handshake replayed to a new connection fails", 
   REQUIRE(reply.ok());
   auto auth = first.connector.OnHello(*reply);
   REQUIRE(auth.ok());
-  const proto::Auth recorded_auth = **auth;
+  const proto::Auth recorded_auth = *auth;
   REQUIRE(first.acceptor.OnAuth(recorded_auth).ok());
 
-  AcceptorHandshake second(keys, Mine(proto::Role::kPeer, 2));
+  AcceptorHandshake second(keys, Id(2), Mine(proto::Role::kPeer));
   auto reply2 = second.OnHello(recorded_hello);
   REQUIRE(reply2.ok());
   CHECK(reply2->nonce != reply->nonce);
@@ -104,7 +117,7 @@ TEST_CASE("handshake: the acceptor's proof reflected back as AUTH fails", "[auth
   Pair p(keys, keys);
   auto reply = p.acceptor.OnHello(p.connector.hello());
   REQUIRE(reply.ok());
-  CHECK_FALSE(p.acceptor.OnAuth(proto::Auth{reply->auth}).ok());
+  CHECK_FALSE(p.acceptor.OnAuth(ProofOnly(reply->auth)).ok());
 }
 
 TEST_CASE("handshake: a tampered HELLO breaks the proof", "[auth]") {
@@ -126,21 +139,20 @@ TEST_CASE("handshake: rotation works while every primary is accepted everywhere"
   REQUIRE(reply.ok());
   auto auth = p.connector.OnHello(*reply);
   REQUIRE(auth.ok());
-  CHECK(p.acceptor.OnAuth(**auth).ok());
+  CHECK(p.acceptor.OnAuth(*auth).ok());
   // A node that never learnt the new key refuses one proving with it.
   Pair q(moved, stale);
   auto reply_q = q.acceptor.OnHello(q.connector.hello());
   REQUIRE(reply_q.ok());
   auto auth_q = q.connector.OnHello(*reply_q);
   REQUIRE(auth_q.ok());
-  CHECK(Has(q.acceptor.OnAuth(**auth_q), "wrong cluster key"));
+  CHECK(Has(q.acceptor.OnAuth(*auth_q), "wrong cluster key"));
 }
 
 TEST_CASE("handshake: keyed and open sides refuse each other with a clear reason", "[auth]") {
   const KeyRing keyed = Ring({Key(6)}), open;
   SECTION("keyed acceptor, connector without a key") {
     Pair p(open, keyed);
-    CHECK(p.connector.hello().nonce == proto::Nonce{});
     auto reply = p.acceptor.OnHello(p.connector.hello());
     REQUIRE(reply.ok());
     auto auth = p.connector.OnHello(*reply);
@@ -158,32 +170,119 @@ TEST_CASE("handshake: keyed and open sides refuse each other with a clear reason
     REQUIRE_FALSE(auth.ok());
     CHECK(Has(auth.status(), "runs without a cluster key"));
   }
-  SECTION("both open: no AUTH, admitted after HELLO") {
+  SECTION("both open: AUTH proves the identity only, then admitted") {
     Pair p(open, open);
+    CHECK(p.connector.hello().nonce != proto::Nonce{});  // fresh in the open too: signatures cover it
     auto reply = p.acceptor.OnHello(p.connector.hello());
     REQUIRE(reply.ok());
+    CHECK(reply->auth.empty());
+    CHECK(reply->signature.size() == kSignatureSize);
+    CHECK(Has(p.acceptor.Admit(proto::Open{}), "OPEN before authenticating: this side requires AUTH"));
     auto auth = p.connector.OnHello(*reply);
     REQUIRE(auth.ok());
-    CHECK_FALSE(auth->has_value());
+    CHECK(auth->proof.empty());
+    REQUIRE(p.acceptor.OnAuth(*auth).ok());
     CHECK(p.acceptor.authenticated());
+    CHECK(p.acceptor.theirs().peer_id == Id(1).peer_id());
     CHECK(p.acceptor.Admit(proto::Open{}).ok());
   }
 }
 
 TEST_CASE("handshake: out-of-order messages are protocol errors", "[auth]") {
   const KeyRing keys = Ring({Key(7)});
-  AcceptorHandshake a(keys, Mine(proto::Role::kCoordinator, 2));
+  AcceptorHandshake a(keys, Id(2), Mine(proto::Role::kCoordinator));
   Status before = a.Admit(proto::Query{});
   CHECK(Has(before, "expected HELLO first, got QUERY"));
   CHECK(HandshakeErrorCode(before) == proto::ErrorCode::kProtocol);
-  CHECK(HandshakeErrorCode(a.OnAuth(proto::Auth{Bytes(32, 1)})) == proto::ErrorCode::kProtocol);
-  ConnectorHandshake c(keys, Mine(proto::Role::kPeer, 1));
+  CHECK(HandshakeErrorCode(a.OnAuth(ProofOnly(Bytes(32, 1)))) == proto::ErrorCode::kProtocol);
+  ConnectorHandshake c(keys, Id(1), Mine(proto::Role::kPeer));
   REQUIRE(a.OnHello(c.hello()).ok());
   CHECK(Has(a.OnHello(c.hello()).status(), "a second HELLO"));
   proto::Hello old = c.hello();
   old.min_version = old.max_version = 99;
-  AcceptorHandshake b(keys, Mine(proto::Role::kCoordinator, 2));
+  AcceptorHandshake b(keys, Id(2), Mine(proto::Role::kCoordinator));
   auto r = b.OnHello(old);
   REQUIRE_FALSE(r.ok());
   CHECK(HandshakeErrorCode(r.status()) == proto::ErrorCode::kVersion);
+}
+
+// ---- identity: an id is proven by the key it comes from ----
+
+TEST_CASE("handshake: an id that is not its key's is refused at HELLO", "[auth][identity]") {
+  const KeyRing open;
+  Pair p(open, open);
+  proto::Hello forged = p.connector.hello();
+  forged.peer_id = Id(3).peer_id();  // someone else's id, with our own key
+  auto reply = p.acceptor.OnHello(forged);
+  REQUIRE_FALSE(reply.ok());
+  CHECK(Has(reply.status(), "is not the one its public key gives"));
+  CHECK(HandshakeErrorCode(reply.status()) == proto::ErrorCode::kAuth);
+  // The connector checks the acceptor the same way.
+  Pair q(open, open);
+  auto reply_q = q.acceptor.OnHello(q.connector.hello());
+  REQUIRE(reply_q.ok());
+  proto::Hello changed = *reply_q;
+  changed.peer_id = Id(3).peer_id();
+  CHECK(Has(q.connector.OnHello(changed).status(), "is not the one its public key gives"));
+}
+
+TEST_CASE("handshake: another peer's key without its secret proves nothing", "[auth][identity]") {
+  const KeyRing open;
+  // The connector claims identity 3 (its public key and id) but can sign only as 1.
+  ConnectorHandshake attacker(open, Id(1), Mine(proto::Role::kPeer));
+  proto::Hello claimed = attacker.hello();
+  claimed.public_key = Id(3).public_key();
+  claimed.peer_id = Id(3).peer_id();
+  AcceptorHandshake acceptor(open, Id(2), Mine(proto::Role::kCoordinator));
+  REQUIRE(acceptor.OnHello(claimed).ok());  // the id is the key's: only the signature can tell
+  proto::Auth forged;
+  forged.signature = Id(1).Sign(AsBytes("lanswarm v2 connector identity"));
+  Status s = acceptor.OnAuth(forged);
+  CHECK(Has(s, "not proven (bad identity signature)"));
+  CHECK_FALSE(acceptor.authenticated());
+}
+
+TEST_CASE("handshake: a bad identity signature fails on either side", "[auth][identity]") {
+  const KeyRing open;
+  SECTION("the acceptor's") {
+    Pair p(open, open);
+    auto reply = p.acceptor.OnHello(p.connector.hello());
+    REQUIRE(reply.ok());
+    proto::Hello bad = *reply;
+    bad.signature[0] ^= 1;
+    auto auth = p.connector.OnHello(bad);
+    REQUIRE_FALSE(auth.ok());
+    CHECK(Has(auth.status(), "failed to prove its peer id"));
+    bad.signature.clear();
+    CHECK_FALSE(p.connector.OnHello(bad).ok());
+  }
+  SECTION("the connector's") {
+    Pair p(open, open);
+    auto reply = p.acceptor.OnHello(p.connector.hello());
+    REQUIRE(reply.ok());
+    auto auth = p.connector.OnHello(*reply);
+    REQUIRE(auth.ok());
+    auth->signature[5] ^= 0x20;
+    Status s = p.acceptor.OnAuth(*auth);
+    CHECK(Has(s, "not proven (bad identity signature)"));
+    CHECK(HandshakeErrorCode(s) == proto::ErrorCode::kAuth);
+    CHECK_FALSE(p.acceptor.authenticated());
+  }
+}
+
+TEST_CASE("handshake: a recorded open handshake replayed proves no identity", "[auth][identity]") {
+  const KeyRing open;
+  Pair first(open, open);
+  const proto::Hello recorded_hello = first.connector.hello();
+  auto reply = first.acceptor.OnHello(recorded_hello);
+  REQUIRE(reply.ok());
+  auto auth = first.connector.OnHello(*reply);
+  REQUIRE(auth.ok());
+  REQUIRE(first.acceptor.OnAuth(*auth).ok());
+  // The same bytes to a new connection: the acceptor's nonce is new, the
+  // recorded signature covers the old one.
+  AcceptorHandshake second(open, Id(2), Mine(proto::Role::kPeer));
+  REQUIRE(second.OnHello(recorded_hello).ok());
+  CHECK(Has(second.OnAuth(*auth), "bad identity signature"));
+  CHECK_FALSE(second.authenticated());
 }

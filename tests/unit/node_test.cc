@@ -6,6 +6,7 @@
 #include "peer/node.h"
 #include "peer/share.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_identity.h"
 
 namespace lanswarm::peer {
 
@@ -28,7 +29,7 @@ struct Recorder final : NodeEvents {
 struct Fixture {
   testing::TempDir dir;
   Recorder events;
-  Node node{Config{}, PeerId{}, std::make_shared<auth::KeyRing>(), dir.File("registry.json"), Registry{}};
+  Node node{Config{}, std::make_shared<const auth::Identity>(testing::TestIdentity(1)), std::make_shared<auth::KeyRing>(), dir.File("registry.json"), Registry{}};
   SharedFile file;
   Fixture() {
     testing::WriteTestFile(dir.File("data"), testing::RandomBytes(3 * kChunk, 5));

@@ -1,0 +1,92 @@
+// Per-peer identity against a coordinator process (issue 15, item 6): an id
+// is proven by the key it is derived from, so a client cannot report under
+// another peer's id, and a REPORT replaces only what its own id reported.
+#include <catch2/catch.hpp>
+
+#include "common/auth/handshake.h"
+#include "common/proto/codec.h"
+#include "tests/support/cluster.h"
+#include "tests/support/scripted_client.h"
+
+namespace lanswarm::testing {
+
+using namespace std::chrono_literals;
+using proto::FileState;
+
+namespace {
+
+FileId File(std::uint8_t n) {
+  FileId id;
+  id.bytes.fill(n);
+  return id;
+}
+
+// The error a client gets back before the close.
+std::string ErrorReason(ScriptedClient& c) {
+  for (;;) {
+    auto m = c.Receive();
+    if (!m.ok()) return "no ERROR: " + m.status().message();
+    if (const auto* e = std::get_if<proto::Error>(&*m)) return e->reason;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("identity: an empty REPORT under another peer's id cannot remove its entries", "[identity][coordinator]") {
+  MiniCoordinator co(0, "log_level = \"debug\"\n");
+  ScriptedClient victim(co.port);
+  REQUIRE(victim.Handshake(1).ok());
+  victim.Send(proto::Report{proto::Endpoint{0, {}, 7001}, {{File(1), FileState::kWhole}}});
+  REQUIRE(WaitFor([&] { return co.Query(File(1)).size() == 1; }, 5s));
+  const proto::PeerId victim_id = ScriptedClient::IdOf(1);
+  const proto::Report empty{proto::Endpoint{0, {}, 7666}, {}};
+
+  SECTION("the victim's id with the attacker's own key: refused at HELLO") {
+    ScriptedClient c(co.port);
+    const auth::KeyRing open;
+    const auth::Identity me = ScriptedClient::IdentityOf(2);
+    auth::ConnectorHandshake hs(open, me, proto::Hello{});
+    proto::Hello forged = hs.hello();
+    forged.peer_id = victim_id;
+    c.Send(forged);
+    c.Send(empty);
+    CHECK(Has(ErrorReason(c), "is not the one its public key gives"));
+    CHECK(c.WaitClosed());
+  }
+  SECTION("the victim's id and public key, without its secret: the AUTH is refused") {
+    ScriptedClient c(co.port);
+    const auth::KeyRing open;
+    const auth::Identity me = ScriptedClient::IdentityOf(2);
+    auth::ConnectorHandshake hs(open, me, proto::Hello{});
+    proto::Hello forged = hs.hello();
+    const auth::Identity victim_key = ScriptedClient::IdentityOf(1);  // only its public half is used
+    forged.peer_id = victim_id;
+    forged.public_key = victim_key.public_key();
+    c.Send(forged);
+    REQUIRE(c.Receive().ok());  // the coordinator's HELLO
+    proto::Auth a;
+    a.signature = me.Sign(AsBytes("anything the attacker can sign"));
+    c.Send(a);
+    c.Send(empty);
+    CHECK(Has(ErrorReason(c), "not proven (bad identity signature)"));
+    CHECK(c.WaitClosed());
+  }
+  SECTION("under its own proven id: only its own entries change") {
+    ScriptedClient c(co.port);
+    REQUIRE(c.Handshake(2).ok());
+    c.Send(empty);
+    c.Send(proto::Report{proto::Endpoint{0, {}, 7666}, {{File(2), FileState::kWhole}}});
+    REQUIRE(WaitFor([&] { return co.Query(File(2)).size() == 1; }, 5s));
+  }
+
+  // Whatever was tried, the victim is listed as before, at its own port.
+  for (int i = 0; i < 3; ++i) {
+    const auto holders = co.Query(File(1));
+    REQUIRE(holders.size() == 1);
+    CHECK(holders[0].peer == victim_id);
+    CHECK(holders[0].endpoint.port == 7001);
+  }
+  CHECK(co.proc->running());
+}
+
+}  // namespace lanswarm::testing
