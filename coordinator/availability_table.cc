@@ -106,8 +106,33 @@ void AvailabilityTable::RemoveHolder(std::uint32_t file, std::uint32_t slot) {
 
 // ---- operations ----
 
+Status AvailabilityTable::CheckQuota(const Source& source, std::uint32_t peer, std::size_t count) const {
+  SourceUse use;
+  if (auto it = sources_.find(source); it != sources_.end()) use = it->second;
+  if (peer != kNone && peers_[peer].source == source) {
+    --use.peers;  // the peer's own share is replaced
+    use.entries -= peers_[peer].files.size();
+  }
+  if (use.peers + 1 > limits_.max_peers_per_address) {
+    return Status::ResourceExhausted(fmt::format("this address reports for {} peers already, the limit per address",
+                                                 use.peers));
+  }
+  if (use.entries + count > limits_.max_entries_per_address) {
+    return Status::ResourceExhausted(fmt::format("this address would hold more than {} entries, the limit per address",
+                                                 limits_.max_entries_per_address));
+  }
+  return Status::Ok();
+}
+
+void AvailabilityTable::Release(const Peer& peer) {
+  SourceUse& use = sources_[peer.source];
+  --use.peers;
+  use.entries -= peer.files.size();
+  if (use.peers == 0) sources_.erase(peer.source);
+}
+
 Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint& endpoint,
-                                 std::span<const proto::ReportEntry> files) {
+                                 std::span<const proto::ReportEntry> files, const proto::Endpoint& source) {
   if (files.size() > limits_.max_files_per_report) {
     return Status::ResourceExhausted(fmt::format("report lists {} files, the limit is {}", files.size(),
                                                  limits_.max_files_per_report));
@@ -132,11 +157,16 @@ Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint&
   if (entries_ - old_count + wanted.size() > limits_.max_entries) {
     return Status::ResourceExhausted(fmt::format("the table would exceed {} entries", limits_.max_entries));
   }
+  Source src{};
+  src[0] = source.family;
+  std::copy(source.address.begin(), source.address.end(), src.begin() + 1);
+  LANSWARM_RETURN_IF_ERROR(CheckQuota(src, found == peer_index_.end() ? kNone : found->second, wanted.size()));
 
   std::uint32_t p;
   if (found != peer_index_.end()) {
     p = found->second;
     Unlink(p);
+    Release(peers_[p]);
   } else {
     p = TakeSlot(peers_, free_peers_);
     peers_[p].id = id;
@@ -152,6 +182,10 @@ Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint&
   next.reserve(wanted.size());
   for (const auto& e : wanted) next.push_back(Pack(InternFile(e.file), e.state));
   std::sort(next.begin(), next.end(), [](auto a, auto b) { return IndexOf(a) < IndexOf(b); });
+  // The use is counted from the new list's size, which the merge below keeps.
+  peer.source = src;
+  sources_[src].peers += 1;
+  sources_[src].entries += next.size();
   if (next.size() == peer.files.size() &&
       std::equal(next.begin(), next.end(), peer.files.begin(),
                  [](std::uint32_t n, const PeerFile& o) { return n == o.packed; })) {
@@ -213,6 +247,7 @@ std::vector<proto::Holder> AvailabilityTable::Query(const FileId& file, const pr
 void AvailabilityTable::DropPeer(std::uint32_t p) {
   Peer& peer = peers_[p];
   for (const PeerFile& f : peer.files) RemoveHolder(IndexOf(f.packed), f.slot);
+  Release(peer);
   std::vector<PeerFile>().swap(peer.files);  // give the memory back
   Unlink(p);
   peer_index_.erase(peer.id);

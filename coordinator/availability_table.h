@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -31,6 +32,11 @@ struct TableLimits {
   std::uint32_t max_files_per_report = 100000;
   std::uint64_t max_entries = 10000000;
   std::uint32_t max_holders_per_answer = 50;
+  // Quotas per source address (where the REPORTs come from), so that one
+  // machine cannot fill the table and keep a real peer's share out: ids
+  // are proven, but anyone can make key pairs.
+  std::uint32_t max_peers_per_address = 64;
+  std::uint64_t max_entries_per_address = 1000000;
 };
 
 struct TableStats {
@@ -52,11 +58,17 @@ class AvailabilityTable {
   AvailabilityTable& operator=(const AvailabilityTable&) = delete;
 
   // Replaces all that is known from `peer` with `files` and stamps the
-  // peer's report time. Duplicate files keep their highest state. Errors
-  // (the table is unchanged): more files than max_files_per_report, or a
-  // new peer or new entries beyond max_peers / max_entries.
+  // peer's report time. Duplicate files keep their highest state. `source`
+  // is the address the report came from (its port is ignored); the 3-form
+  // takes `endpoint`'s. Errors (the table is unchanged): more files than
+  // max_files_per_report, a new peer or new entries beyond max_peers /
+  // max_entries, or beyond the quotas of `source`.
   Status Report(const proto::PeerId& peer, const proto::Endpoint& endpoint,
-                std::span<const proto::ReportEntry> files);
+                std::span<const proto::ReportEntry> files, const proto::Endpoint& source);
+  Status Report(const proto::PeerId& peer, const proto::Endpoint& endpoint,
+                std::span<const proto::ReportEntry> files) {
+    return Report(peer, endpoint, files, endpoint);
+  }
 
   // Holders of `file` that are alive, whole copies before partial ones, at
   // most max_holders_per_answer, never `asker`. Successive queries start at
@@ -84,6 +96,13 @@ class AvailabilityTable {
     return static_cast<proto::FileState>(packed >> 30);
   }
 
+  // A source address: family, then the 16 address bytes.
+  using Source = std::array<std::uint8_t, 17>;
+  struct SourceUse {
+    std::uint32_t peers = 0;
+    std::uint64_t entries = 0;
+  };
+
   struct PeerFile {
     std::uint32_t packed;  // Pack(file index, state)
     std::uint32_t slot;    // where this peer sits in that file's holders
@@ -91,6 +110,7 @@ class AvailabilityTable {
   struct Peer {
     proto::PeerId id{};
     proto::Endpoint endpoint;
+    Source source{};
     Clock::TimePoint last_report{};
     std::vector<PeerFile> files;  // sorted by file index
     std::uint32_t older = kNone, newer = kNone;  // the list ordered by last report
@@ -115,6 +135,10 @@ class AvailabilityTable {
   void Unlink(std::uint32_t peer);
   void LinkNewest(std::uint32_t peer);
   void DropPeer(std::uint32_t peer);
+  // Checks `source`'s quotas for `peer` (kNone: a new one) reporting `count` files.
+  Status CheckQuota(const Source& source, std::uint32_t peer, std::size_t count) const;
+  // Takes `peer`'s use (itself, its files) off its source's count.
+  void Release(const Peer& peer);
 
   const Clock& clock_;
   Clock::Duration expiry_;
@@ -127,6 +151,7 @@ class AvailabilityTable {
   std::vector<std::uint32_t> free_files_;
   std::unordered_map<FileId, std::uint32_t, KeyedHash> file_index_;
   std::uint32_t oldest_ = kNone, newest_ = kNone;
+  std::map<Source, SourceUse> sources_;  // one per address with live peers
 
   std::uint64_t entries_ = 0;
   std::uint64_t reports_ = 0, queries_ = 0, expired_ = 0;

@@ -31,6 +31,10 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_peers", 1, 10000000, &c.table.max_peers));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_files_per_report", 1, 240000, &c.table.max_files_per_report));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_entries", 1, 1000000000, &c.table.max_entries));
+  LANSWARM_RETURN_IF_ERROR(
+      d.SetIfPresent("limits.max_peers_per_address", 1, 10000000, &c.table.max_peers_per_address));
+  LANSWARM_RETURN_IF_ERROR(
+      d.SetIfPresent("limits.max_entries_per_address", 1, 1000000000, &c.table.max_entries_per_address));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections", 1, 1000000, &c.max_connections));
   LANSWARM_RETURN_IF_ERROR(d.SetIfPresent("limits.max_connections_per_address", 1, 1000000,
                                   &c.max_connections_per_address));

@@ -70,7 +70,9 @@ class Server::Session : public net::SessionHandler {
     if (s.theirs().role != proto::Role::kPeer) return s.Fail(proto::ErrorCode::kProtocol, "only peers send REPORT");
     auto where = CheckAdvertised(r.listen, s.peer().ToEndpoint(), core_->config.advertise);
     if (!where.ok()) return s.Fail(proto::ErrorCode::kProtocol, where.status().message());
-    Status st = core_->table.Report(s.theirs().peer_id, *where, r.files);
+    // Under the id the session proved, and counted against the address the
+    // connection comes from (not the one it advertises).
+    Status st = core_->table.Report(s.theirs().peer_id, *where, r.files, s.peer().ToEndpoint());
     if (!st.ok()) s.Fail(proto::ErrorCode::kLimit, st.message());
   }
 

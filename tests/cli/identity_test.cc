@@ -89,4 +89,33 @@ TEST_CASE("identity: an empty REPORT under another peer's id cannot remove its e
   CHECK(co.proc->running());
 }
 
+TEST_CASE("identity: one address cannot fill the table; a real peer's new share is listed", "[identity][coordinator]") {
+  // Room for 3 peers and 6 entries in all, 2 peers and 4 entries per address.
+  MiniCoordinator co(0, "[limits]\nmax_peers = 3\nmax_entries = 6\nmax_peers_per_address = 2\n"
+                        "max_entries_per_address = 4\n");
+  // One key holder at 127.0.0.2 makes ids (key pairs are free) and reports as much as it can.
+  std::vector<std::unique_ptr<ScriptedClient>> flood;
+  int refused = 0;
+  for (std::uint8_t id = 10; id < 14; ++id) {
+    auto c = std::make_unique<ScriptedClient>(co.port, "127.0.0.2");
+    REQUIRE(c->Handshake(id).ok());
+    c->Send(proto::Report{proto::Endpoint{0, {}, 7100}, {{File(id), FileState::kWhole}, {File(100), FileState::kWhole},
+                                                          {File(101), FileState::kWhole}}});
+    auto reply = c->Receive(1s);
+    if (reply.ok() && std::holds_alternative<proto::Error>(*reply)) {
+      CHECK(Has(std::get<proto::Error>(*reply).reason, "limit per address"));
+      ++refused;
+    }
+    flood.push_back(std::move(c));
+  }
+  CHECK(refused == 3);  // the first id fits (3 entries); each later one would pass 4 from this address
+  // A real peer elsewhere shares a new file: listed.
+  ScriptedClient real(co.port, "127.0.0.3");
+  REQUIRE(real.Handshake(1).ok());
+  real.Send(proto::Report{proto::Endpoint{0, {}, 7001}, {{File(9), FileState::kWhole}, {File(8), FileState::kWhole}}});
+  REQUIRE(WaitFor([&] { return co.Query(File(9)).size() == 1; }, 5s));
+  CHECK(co.Query(File(9))[0].peer == ScriptedClient::IdOf(1));
+  CHECK(co.proc->running());
+}
+
 }  // namespace lanswarm::testing

@@ -229,6 +229,51 @@ TEST_CASE("table: entries beyond the limit are refused", "[table][limits]") {
   CHECK(t.table->stats().entries == 4);
 }
 
+TEST_CASE("table: one address gets at most its quota of peers, others still report", "[table][limits]") {
+  TableLimits limits;
+  limits.max_peers = 4;
+  limits.max_peers_per_address = 2;
+  Fixture t(limits);
+  const proto::Endpoint attacker = Addr(66);
+  REQUIRE(t.table->Report(Peer(1), attacker, {{Whole(1)}}, attacker).ok());
+  REQUIRE(t.table->Report(Peer(2), attacker, {{Whole(1)}}, attacker).ok());
+  Status third = t.table->Report(Peer(3), attacker, {{Whole(1)}}, attacker);
+  CHECK(third.code() == Status::Code::kResourceExhausted);
+  CHECK(third.message().find("limit per address") != std::string::npos);
+  CHECK(t.table->Report(Peer(1), attacker, {{Whole(2)}}, attacker).ok());  // a known id reports again
+  CHECK(t.Report(7, {Whole(1)}).ok());                                       // a real peer elsewhere
+  CHECK(t.Holders(1) == std::vector<std::string>{"2:2", "7:2"});
+  // An id that moves to another address frees its place at the old one.
+  REQUIRE(t.table->Report(Peer(2), Addr(67), {{Whole(1)}}, Addr(67)).ok());
+  CHECK(t.table->Report(Peer(3), attacker, {{Whole(1)}}, attacker).ok());
+  // Expiry frees the address too.
+  t.clock.Advance(kExpiry);
+  t.table->Sweep(10);
+  CHECK(t.table->Report(Peer(4), attacker, {{Whole(1)}}, attacker).ok());
+  CHECK(t.table->Report(Peer(5), attacker, {{Whole(1)}}, attacker).ok());
+  CHECK(t.table->CheckConsistency().ok());
+}
+
+TEST_CASE("table: one address gets at most its quota of entries, whatever its ids", "[table][limits]") {
+  TableLimits limits;
+  limits.max_entries = 6;
+  limits.max_entries_per_address = 4;
+  Fixture t(limits);
+  const proto::Endpoint attacker = Addr(66);
+  REQUIRE(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3)}}, attacker).ok());
+  CHECK(t.table->Report(Peer(2), attacker, {{Whole(4), Whole(5)}}, attacker).code() ==
+        Status::Code::kResourceExhausted);
+  CHECK(t.table->Report(Peer(2), attacker, {{Whole(4)}}, attacker).ok());
+  // Replacing its own entries is counted once.
+  CHECK(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3)}}, attacker).ok());
+  CHECK(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3), Whole(6)}}, attacker).code() ==
+        Status::Code::kResourceExhausted);
+  // The rest of the table is left for everyone else.
+  CHECK(t.Report(7, {Whole(9), Whole(8)}).ok());
+  CHECK(t.Holders(9) == std::vector<std::string>{"7:2"});
+  CHECK(t.table->stats().entries == 6);
+}
+
 TEST_CASE("table: random reports agree with a plain model", "[table]") {
   Fixture t;
   std::mt19937 rng(1234);
