@@ -248,4 +248,22 @@ TEST_CASE("fetch: a holder that cannot be reached is reported closed, never conn
   CHECK_THAT(events->events[0], Contains("refused"));
 }
 
+TEST_CASE("fetch: a holder that proves another id than the listed one is dropped before OPEN", "[fetch][identity]") {
+  SessionHarness h;
+  net::SessionOptions holder_options = testing::PeerOptions(2);
+  testing::RecordingPool holder(*h.loop, holder_options);
+  auto events = std::make_shared<RecordingEvents>();
+  auto info = std::make_shared<FileInfo>();
+  // The coordinator listed id 3 at this address; id 2 answers there.
+  FetchSession::Start(*h.loop, holder.address, 2s,
+                      std::make_unique<FetchSession>(events, kKey, testing::PeerHello(3).peer_id, nullptr,
+                                                     std::make_shared<auth::KeyRing>(), info));
+  REQUIRE(h.RunUntil([&] { return events->closed; }));
+  REQUIRE(events->events.size() == 1);  // never "connected": nothing it serves can count against id 3
+  CHECK_THAT(events->events[0], Contains("proved peer id " + PeerIdHex(testing::PeerHello(2).peer_id)));
+  CHECK_THAT(events->events[0], Contains("not the " + PeerIdHex(testing::PeerHello(3).peer_id)));
+  REQUIRE(h.RunUntil([&] { return !holder.accepted->empty() && holder.at(0).closed; }));
+  CHECK(holder.at(0).messages.empty());  // no OPEN was sent
+}
+
 }  // namespace lanswarm::peer
