@@ -41,38 +41,30 @@ TEST_CASE("identity: an empty REPORT under another peer's id cannot remove its e
   const proto::PeerId victim_id = ScriptedClient::IdOf(1);
   const proto::Report empty{proto::Endpoint{0, {}, 7666}, {}};
 
+  // The attacker's HELLO, fresh from its own handshake, then forged.
+  const auth::Identity attacker = ScriptedClient::IdentityOf(2);
+  proto::Hello forged = auth::ConnectorHandshake(auth::KeyRing{}, attacker, proto::Hello{}).hello();
+  forged.peer_id = victim_id;
+  ScriptedClient c(co.port);
+
   SECTION("the victim's id with the attacker's own key: refused at HELLO") {
-    ScriptedClient c(co.port);
-    const auth::KeyRing open;
-    const auth::Identity me = ScriptedClient::IdentityOf(2);
-    auth::ConnectorHandshake hs(open, me, proto::Hello{});
-    proto::Hello forged = hs.hello();
-    forged.peer_id = victim_id;
     c.Send(forged);
     c.Send(empty);
     CHECK(Has(ErrorReason(c), "is not the one its public key gives"));
     CHECK(c.WaitClosed());
   }
   SECTION("the victim's id and public key, without its secret: the AUTH is refused") {
-    ScriptedClient c(co.port);
-    const auth::KeyRing open;
-    const auth::Identity me = ScriptedClient::IdentityOf(2);
-    auth::ConnectorHandshake hs(open, me, proto::Hello{});
-    proto::Hello forged = hs.hello();
-    const auth::Identity victim_key = ScriptedClient::IdentityOf(1);  // only its public half is used
-    forged.peer_id = victim_id;
-    forged.public_key = victim_key.public_key();
+    forged.public_key = ScriptedClient::IdentityOf(1).public_key();  // only the public half is known
     c.Send(forged);
     REQUIRE(c.Receive().ok());  // the coordinator's HELLO
     proto::Auth a;
-    a.signature = me.Sign(AsBytes("anything the attacker can sign"));
+    a.signature = attacker.Sign(AsBytes("anything the attacker can sign"));
     c.Send(a);
     c.Send(empty);
     CHECK(Has(ErrorReason(c), "not proven (bad identity signature)"));
     CHECK(c.WaitClosed());
   }
   SECTION("under its own proven id: only its own entries change") {
-    ScriptedClient c(co.port);
     REQUIRE(c.Handshake(2).ok());
     c.Send(empty);
     c.Send(proto::Report{proto::Endpoint{0, {}, 7666}, {{File(2), FileState::kWhole}}});
