@@ -49,7 +49,7 @@ TEST_CASE("state perms: under umask 000 the state dir is 0700 and the daemon's f
 
   const std::string state = p.dir.File("state");
   CHECK(ModeOf(state) == 0700);
-  for (const char* name : {"peer.pid", "peer.id", "registry.json", "peer.log"}) {
+  for (const char* name : {"peer.pid", "identity.key", "registry.json", "peer.log"}) {
     INFO(name);
     CHECK(S_ISREG(StatOf(state + "/" + name).st_mode));
     CHECK(ModeOf(state + "/" + name) == 0600);

@@ -1,4 +1,4 @@
-// Peer ids as text: what peer.id, peer status and logs show.
+// Peer ids as text: what peer status, --json and logs show.
 #include <catch2/catch.hpp>
 
 #include "common/peer_id.h"
