@@ -17,10 +17,10 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/net/connection.h"
+#include "common/auth/identity.h"
 #include "common/net/loop.h"
-#include "common/proto/codec.h"
-#include "common/proto/frame_buffer.h"
+#include "common/net/session.h"
+#include "common/sodium_init.h"
 #include "tests/support/child_process.h"
 #include "tests/support/proc_sample.h"
 #include "tests/support/temp_dir.h"
@@ -39,64 +39,52 @@ FileId CatalogFile(std::uint32_t n) {
   return id;
 }
 
-proto::Hello HelloFor(std::uint32_t n, proto::Role role) {
-  proto::Hello h;
-  h.role = role;
-  for (int i = 0; i < 4; ++i) h.peer_id[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
-  h.peer_id[15] = static_cast<std::uint8_t>(role);
-  return h;
+// Every simulated peer proves its own key pair (protocol v2), so the bench
+// pays the coordinator's real handshake cost.
+SessionOptions OptionsFor(proto::Role role) {
+  SessionOptions o;
+  o.hello.role = role;
+  o.identity = std::make_shared<const auth::Identity>(auth::Identity::Ephemeral());
+  return o;
 }
 
-// A simulated peer: one connection, reports when told to.
-struct SimPeer : ConnectionHandler {
-  Connection* conn = nullptr;
+// A simulated peer: one session, reports when told to.
+struct SimPeer : SessionHandler {
+  Session* session = nullptr;  // set once ready, null once closed
   proto::Report report;
   std::uint32_t id = 0;
-  bool up = false;
   int* connected;
   const bool* stopping;
-  void OnConnected(Connection& c) override {
-    conn = &c;
-    up = true;
+  void OnReady(Session& s) override {
+    session = &s;
     ++*connected;
-    c.Send(proto::EncodeFrame(HelloFor(id, proto::Role::kPeer)));
   }
-  void OnData(Connection&, ByteView) override {}  // the coordinator's HELLO
-  void OnClosed(Connection&, const Status& why) override {
-    if (up) --*connected;
-    up = false;
-    conn = nullptr;
+  void OnMessage(Session&, const proto::Message&) override {}
+  void OnClosed(Session&, const Status& why) override {
+    if (session != nullptr) --*connected;
+    session = nullptr;
     if (!why.ok() && !*stopping) std::fprintf(stderr, "peer %u closed: %s\n", id, why.message().c_str());
   }
 };
 
 // Sends queries and measures the time to each answer.
-struct Querier : ConnectionHandler {
-  Connection* conn = nullptr;
-  proto::FrameBuffer frames;
-  bool hello_seen = false;
+struct Querier : SessionHandler {
+  Session* session = nullptr;
   std::unordered_map<std::uint32_t, SteadyTime> pending;
   std::vector<double>* latencies_us;
   std::uint64_t* empty_answers;
-  void OnConnected(Connection& c) override {
-    conn = &c;
-    c.Send(proto::EncodeFrame(HelloFor(1000000 + static_cast<std::uint32_t>(c.id()), proto::Role::kTool)));
-  }
-  void OnData(Connection&, ByteView data) override {
+  void OnReady(Session& s) override { session = &s; }
+  void OnMessage(Session&, const proto::Message& m) override {
     const auto now = std::chrono::steady_clock::now();
-    frames.Append(data);
-    proto::Message m;
-    while (frames.Next(&m).state == proto::DecodeState::kComplete) {
-      if (const auto* h = std::get_if<proto::Holders>(&m)) {
-        auto it = pending.find(h->request_id);
-        if (it == pending.end()) continue;
-        latencies_us->push_back(std::chrono::duration<double, std::micro>(now - it->second).count());
-        if (h->holders.empty()) ++*empty_answers;
-        pending.erase(it);
-      }
+    if (const auto* h = std::get_if<proto::Holders>(&m)) {
+      auto it = pending.find(h->request_id);
+      if (it == pending.end()) return;
+      latencies_us->push_back(std::chrono::duration<double, std::micro>(now - it->second).count());
+      if (h->holders.empty()) ++*empty_answers;
+      pending.erase(it);
     }
   }
-  void OnClosed(Connection&, const Status&) override { conn = nullptr; }
+  void OnClosed(Session&, const Status&) override { session = nullptr; }
 };
 
 double Percentile(std::vector<double> v, double p) {
@@ -120,6 +108,7 @@ int main(int argc, char** argv) {
   const int seconds = argc > 6 ? std::stoi(argv[6]) : 45;
   const int qps = argc > 7 ? std::stoi(argv[7]) : 500;
 
+  if (!InitSodium().ok()) return 1;
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
   nofile.rlim_cur = nofile.rlim_max;
@@ -130,7 +119,9 @@ int main(int argc, char** argv) {
   testing::WriteTestFile(dir.File("c.toml"),
                          "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nlog_level = \"warn\"\n" +
                              "report_interval = " + std::to_string(interval_s) +
-                             "\n[limits]\nmax_connections = 100000\nmax_connections_per_address = 100000\n");
+                             "\n[limits]\nmax_connections = 100000\nmax_connections_per_address = 100000\n" +
+                             "max_unauthenticated_connections = 100000\nmax_peers_per_address = 100000\n" +
+                             "max_entries_per_address = 1000000000\n");
   testing::ChildProcess coordinator({bin, "--config", dir.File("c.toml")}, dir.File("log"));
   std::this_thread::sleep_for(300ms);
   const testing::ProcSample empty = testing::SampleProcess(coordinator.pid());
@@ -160,7 +151,7 @@ int main(int argc, char** argv) {
     }
     for (std::uint32_t f : mine) sim->report.files.push_back({CatalogFile(f), proto::FileState::kWhole});
     sims.push_back(sim.get());
-    loop.Connect(addr, 10s, std::move(sim));
+    Session::Connect(loop, addr, 10s, OptionsFor(proto::Role::kPeer), std::move(sim));
   }
   // Queries run on their own thread and loop, so their latency is the
   // coordinator's and the kernel's, not time spent queued behind the
@@ -178,7 +169,7 @@ int main(int argc, char** argv) {
       qr->latencies_us = &latencies;
       qr->empty_answers = &empty_answers;
       queriers.push_back(qr.get());
-      qloop.Connect(addr, 10s, std::move(qr));
+      Session::Connect(qloop, addr, 10s, OptionsFor(proto::Role::kTool), std::move(qr));
     }
     std::mt19937 qrng(7);
     std::uint32_t request_id = 0;
@@ -194,9 +185,9 @@ int main(int argc, char** argv) {
       if (since <= 0) return;
       for (const std::uint64_t due = static_cast<std::uint64_t>(since * qps); queries_sent < due; ++queries_sent) {
         Querier* q = queriers[queries_sent % queriers.size()];
-        if (q->conn == nullptr) continue;
+        if (q->session == nullptr) continue;
         q->pending[++request_id] = std::chrono::steady_clock::now();
-        q->conn->Send(proto::EncodeFrame(proto::Query{request_id, CatalogFile(static_cast<std::uint32_t>(qrng() % catalog))}));
+        q->session->Send(proto::Query{request_id, CatalogFile(static_cast<std::uint32_t>(qrng() % catalog))});
       }
     });
     (void)qloop.Run();
@@ -218,12 +209,12 @@ int main(int argc, char** argv) {
     const std::uint64_t due = static_cast<std::uint64_t>(t * peers / interval_s);
     for (; next_report < due; ++next_report) {
       SimPeer* sim = sims[next_report % peers];
-      if (sim->conn == nullptr) continue;
+      if (sim->session == nullptr) continue;
       if (rng() % 10 == 0) {  // about one report in ten changes a file
         sim->report.files[rng() % files].file = CatalogFile(static_cast<std::uint32_t>(rng() % catalog));
         ++changed_reports;
       }
-      sim->conn->Send(proto::EncodeFrame(sim->report));
+      sim->session->Send(sim->report);
       ++reports_sent;
     }
     // Measure after the first full round, when every peer has reported.

@@ -17,10 +17,8 @@
 #include <thread>
 
 #include "common/aligned_buffer.h"
-#include "common/net/connection.h"
 #include "common/net/loop.h"
-#include "common/proto/codec.h"
-#include "common/proto/frame_buffer.h"
+#include "common/net/session.h"
 #include "fileinfo/fileinfo.h"
 #include "tests/support/blocking_tcp.h"
 #include "tests/support/child_process.h"
@@ -70,74 +68,55 @@ double PlainSend(const std::string& path, std::uint64_t size) {
   return got == size ? secs : -1;
 }
 
-// Downloads every chunk of one file from the daemon, `depth` requests in flight.
-struct Fetcher : ConnectionHandler {
+// Downloads every chunk of one file from the daemon, `depth` requests in
+// flight, on the same session layer as `peer get` (exact reads: each
+// chunk straight into one buffer).
+struct Fetcher : SessionHandler {
   FileInfo info;
-  proto::FrameBuffer frames;
   AlignedBuffer buf;
   std::uint32_t next = 0, done_chunks = 0;
   int depth = 8;
-  bool receiving = false;
   int* finished;
   int total_clients;
   std::uint64_t* bytes;
   bool failed = false;
 
-  void OnConnected(Connection& c) override {
+  void OnReady(Session& s) override {
     buf = AlignedBuffer(info.chunk_size);
-    proto::Hello h;
-    h.peer_id[0] = static_cast<std::uint8_t>(c.id());
-    c.Send(proto::EncodeFrame(h));
-    c.Send(proto::EncodeFrame(proto::Open{1, info.id}));
+    s.Send(proto::Open{1, info.id});
   }
-  void Ask(Connection& c) {
+  void Ask(Session& s) {
     while (next < info.chunk_count() && next - done_chunks < static_cast<std::uint32_t>(depth)) {
-      c.Send(proto::EncodeFrame(proto::Request{1, next++}));
+      s.Send(proto::Request{1, next++});
     }
   }
-  void OnData(Connection& c, ByteView data) override {
-    frames.Append(data);
-    Drain(c);
+  void OnMessage(Session& s, const proto::Message& m) override {
+    if (std::holds_alternative<proto::Bitfield>(m)) return Ask(s);
+    failed = true;
+    s.Close();
   }
-  void Drain(Connection& c) {
-    proto::Message m;
-    while (!receiving && !c.closing() && frames.Next(&m).state == proto::DecodeState::kComplete) {
-      if (std::holds_alternative<proto::Bitfield>(m)) {
-        Ask(c);
-      } else if (const auto* h = std::get_if<proto::ChunkHeader>(&m)) {
-        const std::size_t have = frames.TakeRaw(buf.data(), h->length);
-        const std::uint32_t len = h->length;
-        if (have == len) {
-          Complete(c, len);
-        } else {
-          receiving = true;
-          c.ReceiveInto(buf.data() + have, len - have, [this, &c, len](const Status& s) {
-            receiving = false;
-            if (s.ok()) Complete(c, len);
-            Drain(c);
-          });
-        }
-      } else if (!std::holds_alternative<proto::Hello>(m)) {
-        failed = true;
-        c.Close();
-      }
-    }
+  std::span<std::uint8_t> OnChunkStart(Session&, const proto::ChunkHeader& h) override {
+    len_ = h.length;
+    return {buf.data(), std::min<std::size_t>(buf.size(), h.length)};
   }
-  void Complete(Connection& c, std::uint32_t len) {
-    *bytes += len;
+  void OnChunkEnd(Session& s) override {
+    *bytes += len_;
     if (++done_chunks == info.chunk_count()) {
-      c.Close();
-      if (++*finished == total_clients) c.loop().Stop();
+      s.Close();
+      if (++*finished == total_clients) s.loop().Stop();
       return;
     }
-    Ask(c);
+    Ask(s);
   }
-  void OnClosed(Connection& c, const Status&) override {
+  void OnClosed(Session& s, const Status&) override {
     if (done_chunks != info.chunk_count()) {
       failed = true;
-      if (++*finished == total_clients) c.loop().Stop();
+      if (++*finished == total_clients) s.loop().Stop();
     }
   }
+
+ private:
+  std::uint32_t len_ = 0;
 };
 
 double Download(const SocketAddress& daemon, const FileInfo& info, int clients, std::uint64_t* bytes) {
@@ -151,7 +130,9 @@ double Download(const SocketAddress& daemon, const FileInfo& info, int clients, 
     f->finished = &finished;
     f->total_clients = clients;
     f->bytes = bytes;
-    (*loop)->Connect(daemon, 5s, std::move(f));
+    SessionOptions options;
+    options.exact_reads = true;
+    Session::Connect(**loop, daemon, 5s, std::move(options), std::move(f));
   }
   (void)(*loop)->Run();
   return Seconds(t0);
