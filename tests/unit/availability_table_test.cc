@@ -51,6 +51,10 @@ struct Fixture {
   Status Report(std::uint8_t peer, std::vector<proto::ReportEntry> files) {
     return table->Report(Peer(peer), Addr(peer), files);
   }
+  // A report by `peer` from (and advertising) `at`: many ids, one machine.
+  Status ReportFrom(const proto::Endpoint& at, std::uint8_t peer, std::vector<proto::ReportEntry> files) {
+    return table->Report(Peer(peer), at, files, at);
+  }
   // "peer:state" for each holder, in answer order.
   std::vector<std::string> Holders(std::uint8_t file, std::uint8_t asker = 200) {
     std::vector<std::string> out;
@@ -235,22 +239,22 @@ TEST_CASE("table: one address gets at most its quota of peers, others still repo
   limits.max_peers_per_address = 2;
   Fixture t(limits);
   const proto::Endpoint attacker = Addr(66);
-  REQUIRE(t.table->Report(Peer(1), attacker, {{Whole(1)}}, attacker).ok());
-  REQUIRE(t.table->Report(Peer(2), attacker, {{Whole(1)}}, attacker).ok());
-  Status third = t.table->Report(Peer(3), attacker, {{Whole(1)}}, attacker);
+  REQUIRE(t.ReportFrom(attacker, 1, {Whole(1)}).ok());
+  REQUIRE(t.ReportFrom(attacker, 2, {Whole(1)}).ok());
+  Status third = t.ReportFrom(attacker, 3, {Whole(1)});
   CHECK(third.code() == Status::Code::kResourceExhausted);
   CHECK(third.message().find("limit per address") != std::string::npos);
-  CHECK(t.table->Report(Peer(1), attacker, {{Whole(2)}}, attacker).ok());  // a known id reports again
+  CHECK(t.ReportFrom(attacker, 1, {Whole(2)}).ok());  // a known id reports again
   CHECK(t.Report(7, {Whole(1)}).ok());                                       // a real peer elsewhere
   CHECK(t.Holders(1) == std::vector<std::string>{"2:2", "7:2"});
   // An id that moves to another address frees its place at the old one.
   REQUIRE(t.table->Report(Peer(2), Addr(67), {{Whole(1)}}, Addr(67)).ok());
-  CHECK(t.table->Report(Peer(3), attacker, {{Whole(1)}}, attacker).ok());
+  CHECK(t.ReportFrom(attacker, 3, {Whole(1)}).ok());
   // Expiry frees the address too.
   t.clock.Advance(kExpiry);
   t.table->Sweep(10);
-  CHECK(t.table->Report(Peer(4), attacker, {{Whole(1)}}, attacker).ok());
-  CHECK(t.table->Report(Peer(5), attacker, {{Whole(1)}}, attacker).ok());
+  CHECK(t.ReportFrom(attacker, 4, {Whole(1)}).ok());
+  CHECK(t.ReportFrom(attacker, 5, {Whole(1)}).ok());
   CHECK(t.table->CheckConsistency().ok());
 }
 
@@ -260,13 +264,13 @@ TEST_CASE("table: one address gets at most its quota of entries, whatever its id
   limits.max_entries_per_address = 4;
   Fixture t(limits);
   const proto::Endpoint attacker = Addr(66);
-  REQUIRE(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3)}}, attacker).ok());
-  CHECK(t.table->Report(Peer(2), attacker, {{Whole(4), Whole(5)}}, attacker).code() ==
+  REQUIRE(t.ReportFrom(attacker, 1, {Whole(1), Whole(2), Whole(3)}).ok());
+  CHECK(t.ReportFrom(attacker, 2, {Whole(4), Whole(5)}).code() ==
         Status::Code::kResourceExhausted);
-  CHECK(t.table->Report(Peer(2), attacker, {{Whole(4)}}, attacker).ok());
+  CHECK(t.ReportFrom(attacker, 2, {Whole(4)}).ok());
   // Replacing its own entries is counted once.
-  CHECK(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3)}}, attacker).ok());
-  CHECK(t.table->Report(Peer(1), attacker, {{Whole(1), Whole(2), Whole(3), Whole(6)}}, attacker).code() ==
+  CHECK(t.ReportFrom(attacker, 1, {Whole(1), Whole(2), Whole(3)}).ok());
+  CHECK(t.ReportFrom(attacker, 1, {Whole(1), Whole(2), Whole(3), Whole(6)}).code() ==
         Status::Code::kResourceExhausted);
   // The rest of the table is left for everyone else.
   CHECK(t.Report(7, {Whole(9), Whole(8)}).ok());
