@@ -32,8 +32,11 @@ struct Config {
   } limits;
   std::uint32_t download_peers = 32;  // holders one download fetches from at once
   // Bad peers (peer/ban_list.h): a holder whose chunks of a file fail their
-  // checksum ban_after_bad_chunks times is not used for that file for ban_cooldown.
+  // checksum ban_after_bad_chunks times, or whose requests for it stall
+  // ban_after_stalls times in a row (BanPolicy says why 3), is not used for
+  // that file for ban_cooldown.
   std::uint32_t ban_after_bad_chunks = 3;
+  std::uint32_t ban_after_stalls = 3;
   std::chrono::seconds ban_cooldown{600};
   std::chrono::milliseconds simulated_latency{0};
   std::string log_level = "info";

@@ -16,7 +16,8 @@ namespace {
 // An active ban as `peer status` shows it (doc/peer.md).
 nlohmann::json BanJson(const Ban& b, Clock::TimePoint now) {
   return {{"file", b.file.ToHex()}, {"name", b.file_name}, {"peer_id", PeerIdHex(b.peer)}, {"address", b.address},
-          {"bad_chunks", b.bad_chunks},
+          {"reason", b.reason == BanReason::kStalls ? "stalls" : "bad_chunks"}, {"cause", BanCause(b)},
+          {"bad_chunks", b.bad_chunks}, {"stalls", b.stalls},
           {"remaining_seconds", std::chrono::duration<double>(b.until - now).count()}};
 }
 

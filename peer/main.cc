@@ -253,9 +253,8 @@ int RunStatus(const Config& c, bool json) {
     std::printf("download %s: %s\n", d.value("state", "?").c_str(), FormatGetProgress(d).c_str());
   }
   for (const auto& b : r.value("bans", nlohmann::json::array())) {
-    std::printf("banned peer %s for %s: %u chunks failed their checksum; %s left\n", b.value("address", "?").c_str(),
-                b.value("name", "?").c_str(), b.value("bad_chunks", 0u),
-                FormatSeconds(b.value("remaining_seconds", 0.0)).c_str());
+    std::printf("banned peer %s for %s: %s; %s left\n", b.value("address", "?").c_str(), b.value("name", "?").c_str(),
+                b.value("cause", "?").c_str(), FormatSeconds(b.value("remaining_seconds", 0.0)).c_str());
   }
   const auto& files = r["files"];
   if (files.empty()) {

@@ -27,7 +27,9 @@ Node::Node(const Config& config, std::shared_ptr<const auth::Identity> identity,
       keys_(std::move(keys)),
       registry_path_(std::move(registry_path)),
       registry_(std::move(registry)),
-      bans_(BanPolicy{.after_bad_chunks = config.ban_after_bad_chunks, .cooldown = config.ban_cooldown}),
+      bans_(BanPolicy{.after_bad_chunks = config.ban_after_bad_chunks,
+                      .after_stalls = config.ban_after_stalls,
+                      .cooldown = config.ban_cooldown}),
       events_(&g_no_events) {}
 
 void Node::Save() {

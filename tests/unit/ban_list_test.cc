@@ -23,8 +23,8 @@ proto::PeerId Peer(std::uint8_t n) {
   return p;
 }
 
-BanList List(std::uint32_t k = 3, Clock::Duration cooldown = 10min) {
-  return BanList(BanPolicy{.after_bad_chunks = k, .cooldown = cooldown});
+BanList List(std::uint32_t k = 3, Clock::Duration cooldown = 10min, std::uint32_t stalls = 3) {
+  return BanList(BanPolicy{.after_bad_chunks = k, .after_stalls = stalls, .cooldown = cooldown});
 }
 
 // Bad chunks of `file` from `peer`, one a second; whether each one banned.
@@ -33,6 +33,16 @@ std::vector<bool> Strikes(BanList& bans, FakeClock& clock, const FileId& file, c
   for (int i = 0; i < n; ++i) {
     out.push_back(bans.OnBadChunk(file, peer, "data.bin", "10.0.0.7:6882", clock.now()).has_value());
     clock.Advance(1s);
+  }
+  return out;
+}
+
+// Stalled requests to `peer` for `file`, one every 10 s; whether each one banned.
+std::vector<bool> Stalls(BanList& bans, FakeClock& clock, const FileId& file, const proto::PeerId& peer, int n) {
+  std::vector<bool> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(bans.OnStall(file, peer, "data.bin", "10.0.0.7:6882", clock.now()).has_value());
+    clock.Advance(10s);
   }
   return out;
 }
@@ -134,6 +144,83 @@ TEST_CASE("ban list: active bans are listed soonest to end first", "[bans][clock
   CHECK(active[0].file_name == "b");
   CHECK(active[1].file_name == "a");
   CHECK(active[1].until - active[0].until == 1min);
+}
+
+TEST_CASE("ban list: stalls in a row ban at after_stalls, with their own count and cause", "[bans][clock]") {
+  FakeClock clock;
+  BanList bans = List(/*k=*/3, 10min, /*stalls=*/3);
+  CHECK(Stalls(bans, clock, File(1), Peer(1), 2) == std::vector<bool>{false, false});
+  CHECK_FALSE(bans.Banned(File(1), Peer(1), clock.now()));
+  const auto ban = bans.OnStall(File(1), Peer(1), "data.bin", "10.0.0.7:6882", clock.now());
+  REQUIRE(ban.has_value());
+  CHECK(ban->reason == BanReason::kStalls);
+  CHECK(ban->stalls == 3);
+  CHECK(ban->bad_chunks == 0);
+  CHECK(ban->until == clock.now() + 10min);
+  CHECK(BanCause(*ban) == "3 requests stalled");
+  CHECK(bans.Banned(File(1), Peer(1), clock.now()));
+  // Stalls while banned change nothing, and are not reported again.
+  CHECK(Stalls(bans, clock, File(1), Peer(1), 2) == std::vector<bool>{false, false});
+  REQUIRE(bans.Active(clock.now()).size() == 1);
+  CHECK(bans.Active(clock.now())[0].stalls == 3);
+}
+
+TEST_CASE("ban list: each cause in its words", "[bans]") {
+  Ban ban;
+  ban.bad_chunks = 2;
+  CHECK(BanCause(ban) == "2 chunks failed their checksum");
+  ban.bad_chunks = 1;
+  CHECK(BanCause(ban) == "1 chunk failed its checksum");
+  ban.reason = BanReason::kStalls;
+  ban.stalls = 5;
+  CHECK(BanCause(ban) == "5 requests stalled");
+  ban.stalls = 1;
+  CHECK(BanCause(ban) == "1 request stalled");
+}
+
+TEST_CASE("ban list: a good chunk forgives the stalls before it, not the bad chunks", "[bans][clock]") {
+  FakeClock clock;
+  BanList bans = List(/*k=*/2, 10min, /*stalls=*/2);
+  // A holder that is sometimes slow but delivers is never banned for it.
+  for (int i = 0; i < 10; ++i) {
+    CHECK(Stalls(bans, clock, File(1), Peer(1), 1) == std::vector<bool>{false});
+    bans.OnGoodChunk(File(1), Peer(1));
+  }
+  CHECK(bans.size() == 0);  // nothing left to remember
+  // A bad chunk stays counted across good ones.
+  CHECK(Strikes(bans, clock, File(1), Peer(1), 1) == std::vector<bool>{false});
+  bans.OnGoodChunk(File(1), Peer(1));
+  CHECK(Strikes(bans, clock, File(1), Peer(1), 1) == std::vector<bool>{true});
+  CHECK(bans.Active(clock.now())[0].reason == BanReason::kBadChunks);
+  // A good chunk for another file, or from another holder, forgives nothing.
+  Stalls(bans, clock, File(2), Peer(2), 1);
+  bans.OnGoodChunk(File(3), Peer(2));
+  bans.OnGoodChunk(File(2), Peer(3));
+  CHECK(Stalls(bans, clock, File(2), Peer(2), 1) == std::vector<bool>{true});
+}
+
+TEST_CASE("ban list: stalls and bad chunks count apart, each against its threshold", "[bans][clock]") {
+  FakeClock clock;
+  BanList bans = List(/*k=*/3, 10min, /*stalls=*/3);
+  Strikes(bans, clock, File(1), Peer(1), 2);
+  CHECK(Stalls(bans, clock, File(1), Peer(1), 2) == std::vector<bool>{false, false});
+  CHECK_FALSE(bans.Banned(File(1), Peer(1), clock.now()));
+  const auto ban = bans.OnBadChunk(File(1), Peer(1), "data.bin", "10.0.0.7:6882", clock.now());
+  REQUIRE(ban.has_value());
+  CHECK(ban->reason == BanReason::kBadChunks);
+  CHECK(ban->bad_chunks == 3);
+  CHECK(ban->stalls == 2);
+}
+
+TEST_CASE("ban list: stalls age out after the cool-down, and start again after a ban", "[bans][clock]") {
+  FakeClock clock;
+  BanList bans = List(/*k=*/3, 1min, /*stalls=*/2);
+  Stalls(bans, clock, File(1), Peer(1), 1);
+  clock.Advance(1min);
+  CHECK(Stalls(bans, clock, File(1), Peer(1), 2) == std::vector<bool>{false, true});
+  clock.Advance(1min);
+  CHECK_FALSE(bans.Banned(File(1), Peer(1), clock.now()));
+  CHECK(Stalls(bans, clock, File(1), Peer(1), 2) == std::vector<bool>{false, true});
 }
 
 }  // namespace lanswarm::peer

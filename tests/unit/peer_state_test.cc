@@ -252,6 +252,11 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   CHECK(LoadConfig(dir.File("ban.toml"))->ban_cooldown == 60s);
   testing::WriteTestFile(dir.File("k0.toml"), "ban_after_bad_chunks = 0\n");
   CHECK(Has(LoadConfig(dir.File("k0.toml")).status().message(), "key 'ban_after_bad_chunks': 0 is out of range [1, 1000]"));
+  CHECK(c->ban_after_stalls == 3);
+  testing::WriteTestFile(dir.File("stalls.toml"), "ban_after_stalls = 7\n");
+  CHECK(LoadConfig(dir.File("stalls.toml"))->ban_after_stalls == 7);
+  testing::WriteTestFile(dir.File("s0.toml"), "ban_after_stalls = 0\n");
+  CHECK(Has(LoadConfig(dir.File("s0.toml")).status().message(), "key 'ban_after_stalls': 0 is out of range [1, 1000]"));
   testing::WriteTestFile(dir.File("cool.toml"), "ban_cooldown = \"10m\"\n");
   CHECK(Has(LoadConfig(dir.File("cool.toml")).status().message(), "key 'ban_cooldown'"));
   testing::WriteTestFile(dir.File("long.toml"), "ban_cooldown = 604801\n");
