@@ -12,6 +12,7 @@ ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endg
       availability_(chunk_count, 0),
       rank_(chunk_count),
       requesters_(chunk_count, 0),
+      late_(chunk_count, 0),
       held_(chunk_count, 0),
       needed_count_(chunk_count) {
   std::iota(rank_.begin(), rank_.end(), 0u);
@@ -81,6 +82,7 @@ void ChunkPicker::Release(std::uint32_t index, PeerKey peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || it->second.requested.erase(index) == 0) return;
   --requesters_[index];
+  if (it->second.late.erase(index) != 0) --late_[index];
   if (state_[index] == State::kInFlight && requesters_[index] == 0) {
     state_[index] = State::kNeeded;
     ++needed_count_;
@@ -94,19 +96,23 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
   PeerInfo& info = it->second;
 
   // Candidates: needed chunks this peer has, preferring ones it has not
-  // failed; in the endgame, chunks in flight elsewhere.
-  // The loop runs for every pick of every peer: the cheap vector tests come
-  // first, and the hash lookups only for candidates (a needed chunk is in
-  // flight from nobody, so only the endgame asks `requested`).
+  // failed, then chunks stuck at late peers; in the endgame, chunks in
+  // flight elsewhere. The loop runs for every pick of every peer: the cheap
+  // vector tests come first, and the hash lookups only for candidates (a
+  // needed chunk is in flight from nobody, so `requested` is asked only in
+  // the endgame and of chunks whose every request is late).
   const bool endgame = needed_count_ == 0;
   auto failed_it = failed_.find(peer);
   const std::unordered_set<std::uint32_t>* failed = failed_it == failed_.end() ? nullptr : &failed_it->second;
-  std::vector<std::uint32_t> fresh, retried;
+  std::vector<std::uint32_t> fresh, retried, stuck;
   for (std::uint32_t i = 0; i < count_; ++i) {
     if (held_[i] || !info.has.has(i)) continue;
+    const int on_time = requesters_[i] - late_[i];
     if (endgame) {
-      if (state_[i] != State::kInFlight || requesters_[i] >= endgame_duplicates_ || info.requested.count(i)) continue;
+      if (state_[i] != State::kInFlight || on_time >= endgame_duplicates_ || info.requested.count(i)) continue;
     } else if (state_[i] != State::kNeeded) {
+      // In flight only from late peers: after the needed chunks.
+      if (state_[i] == State::kInFlight && on_time == 0 && !info.requested.count(i)) stuck.push_back(i);
       continue;
     }
     (failed != nullptr && failed->count(i) ? retried : fresh).push_back(i);
@@ -130,6 +136,7 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
     return false;
   });
   if (out.size() < n) take(retried);
+  if (out.size() < n) take(stuck);
   return out;
 }
 
@@ -152,6 +159,12 @@ std::vector<PeerKey> ChunkPicker::OnVerified(std::uint32_t index, PeerKey peer) 
 void ChunkPicker::OnFailed(std::uint32_t index, PeerKey peer) {
   failed_[peer].insert(index);
   Release(index, peer);
+}
+
+void ChunkPicker::MarkLate(std::uint32_t index, PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.requested.count(index) == 0) return;
+  if (it->second.late.insert(index).second) ++late_[index];
 }
 
 bool ChunkPicker::Failed(PeerKey peer, std::uint32_t index) const {

@@ -7,6 +7,10 @@
 // verified. A failed chunk (bad checksum, REJECT, timeout, a peer that went
 // away) goes back to needed and is picked again, preferably elsewhere:
 // a peer that failed a chunk is not asked for it again while others can be.
+// A request the caller marks late (MarkLate) stays in flight but no longer
+// keeps the chunk from other peers: a chunk whose every request is late is
+// picked again after the needed ones, and in the endgame late requests do
+// not count against endgame_duplicates.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +52,10 @@ class ChunkPicker {
   // The chunk from `peer` failed (bad checksum, REJECT, timeout): it is
   // needed again, and `peer` is not asked for it while others have it.
   void OnFailed(std::uint32_t index, PeerKey peer);
+  // `peer`'s request for `index` is late (see above); it stays in flight
+  // and still counts if its chunk comes. Once per request; no-op when
+  // `index` is not in flight from `peer`.
+  void MarkLate(std::uint32_t index, PeerKey peer);
 
   // A held chunk stays needed but is not picked until released: the retry
   // queue's backoff after repeated failures.
@@ -70,6 +78,7 @@ class ChunkPicker {
   struct PeerInfo {
     Bitfield has;
     std::unordered_set<std::uint32_t> requested;  // in flight from this peer
+    std::unordered_set<std::uint32_t> late;       // of those, the ones marked late
   };
   bool Failed(PeerKey peer, std::uint32_t index) const;
 
@@ -84,6 +93,7 @@ class ChunkPicker {
   std::vector<std::uint32_t> availability_;
   std::vector<std::uint32_t> rank_;  // a seeded permutation: the tie-break
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
+  std::vector<std::uint8_t> late_;        // of those, the ones whose request is late
   std::vector<std::uint8_t> held_;
   std::unordered_map<PeerKey, PeerInfo> peers_;
   // Chunks each peer failed to deliver; outlives a disconnect.

@@ -1,4 +1,5 @@
 // The chunk picker as tables: which chunk is asked of which peer, and why.
+#include <algorithm>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -148,6 +149,62 @@ TEST_CASE("picker: a zero-chunk file is complete at once", "[picker]") {
   CHECK(p.complete());
   p.OnPeerBitfield(1, Bitfield(0));
   CHECK(p.Next(1, 4).empty());
+}
+
+TEST_CASE("picker: a chunk whose every request is late is picked again, after the needed ones", "[picker]") {
+  ChunkPicker p(3, 1);
+  p.OnPeerBitfield(1, Bits("111"));
+  p.OnPeerBitfield(2, Bits("111"));
+  const Picks stuck = p.Next(1, 1);
+  REQUIRE(stuck.size() == 1);
+  CHECK(p.Next(2, 3).size() == 2);  // the other two: no duplicate before the endgame
+  p.MarkLate(stuck[0], 1);
+  // Peer 2 holds both others; the late chunk is its only candidate.
+  CHECK(p.Next(2, 3) == Picks{stuck[0]});
+  CHECK(p.in_flight(1) == 1);  // still asked of peer 1 too
+  CHECK(p.Next(2, 3).empty());  // one on-time request is enough
+}
+
+TEST_CASE("picker: needed chunks come before chunks stuck at late peers", "[picker]") {
+  ChunkPicker p(4, 1);
+  p.OnPeerBitfield(1, Bits("1111"));
+  p.OnPeerBitfield(2, Bits("1111"));
+  const Picks late = p.Next(1, 1);
+  REQUIRE(late.size() == 1);
+  p.MarkLate(late[0], 1);
+  const Picks next = p.Next(2, 3);
+  REQUIRE(next.size() == 3);
+  CHECK(std::find(next.begin(), next.end(), late[0]) == next.end());
+  CHECK(p.Next(2, 1) == late);  // nothing needed is left
+}
+
+TEST_CASE("picker: late requests do not count against the endgame duplicates; they still verify", "[picker]") {
+  ChunkPicker p(1, 1, /*endgame_duplicates=*/2);
+  for (PeerKey k : {1, 2, 3}) p.OnPeerBitfield(k, Bits("1"));
+  REQUIRE(p.Next(1, 1) == Picks{0});
+  REQUIRE(p.Next(2, 1) == Picks{0});
+  CHECK(p.Next(3, 1).empty());  // two on time
+  p.MarkLate(0, 1);
+  p.MarkLate(0, 1);  // once per request
+  REQUIRE(p.Next(3, 1) == Picks{0});
+  // The late peer's copy is as good as any: it wins, the others are cancelled.
+  CHECK(p.OnVerified(0, 1) == std::vector<PeerKey>{2, 3});
+  CHECK(p.complete());
+}
+
+TEST_CASE("picker: a late mark ends with its request", "[picker]") {
+  ChunkPicker p(1, 1, /*endgame_duplicates=*/1);
+  p.OnPeerBitfield(1, Bits("1"));
+  p.OnPeerBitfield(2, Bits("1"));
+  p.MarkLate(0, 1);  // not requested from it: no-op
+  REQUIRE(p.Next(1, 1) == Picks{0});
+  CHECK(p.Next(2, 1).empty());
+  p.MarkLate(0, 1);
+  REQUIRE(p.Next(2, 1) == Picks{0});
+  p.OnFailed(0, 2);  // the on-time request fails; the late one remains
+  p.OnFailed(0, 1);  // now nobody asks: needed again, and on time for whoever takes it
+  REQUIRE(p.Next(2, 1) == Picks{0});
+  CHECK(p.Next(1, 1).empty());
 }
 
 }  // namespace lanswarm::peer
