@@ -27,8 +27,9 @@ Download::Download(std::uint32_t chunk_count, Clock::Duration request_timeout, c
 
 void Download::MarkVerified(std::uint32_t index) { picker_.MarkVerified(index); }
 
-void Download::AddPeer(PeerKey peer) {
+void Download::AddPeer(PeerKey peer, Clock::TimePoint now) {
   peers_[peer] = PeerState{};
+  peers_[peer].added = now;
   banned_.erase(peer);
 }
 
@@ -51,11 +52,11 @@ void Download::OnPeerGone(PeerKey peer) {
 }
 
 std::uint32_t Download::PipelineOf(const PeerState& s) const {
-  constexpr std::uint32_t kMin = 2, kStart = 4;
+  constexpr std::uint32_t kMin = 2;
   const std::uint32_t most = std::max<std::uint32_t>(options_.pipeline, 1);
   if (s.squeezed) return 1;
   const double per_second = s.delivered.PerSecond();
-  if (per_second <= 0) return std::min(most, kStart);
+  if (per_second <= 0) return 1;  // on probation: nothing delivered yet
   const double want = std::ceil(per_second * std::chrono::duration<double>(kQueueTime).count()) + 1;
   return std::clamp(static_cast<std::uint32_t>(std::min(want, 1e6)), std::min(kMin, most), most);
 }
@@ -84,6 +85,24 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   std::vector<std::uint32_t> out = picker_.Next(peer, depth - flying);
   for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});
   return out;
+}
+
+std::vector<PeerKey> Download::PumpOrder() const {
+  struct Rank {
+    bool on_probation;
+    std::uint32_t late;
+    PeerKey key;
+    auto operator<=>(const Rank&) const = default;
+  };
+  std::vector<Rank> ranks;
+  for (const auto& [key, s] : peers_) {
+    auto late = late_probes_.find(key);
+    ranks.push_back(Rank{s.delivered_count == 0, late == late_probes_.end() ? 0 : late->second, key});
+  }
+  std::sort(ranks.begin(), ranks.end());
+  std::vector<PeerKey> order;
+  for (const Rank& r : ranks) order.push_back(r.key);
+  return order;
 }
 
 Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now) {
@@ -159,17 +178,55 @@ void Download::Fail(PeerKey peer, std::uint32_t index, Clock::TimePoint now) {
   retry_at_.emplace(now + wait, index);
 }
 
-std::vector<PeerKey> Download::Tick(Clock::TimePoint now) {
+std::vector<Stall> Download::Tick(Clock::TimePoint now) {
   while (!retry_at_.empty() && retry_at_.begin()->first <= now) {
     picker_.Unhold(retry_at_.begin()->second);
     retry_at_.erase(retry_at_.begin());
   }
-  std::vector<PeerKey> late;
-  for (const auto& [key, state] : peers_) {
-    if (!state.queue.empty() && now >= HeadSince(state) + timeout_) late.push_back(key);
+  MarkLateProbes(now);
+  std::vector<Stall> stalled;
+  for (auto& [key, state] : peers_) {
+    if (state.stalled) continue;
+    if (!state.ready && now >= state.added + kOpenTimeout) {
+      stalled.push_back(Stall{key, Stall::Kind::kOpen});
+    } else if (!state.queue.empty() && now >= HeadSince(state) + timeout_) {
+      stalled.push_back(Stall{key, Stall::Kind::kRequest});
+    } else {
+      continue;
+    }
+    state.stalled = true;
   }
-  stats_.timeouts += late.size();
-  return late;
+  stats_.timeouts += stalled.size();
+  return stalled;
+}
+
+std::optional<Clock::Duration> Download::MedianChunkTime(PeerKey except) const {
+  std::vector<Clock::Duration> times;
+  for (const auto& [key, s] : peers_) {
+    if (key != except && s.ready && !banned(key) && s.chunk_time > Clock::Duration::zero()) {
+      times.push_back(s.chunk_time);
+    }
+  }
+  if (times.empty()) return std::nullopt;
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+  return times[times.size() / 2];
+}
+
+void Download::MarkLateProbes(Clock::TimePoint now) {
+  // The same for every peer on probation: none has a chunk time of its own
+  // for the median to leave out.
+  std::optional<Clock::Duration> after;
+  for (auto& [key, s] : peers_) {
+    if (s.delivered_count > 0 || s.queue.empty() || banned(key)) continue;
+    if (!after) after = std::max(kSlowFloor, MedianChunkTime(key).value_or(Clock::Duration::zero()) * kSlowFactor);
+    for (Sent& r : s.queue) {
+      if (r.late || now - r.at <= *after) continue;
+      r.late = true;
+      ++stats_.late_probes;
+      ++late_probes_[key];
+      picker_.MarkLate(r.index, key);
+    }
+  }
 }
 
 std::vector<Download::Moved> Download::Rebalance(Clock::TimePoint now) {
@@ -177,16 +234,10 @@ std::vector<Download::Moved> Download::Rebalance(Clock::TimePoint now) {
   auto usable = [&](PeerKey key, const PeerState& s) { return s.ready && !banned(key); };
   for (auto& [slow_key, slow] : peers_) {
     if (slow.queue.size() < 2 || slow.squeezed || !usable(slow_key, slow)) continue;
-    // The median time per chunk of the others that have delivered.
-    std::vector<Clock::Duration> times;
-    for (const auto& [key, s] : peers_) {
-      if (key != slow_key && usable(key, s) && s.chunk_time > Clock::Duration::zero()) times.push_back(s.chunk_time);
-    }
-    if (times.empty()) continue;
-    std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
-    const Clock::Duration median = times[times.size() / 2];
+    const std::optional<Clock::Duration> median = MedianChunkTime(slow_key);
+    if (!median) continue;
     const Clock::Duration age = now - HeadSince(slow);
-    if (age <= std::max(kSlowFloor, median * kSlowFactor)) continue;
+    if (age <= std::max(kSlowFloor, *median * kSlowFactor)) continue;
     // Faster peers that could take more now.
     std::vector<PeerKey> takers;
     for (const auto& [key, s] : peers_) {

@@ -16,11 +16,20 @@
 // on it: when it was sent, or when the one before it was delivered,
 // whichever is later. That clock drives both the timeout (Tick) and the
 // move of a slow peer's waiting requests to faster peers (Rebalance).
+//
+// A newly connected peer is on probation until it delivers a chunk: it is
+// asked for one at a time, and when that one is late (kSlowFloor, or
+// kSlowFactor times the others' median) the chunk may be asked of another
+// peer too (ChunkPicker::MarkLate). So holders that claim every chunk and
+// send nothing hold one chunk each, for a second, instead of a pipeline
+// each until their timeout; the honest holder among them is found by
+// asking many at once.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -60,10 +69,28 @@ inline constexpr Clock::Duration kQueueTime = std::chrono::milliseconds(500);
 // at least kSlowFloor (so LAN jitter on fast chunks moves nothing).
 inline constexpr int kSlowFactor = 4;
 inline constexpr Clock::Duration kSlowFloor = std::chrono::seconds(1);
+
+// How long a connected peer may take to answer OPEN with its BITFIELD: the
+// request timeout's floor. The answer is a few bytes from memory, so a peer
+// that is this late is a staller holding one of our max_peers places.
+inline constexpr Clock::Duration kOpenTimeout = std::chrono::seconds(4);
+
+// A peer Tick found stalling: the caller drops it, and it counts toward a
+// ban (peer/ban_list).
+struct Stall {
+  enum class Kind : std::uint8_t {
+    kRequest,  // the request at the head of its queue ran past RequestTimeout
+    kOpen,     // no BITFIELD within kOpenTimeout of AddPeer
+  };
+  PeerKey peer;
+  Kind kind;
+  friend bool operator==(const Stall&, const Stall&) = default;
+};
 struct DownloadStats {
   std::uint64_t checksum_failures = 0;
   std::uint64_t rejects = 0;
-  std::uint64_t timeouts = 0;     // peers dropped because a request ran past its timeout
+  std::uint64_t timeouts = 0;     // peers dropped for stalling (Tick): a request past its timeout, OPEN unanswered
+  std::uint64_t late_probes = 0;  // first requests to a peer on probation that were late: asked elsewhere too
   std::uint64_t retries = 0;      // chunk requests that failed and were put back (incl. lost peers')
   std::uint64_t duplicates = 0;   // chunks that arrived after another copy was verified
   std::uint64_t deferred = 0;     // REJECT elsewhere: a seed sent the chunk to someone else
@@ -78,8 +105,9 @@ class Download {
   // A chunk already held (resume): never requested.
   void MarkVerified(std::uint32_t index);
 
-  // A peer connected; it is asked for nothing before its bitfield.
-  void AddPeer(PeerKey peer);
+  // A peer connected at `now` (its OPEN went out); it is asked for nothing
+  // before its bitfield.
+  void AddPeer(PeerKey peer, Clock::TimePoint now);
   void OnBitfield(PeerKey peer, const Bitfield& has);
   void OnHave(PeerKey peer, std::uint32_t index);
   // Disconnected (or dropped by us): its requests go back to the picker.
@@ -87,6 +115,13 @@ class Download {
 
   // Requests to send to `peer` now, filling its pipeline; rarest first.
   std::vector<std::uint32_t> Next(PeerKey peer, Clock::TimePoint now);
+  // The connected peers in the order to call Next for when several could
+  // take the same chunks: those that have delivered on this connection
+  // first, then those on probation, the fewest late probes in this download
+  // first; by key within that. So a contested chunk (late, or in the
+  // endgame) goes to a holder that has proven itself before one that has
+  // not, and to a fresh holder before one that stalled already.
+  std::vector<PeerKey> PumpOrder() const;
 
   struct Verdict {
     bool verified = false;        // the chunk is now verified: write it, announce it
@@ -105,10 +140,10 @@ class Download {
   // bytes were right, but another copy spoiled them on disk).
   void Requeue(PeerKey peer, std::uint32_t index, Clock::TimePoint now);
 
-  // Releases chunks whose retry wait is over, and returns the peers whose
-  // head request is past RequestTimeout: the caller drops them (and then
-  // calls OnPeerGone).
-  std::vector<PeerKey> Tick(Clock::TimePoint now);
+  // Releases chunks whose retry wait is over, marks the late requests of
+  // peers on probation, and returns the peers that stall (see Stall), each
+  // once per connection: the caller drops them (and then calls OnPeerGone).
+  std::vector<Stall> Tick(Clock::TimePoint now);
 
   // Moves waiting requests off slow peers (see kSlowFactor): a peer whose
   // head chunk is late keeps it, and its other requests that a faster peer
@@ -144,9 +179,12 @@ class Download {
   struct Sent {
     std::uint32_t index;
     Clock::TimePoint at;
+    bool late = false;  // marked late in the picker (probation)
   };
   struct PeerState {
+    Clock::TimePoint added{};
     bool ready = false;             // bitfield seen
+    bool stalled = false;           // reported by Tick; the caller is dropping it
     std::deque<Sent> queue;         // its requests in flight, in the order sent
     Clock::TimePoint last_delivery{};
     Clock::Duration chunk_time{0};  // smoothed time per chunk at the head of its queue; 0: unknown
@@ -157,8 +195,15 @@ class Download {
   };
 
   // Requests to keep in flight with a peer: what it delivers in about
-  // kQueueTime, plus one, between 2 and options_.pipeline (1 while squeezed).
+  // kQueueTime, plus one, between 2 and options_.pipeline (1 on probation,
+  // before its first delivery, and 1 while squeezed).
   std::uint32_t PipelineOf(const PeerState& s) const;
+  // The median time per chunk of the peers other than `except` that have
+  // delivered; nullopt when none has.
+  std::optional<Clock::Duration> MedianChunkTime(PeerKey except) const;
+  // Marks late in the picker the requests of peers on probation older than
+  // max(kSlowFloor, kSlowFactor * the others' median).
+  void MarkLateProbes(Clock::TimePoint now);
   // When the peer could start on the chunk at the head of its queue.
   // REQUIRES: !s.queue.empty()
   static Clock::TimePoint HeadSince(const PeerState& s);
@@ -172,6 +217,7 @@ class Download {
   DownloadOptions options_;
   std::map<PeerKey, PeerState> peers_;  // connected peers
   std::set<PeerKey> banned_;
+  std::map<PeerKey, std::uint32_t> late_probes_;  // per peer, across its connections
   std::vector<std::uint32_t> failures_;          // per chunk
   std::multimap<Clock::TimePoint, std::uint32_t> retry_at_;  // held chunks, by release time
   DownloadStats stats_;

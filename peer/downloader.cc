@@ -96,8 +96,12 @@ void Downloader::Begin() {
 void Downloader::Tick() {
   if (finished_) return;
   const Clock::TimePoint t = now();
-  for (PeerKey key : state_.Tick(t)) {
-    DropPeer(key, fmt::format("no chunk from it within {:.0f} s", Seconds(RequestTimeout(info_->chunk_size))));
+  for (const Stall& stall : state_.Tick(t)) {
+    // Dropped either way: banned when this stall is one too many.
+    if (Strike(stall.peer, BanReason::kStalls)) continue;
+    const bool open = stall.kind == Stall::Kind::kOpen;
+    DropPeer(stall.peer, fmt::format("{} within {:.0f} s", open ? "no answer to OPEN" : "no chunk from it",
+                                     Seconds(open ? kOpenTimeout : RequestTimeout(info_->chunk_size))));
   }
   // A slow holder's waiting requests go to faster ones; it keeps the chunk
   // it is sending.
@@ -156,9 +160,7 @@ void Downloader::ConnectMore() {
 
 void Downloader::PumpAll() {
   if (finished_) return;
-  for (const auto& [key, session] : sessions_) {
-    if (session != nullptr) Pump(key);
-  }
+  for (PeerKey key : state_.PumpOrder()) Pump(key);
 }
 
 void Downloader::Pump(PeerKey key) {
@@ -172,11 +174,10 @@ void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
   if (finished_) return session->Close(Status::Ok());  // a connect that outlived the download
   sessions_[key] = session;
   holders_.OnConnected(key);
-  state_.AddPeer(key);
+  state_.AddPeer(key, now());
 }
 
 void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) {
-  holders_.OnBitfield(key);
   state_.OnBitfield(key, has);
   spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
   Pump(key);
@@ -217,6 +218,7 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
 void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   StopReceiving(key);
   if (finished_) return;
+  if (good) OnGoodChunk(key);
   // The stream matched, but an endgame twin may have written over parts of
   // it on disk: check what the disk holds.
   if (good && overlapped_[index]) {
@@ -233,7 +235,7 @@ void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   const Download::Verdict v = state_.OnChunk(key, index, good, now());
   if (!good) {
     spdlog::warn("chunk {} of {} from {} failed its checksum; fetching it again", index, info_->name, HolderName(key));
-    OnBadChunk(key);
+    Strike(key, BanReason::kBadChunks);
   }
   if (v.verified) {
     Verified(index);
@@ -297,21 +299,31 @@ void Downloader::DropPeer(PeerKey key, const std::string& why) {
   session->Close(Status::IOError(why));
 }
 
-void Downloader::OnBadChunk(PeerKey key) {
+bool Downloader::Strike(PeerKey key, BanReason kind) {
   const HolderSet::Holder* h = holders_.Find(key);
-  if (h == nullptr) return;
+  if (h == nullptr) return false;
   const Clock::TimePoint t = now();
   const std::string address = AddressOf(key);
-  const auto ban = env_.node->bans().OnBadChunk(info_->id, h->id, info_->name, address, t);
-  if (!ban) return;
+  BanList& bans = env_.node->bans();
+  const auto ban = kind == BanReason::kStalls ? bans.OnStall(info_->id, h->id, info_->name, address, t)
+                                              : bans.OnBadChunk(info_->id, h->id, info_->name, address, t);
+  if (!ban) return false;
   state_.Ban(key);
   // The one warn line for the ban (the close that follows is logged at info).
-  const std::string why = fmt::format("{} of its chunks failed their checksum", ban->bad_chunks);
+  const std::string why = BanCause(*ban);
   spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", address, info_->name, why,
                WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
   const std::string problem = "banned: " + why;
   holders_.NoteProblem(key, problem);
   if (FetchSession* session = SessionOf(key)) session->Close(Status::IOError(problem));
+  return true;
+}
+
+void Downloader::OnGoodChunk(PeerKey key) {
+  const HolderSet::Holder* h = holders_.Find(key);
+  if (h == nullptr) return;
+  holders_.OnGoodChunk(key);
+  env_.node->bans().OnGoodChunk(info_->id, h->id);
 }
 
 void Downloader::CloseSessions() {
@@ -390,6 +402,7 @@ nlohmann::json Downloader::Progress() const {
                       {"rejects", st.rejects},
                       {"deferred", st.deferred},
                       {"timeouts", st.timeouts},
+                      {"late_probes", st.late_probes},
                       {"banned_peers", st.banned_peers},
                       {"reassigned", st.reassigned}};
   if (!result_.ok()) j["error"] = result_.message();

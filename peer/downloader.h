@@ -28,6 +28,7 @@
 #include "common/bitfield.h"
 #include "common/net/loop.h"
 #include "common/rate_window.h"
+#include "peer/ban_list.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
 #include "peer/fetch_session.h"
@@ -99,8 +100,12 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   void StopReceiving(PeerKey key);
   void Finish(const Status& why);
   void DropPeer(PeerKey key, const std::string& why);
-  // Counts a bad chunk from `key` in the ban list; bans and drops it at K.
-  void OnBadChunk(PeerKey key);
+  // Counts a strike of `kind` (a bad chunk, a stall) against `key` in the
+  // daemon's ban list; at its threshold bans the holder for this file, logs
+  // that once and closes it. True when it banned.
+  bool Strike(PeerKey key, BanReason kind);
+  // A chunk from `key` matched its checksum: its backoff and its stalls start again.
+  void OnGoodChunk(PeerKey key);
   void CloseSessions();
   FetchSession* SessionOf(PeerKey key) const;  // null when not connected
   std::string AddressOf(PeerKey key) const;

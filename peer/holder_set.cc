@@ -57,7 +57,7 @@ void HolderSet::OnConnected(PeerKey key) {
   }
 }
 
-void HolderSet::OnBitfield(PeerKey key) {
+void HolderSet::OnGoodChunk(PeerKey key) {
   if (auto it = holders_.find(key); it != holders_.end()) it->second.failures = 0;
 }
 

@@ -28,7 +28,9 @@ namespace lanswarm::peer {
 class HolderSet {
  public:
   // A holder that failed waits ExponentialWait(kRetryBase, kRetryCap,
-  // failures in a row): 2 s after the first, doubling up to 30 s.
+  // failures in a row): 2 s after the first, doubling up to 30 s. Only a
+  // good chunk from it ends the row: a holder that connects, claims every
+  // chunk and sends nothing waits longer at each reconnect.
   static constexpr Clock::Duration kRetryBase = std::chrono::seconds(1);
   static constexpr Clock::Duration kRetryCap = std::chrono::seconds(30);
   // How often to ask the coordinator while fewer than max_peers holders are
@@ -49,7 +51,7 @@ class HolderSet {
     proto::FileState state = proto::FileState::kWhole;  // as the coordinator last said
     bool connecting = false;
     bool connected = false;
-    int failures = 0;  // connections lost in a row, since its last BITFIELD
+    int failures = 0;  // connections lost in a row, since its last good chunk
     Clock::TimePoint retry_at{};
     std::string last_error;  // the last problem seen with it; empty when none
   };
@@ -75,9 +77,10 @@ class HolderSet {
 
   void OnConnecting(PeerKey key);
   void OnConnected(PeerKey key);
-  // The holder answered OPEN with its BITFIELD: it works, so its next
-  // failure waits the shortest time again.
-  void OnBitfield(PeerKey key);
+  // A chunk from the holder matched its checksum: it works, so its next
+  // failure waits the shortest time again. Connecting, or answering OPEN,
+  // proves nothing (a staller does both).
+  void OnGoodChunk(PeerKey key);
   // The connection (or the attempt) ended: the holder waits before it is
   // tried again. A non-OK `why` becomes its last problem.
   void OnClosed(PeerKey key, const Status& why, Clock::TimePoint now);

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "peer/download.h"
+#include "tests/support/download_warm.h"
 
 namespace lanswarm::peer {
 
@@ -13,6 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Picks = std::vector<std::uint32_t>;
+using testing::Warm;
 
 Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
 
@@ -47,15 +49,30 @@ TEST_CASE("download: pipeline keeps about 8 MiB in flight, 2 to 16 requests", "[
   CHECK(PipelineFor(16 << 20) == 2);
 }
 
-TEST_CASE("download: nothing is asked before the bitfield, then the pipeline fills", "[download]") {
+TEST_CASE("download: nothing is asked before the bitfield, one chunk until the first delivery, then the pipeline fills",
+          "[download]") {
   FakeClock clock;
   Download d(10, 4s, Options(3));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   CHECK(d.Next(1, clock.now()).empty());
   d.OnBitfield(1, All(10));
+  const Picks probe = d.Next(1, clock.now());
+  REQUIRE(probe.size() == 1);             // on probation
+  CHECK(d.Next(1, clock.now()).empty());
+  clock.Advance(10ms);
+  REQUIRE(d.OnChunk(1, probe[0], true, clock.now()).verified);
   CHECK(d.Next(1, clock.now()).size() == 3);
   CHECK(d.Next(1, clock.now()).empty());  // full
   CHECK(d.in_flight(1) == 3);
+  // A bad chunk is a delivery too: it ends probation (and counts toward a ban).
+  Download bad(10, 4s, Options(3));
+  bad.AddPeer(1, clock.now());
+  bad.OnBitfield(1, All(10));
+  const Picks first = bad.Next(1, clock.now());
+  REQUIRE(first.size() == 1);
+  clock.Advance(10ms);
+  bad.OnChunk(1, first[0], false, clock.now());
+  CHECK(bad.Next(1, clock.now()).size() == 3);
 }
 
 TEST_CASE("download: a resumed download never asks for chunks it holds", "[download]") {
@@ -63,16 +80,20 @@ TEST_CASE("download: a resumed download never asks for chunks it holds", "[downl
   Download d(4, 4s, Options(8));
   d.MarkVerified(0);
   d.MarkVerified(2);
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(4));
-  const Picks p = d.Next(1, clock.now());
+  Picks p = d.Next(1, clock.now());
+  REQUIRE(p.size() == 1);  // on probation
+  d.OnChunk(1, p[0], true, clock.now() + 10ms);
+  for (std::uint32_t i : d.Next(1, clock.now() + 10ms)) p.push_back(i);
   CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 3});
+  CHECK(p.size() == 2);
 }
 
 TEST_CASE("download: a verified chunk completes the file and frees the pipeline", "[download]") {
   FakeClock clock;
   Download d(2, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(2));
   const Picks a = d.Next(1, clock.now());
   REQUIRE(a.size() == 1);
@@ -88,8 +109,8 @@ TEST_CASE("download: a verified chunk completes the file and frees the pipeline"
 TEST_CASE("download: a bad chunk is retried from another holder at once", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
-  d.AddPeer(2);
+  d.AddPeer(1, clock.now());
+  d.AddPeer(2, clock.now());
   d.OnBitfield(1, All(1));
   d.OnBitfield(2, All(1));
   const PeerKey first = d.Next(1, clock.now()).empty() ? 2 : 1;
@@ -108,7 +129,7 @@ TEST_CASE("download: repeated failures of one chunk back off before the retry", 
   o.retry_base = 100ms;
   o.retry_cap = 400ms;
   Download d(1, 4s, o);
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(1));
   // (failure number, wait before the chunk may be asked again)
   const std::vector<std::pair<int, std::chrono::milliseconds>> table = {{1, 0ms}, {2, 100ms}, {3, 200ms},
@@ -131,22 +152,23 @@ TEST_CASE("download: repeated failures of one chunk back off before the retry", 
 TEST_CASE("download: a REJECT puts the chunk back for another holder", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});
   d.OnReject(1, 0, clock.now());
   CHECK(d.stats().rejects == 1);
   CHECK(d.in_flight(1) == 0);
-  d.AddPeer(2);
+  d.AddPeer(2, clock.now());
   d.OnBitfield(2, All(1));
   CHECK(d.Next(2, clock.now()) == Picks{0});
 }
 
 TEST_CASE("download: a peer past its deadline is named by Tick; each delivery restarts the clock", "[download]") {
   FakeClock clock;
-  Download d(4, 4s, Options(2));
-  d.AddPeer(1);
-  d.OnBitfield(1, All(4));
+  Download d(6, 4s, Options(2));
+  d.AddPeer(1, clock.now());
+  d.OnBitfield(1, All(6));
+  Warm(d, 1, clock);
   const Picks p = d.Next(1, clock.now());
   REQUIRE(p.size() == 2);
   clock.Advance(3s);
@@ -155,19 +177,24 @@ TEST_CASE("download: a peer past its deadline is named by Tick; each delivery re
   clock.Advance(3s);
   CHECK(d.Tick(clock.now()).empty());
   clock.Advance(1s);
-  CHECK(d.Tick(clock.now()) == std::vector<PeerKey>{1});
+  CHECK(d.Tick(clock.now()) == std::vector<Stall>{{1, Stall::Kind::kRequest}});
+  CHECK(d.stats().timeouts == 1);
+  // Named once: the caller is dropping it.
+  clock.Advance(1s);
+  CHECK(d.Tick(clock.now()).empty());
   CHECK(d.stats().timeouts == 1);
   // The caller drops it: its chunks go to the next peer.
   d.OnPeerGone(1);
-  d.AddPeer(2);
-  d.OnBitfield(2, All(4));
+  d.AddPeer(2, clock.now());
+  d.OnBitfield(2, All(6));
+  Warm(d, 2, clock);
   CHECK(d.Next(2, clock.now()).size() == 2);
 }
 
 TEST_CASE("download: an idle peer never times out", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, Bits("0"));
   CHECK(d.Next(1, clock.now()).empty());
   clock.Advance(1h);
@@ -176,24 +203,28 @@ TEST_CASE("download: an idle peer never times out", "[download]") {
 
 TEST_CASE("download: a lost peer's chunks go to the others", "[download]") {
   FakeClock clock;
-  Download d(3, 4s, Options(3));
-  d.AddPeer(1);
-  d.AddPeer(2);
-  d.OnBitfield(1, All(3));
-  d.OnBitfield(2, Bits("011"));
+  Download d(4, 4s, Options(3));
+  d.AddPeer(1, clock.now());
+  d.AddPeer(2, clock.now());
+  d.OnBitfield(1, All(4));
+  d.OnBitfield(2, Bits("0111"));
+  Warm(d, 1, clock);  // chunk 0, the rarest
   CHECK(d.Next(1, clock.now()).size() == 3);
   CHECK(d.active_peers() == 2);
   d.OnPeerGone(1);
   CHECK(d.active_peers() == 1);
-  const Picks p = d.Next(2, clock.now());
-  CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 2});
+  Picks p = d.Next(2, clock.now());
+  REQUIRE(p.size() == 1);  // on probation
+  d.OnChunk(2, p[0], true, clock.now() + 10ms);
+  for (std::uint32_t i : d.Next(2, clock.now() + 10ms)) p.push_back(i);
+  CHECK(std::set<std::uint32_t>(p.begin(), p.end()) == std::set<std::uint32_t>{1, 2, 3});
 }
 
 TEST_CASE("download: endgame asks a second peer and names the loser to cancel", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(2));
-  d.AddPeer(1);
-  d.AddPeer(2);
+  d.AddPeer(1, clock.now());
+  d.AddPeer(2, clock.now());
   d.OnBitfield(1, All(1));
   d.OnBitfield(2, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});
@@ -211,7 +242,7 @@ TEST_CASE("download: endgame asks a second peer and names the loser to cancel", 
 TEST_CASE("download: a good chunk nobody asked this peer for still counts", "[download]") {
   FakeClock clock;
   Download d(2, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(2));
   CHECK(d.OnChunk(1, 1, true, clock.now()).verified);
   CHECK(d.Next(1, clock.now()) == Picks{0});
@@ -224,14 +255,14 @@ namespace lanswarm::peer {
 TEST_CASE("download: a peer that dropped out is asked for its lost chunks only when nobody else has them", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});
   d.OnPeerGone(1);  // e.g. dropped for a timeout
   CHECK(d.stats().retries == 1);
-  d.AddPeer(1);     // it comes back...
+  d.AddPeer(1, clock.now());     // it comes back...
   d.OnBitfield(1, All(1));
-  d.AddPeer(2);     // ...and so does another holder
+  d.AddPeer(2, clock.now());     // ...and so does another holder
   d.OnBitfield(2, All(1));
   CHECK(d.Next(1, clock.now()).empty());
   CHECK(d.Next(2, clock.now()) == Picks{0});
@@ -240,7 +271,7 @@ TEST_CASE("download: a peer that dropped out is asked for its lost chunks only w
 TEST_CASE("download: a requeued chunk is fetched again without counting against the peer", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});
   d.Requeue(1, 0, clock.now());
@@ -252,7 +283,7 @@ TEST_CASE("download: a requeued chunk is fetched again without counting against 
 TEST_CASE("download: REJECT elsewhere is no failure; the chunk goes to the peer that has it", "[download]") {
   FakeClock clock;
   Download d(2, 4s, Options(1));
-  d.AddPeer(1);  // the seed
+  d.AddPeer(1, clock.now());  // the seed
   d.OnBitfield(1, All(2));
   const Picks first = d.Next(1, clock.now());
   REQUIRE(first.size() == 1);
@@ -267,7 +298,7 @@ TEST_CASE("download: REJECT elsewhere is no failure; the chunk goes to the peer 
   d.OnChunk(1, 1 - chunk, true, clock.now());
   CHECK(d.Next(1, clock.now()).empty());  // held
   // Peer 2 announces it: no need to wait for the hold, it goes there.
-  d.AddPeer(2);
+  d.AddPeer(2, clock.now());
   d.OnBitfield(2, Bitfield(2));
   d.OnHave(2, chunk);
   clock.Advance(Download::kDeferHold);
@@ -279,7 +310,7 @@ TEST_CASE("download: REJECT elsewhere is no failure; the chunk goes to the peer 
 TEST_CASE("download: REJECT elsewhere with no other holder asks the seed again after the hold", "[download]") {
   FakeClock clock;
   Download d(1, 4s, Options(1));
-  d.AddPeer(1);
+  d.AddPeer(1, clock.now());
   d.OnBitfield(1, All(1));
   REQUIRE(d.Next(1, clock.now()) == Picks{0});
   d.OnDeferred(1, 0, clock.now());

@@ -155,16 +155,49 @@ TEST_CASE("holder set: a holder that failed waits 2 s, 4 s, ... up to 30 s", "[h
   }
 }
 
-TEST_CASE("holder set: a holder that sent its bitfield starts its backoff again", "[holder_set]") {
+TEST_CASE("holder set: a holder that sent a good chunk starts its backoff again", "[holder_set]") {
   FakeClock clock;
   HolderSet set = WithHolders(1);
   for (int i = 0; i < 4; ++i) FailOnce(set, 1, clock.now());
   set.OnConnecting(1);
   set.OnConnected(1);
-  set.OnBitfield(1);
+  set.OnGoodChunk(1);
   CHECK(set.Find(1)->failures == 0);
   set.OnClosed(1, Status::IOError("reset by peer"), clock.now());
   CHECK(set.Find(1)->retry_at == clock.now() + 2s);
+}
+
+TEST_CASE("holder set: a holder that connects and then stalls waits longer at each reconnect", "[holder_set]") {
+  // It connects, answers OPEN, claims every chunk, and is dropped when its
+  // request times out (peer/download): connecting proves nothing.
+  FakeClock clock;
+  HolderSet set = WithHolders(1);
+  const Clock::Duration waits[] = {2s, 4s, 8s, 16s, 30s, 30s};
+  for (Clock::Duration wait : waits) {
+    CAPTURE(wait.count());
+    REQUIRE(set.NextToConnect(clock.now(), NoBans) == Keys{1});
+    set.OnConnecting(1);
+    set.OnConnected(1);
+    clock.Advance(4s);
+    set.OnClosed(1, Status::IOError("no chunk from it within 4 s"), clock.now());
+    CHECK(set.NextToConnect(clock.now() + wait - 1ms, NoBans).empty());
+    clock.Advance(wait);
+  }
+  CHECK(set.Find(1)->failures == 6);
+}
+
+TEST_CASE("holder set: a holder that stalled is connected after those that did not", "[holder_set]") {
+  FakeClock clock;
+  HolderSet set = WithHolders(3);
+  for (PeerKey key : {PeerKey{1}, PeerKey{3}}) {
+    set.OnConnecting(key);
+    set.OnConnected(key);
+    set.OnClosed(key, Status::IOError("no chunk from it within 4 s"), clock.now());
+  }
+  clock.Advance(60s);
+  const Keys next = set.NextToConnect(clock.now(), NoBans);
+  REQUIRE(next.size() == 3);
+  CHECK(next[0] == 2);
 }
 
 TEST_CASE("holder set: never more than max_peers holders are busy", "[holder_set]") {

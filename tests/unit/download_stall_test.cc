@@ -1,0 +1,236 @@
+// The download state against holders that stall (issue 15, item 8), with a
+// fake clock: a peer on probation is asked for one chunk at a time, its
+// late chunk is asked of another peer too, and Tick names each staller
+// once, whether its request ran past the timeout or it never answered OPEN.
+#include <catch2/catch.hpp>
+
+#include "common/clock.h"
+#include "peer/ban_list.h"
+#include "peer/download.h"
+#include "tests/support/download_warm.h"
+
+namespace lanswarm::peer {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Picks = std::vector<std::uint32_t>;
+using Stalls = std::vector<Stall>;
+using testing::Warm;
+
+Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
+
+DownloadOptions Options(std::uint32_t pipeline, int endgame_duplicates = 2) {
+  DownloadOptions o;
+  o.seed = 7;
+  o.pipeline = pipeline;
+  o.endgame_duplicates = endgame_duplicates;
+  return o;
+}
+
+// Peers 1..n connected at `now`, each with the whole file.
+void Connect(Download& d, int n, Clock::TimePoint now) {
+  for (int k = 1; k <= n; ++k) {
+    d.AddPeer(static_cast<PeerKey>(k), now);
+    d.OnBitfield(static_cast<PeerKey>(k), All(d.chunk_count()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("download: a probe that is late after 1 s is asked of another peer too; the first copy wins",
+          "[download][stall]") {
+  FakeClock clock;
+  Download d(1, 4s, Options(4, /*endgame_duplicates=*/1));
+  Connect(d, 2, clock.now());
+  REQUIRE(d.Next(1, clock.now()) == Picks{0});
+  CHECK(d.Next(2, clock.now()).empty());
+  clock.Advance(1s);  // exactly the floor: not late yet
+  CHECK(d.Tick(clock.now()).empty());
+  CHECK(d.Next(2, clock.now()).empty());
+  CHECK(d.stats().late_probes == 0);
+  clock.Advance(1ms);
+  CHECK(d.Tick(clock.now()).empty());
+  CHECK(d.stats().late_probes == 1);
+  REQUIRE(d.Next(2, clock.now()) == Picks{0});
+  const Download::Verdict v = d.OnChunk(2, 0, true, clock.now());
+  CHECK(v.verified);
+  CHECK(v.cancel == std::vector<PeerKey>{1});  // the staller is told, and is no longer late for anything
+  clock.Advance(1h);
+  CHECK(d.Tick(clock.now()).empty());
+  CHECK(d.stats().late_probes == 1);
+}
+
+TEST_CASE("download: among many stallers each holds one chunk, and a new peer gets each late one",
+          "[download][stall]") {
+  // 8 chunks, 32 peers that claim everything and never deliver, then the
+  // honest one: the shape of the measured 2 MiB download.
+  FakeClock clock;
+  const Clock::TimePoint start = clock.now();
+  Download d(8, 4s, Options(16));
+  Connect(d, 32, clock.now());
+  std::size_t asked = 0;
+  for (PeerKey k = 1; k <= 32; ++k) asked += d.Next(k, clock.now()).size();
+  CHECK(asked == 16);  // one each, every chunk at two peers (endgame)
+  for (PeerKey k = 1; k <= 32; ++k) CHECK(d.in_flight(k) <= 1);
+  d.AddPeer(33, clock.now());
+  d.OnBitfield(33, All(8));
+  CHECK(d.Next(33, clock.now()).empty());  // everything is asked twice
+  clock.Advance(1001ms);
+  d.Tick(clock.now());
+  CHECK(d.stats().late_probes == 16);
+  const Picks probe = d.Next(33, clock.now());
+  REQUIRE(probe.size() == 1);  // on probation itself
+  clock.Advance(2ms);
+  REQUIRE(d.OnChunk(33, probe[0], true, clock.now()).verified);
+  // Off probation, it gets the rest as fast as it delivers, long before any
+  // staller's timeout.
+  for (int round = 0; round < 8 && !d.complete(); ++round) {
+    const Picks next = d.Next(33, clock.now());
+    REQUIRE_FALSE(next.empty());
+    clock.Advance(2ms);
+    for (std::uint32_t i : next) REQUIRE(d.OnChunk(33, i, true, clock.now()).verified);
+  }
+  CHECK(d.complete());
+  CHECK(clock.now() - start < 1100ms);
+  CHECK(d.Tick(clock.now()).empty());
+}
+
+TEST_CASE("download: peers are offered chunks proven first, then on probation by fewest late probes",
+          "[download][stall]") {
+  FakeClock clock;
+  Download d(8, 4s, Options(4));
+  Connect(d, 4, clock.now());
+  REQUIRE(d.Next(1, clock.now()).size() == 1);
+  REQUIRE(d.Next(2, clock.now()).size() == 1);
+  Warm(d, 3, clock);
+  CHECK(d.PumpOrder() == std::vector<PeerKey>{3, 1, 2, 4});  // by key among those on probation
+  clock.Advance(1001ms);
+  d.Tick(clock.now());
+  CHECK(d.stats().late_probes == 2);
+  CHECK(d.PumpOrder() == std::vector<PeerKey>{3, 4, 1, 2});
+  // The record outlives a reconnect; a new connection is on probation again.
+  d.OnPeerGone(1);
+  d.OnPeerGone(3);
+  d.AddPeer(1, clock.now());
+  d.AddPeer(3, clock.now());
+  CHECK(d.PumpOrder() == std::vector<PeerKey>{3, 4, 1, 2});
+  d.OnPeerGone(4);
+  CHECK(d.PumpOrder() == std::vector<PeerKey>{3, 1, 2});
+}
+
+TEST_CASE("download: the late threshold is 4 times the others' median chunk time when that is more than 1 s",
+          "[download][stall]") {
+  FakeClock clock;
+  Download d(6, 30s, Options(1, /*endgame_duplicates=*/1));
+  Connect(d, 2, clock.now());
+  // Peer 2 delivers a chunk every 500 ms: the median is 500 ms.
+  for (int i = 0; i < 2; ++i) {
+    const Picks p = d.Next(2, clock.now());
+    REQUIRE(p.size() == 1);
+    clock.Advance(500ms);
+    REQUIRE(d.OnChunk(2, p[0], true, clock.now()).verified);
+  }
+  REQUIRE(d.Next(1, clock.now()).size() == 1);
+  clock.Advance(2s);
+  d.Tick(clock.now());
+  CHECK(d.stats().late_probes == 0);
+  clock.Advance(1ms);
+  d.Tick(clock.now());
+  CHECK(d.stats().late_probes == 1);
+}
+
+TEST_CASE("download: a peer that has delivered is never treated as a late probe", "[download][stall]") {
+  FakeClock clock;
+  Download d(4, 30s, Options(2, /*endgame_duplicates=*/1));
+  Connect(d, 1, clock.now());
+  Warm(d, 1, clock);
+  const Picks p = d.Next(1, clock.now());
+  REQUIRE(p.size() == 2);
+  clock.Advance(10s);  // slow now, but Rebalance's business, not probation's
+  CHECK(d.Tick(clock.now()).empty());
+  CHECK(d.stats().late_probes == 0);
+  d.AddPeer(2, clock.now());
+  d.OnBitfield(2, All(4));
+  CHECK(d.Next(2, clock.now()).size() == 1);  // the one chunk nobody asked for; none of peer 1's
+}
+
+TEST_CASE("download: a probe that never comes is a stall at the request timeout, named once", "[download][stall]") {
+  FakeClock clock;
+  Download d(2, 4s, Options(4));
+  Connect(d, 1, clock.now());
+  REQUIRE(d.Next(1, clock.now()).size() == 1);
+  clock.Advance(4s - 1ns);
+  CHECK(d.Tick(clock.now()).empty());
+  clock.Advance(1ns);
+  CHECK(d.Tick(clock.now()) == Stalls{{1, Stall::Kind::kRequest}});
+  CHECK(d.Tick(clock.now() + 1s).empty());
+  CHECK(d.stats().timeouts == 1);
+  // It reconnects: a new connection, a new clock, and it may stall again.
+  d.OnPeerGone(1);
+  d.AddPeer(1, clock.now());
+  d.OnBitfield(1, All(2));
+  REQUIRE(d.Next(1, clock.now()).size() == 1);
+  clock.Advance(4s);
+  CHECK(d.Tick(clock.now()) == Stalls{{1, Stall::Kind::kRequest}});
+  CHECK(d.stats().timeouts == 2);
+}
+
+TEST_CASE("download: a peer that never answers OPEN stalls at kOpenTimeout", "[download][stall]") {
+  FakeClock clock;
+  Download d(2, 16s, Options(4));
+  d.AddPeer(1, clock.now());
+  d.AddPeer(2, clock.now() + 1s);
+  clock.Advance(kOpenTimeout - 1ns);
+  CHECK(d.Tick(clock.now()).empty());
+  clock.Advance(1ns);
+  CHECK(d.Tick(clock.now()) == Stalls{{1, Stall::Kind::kOpen}});
+  d.OnBitfield(2, All(2));  // just in time
+  clock.Advance(1s);
+  CHECK(d.Tick(clock.now()).empty());
+  CHECK(d.stats().timeouts == 1);
+  CHECK(d.active_peers() == 1);
+}
+
+TEST_CASE("download + ban list: a staller that reconnects is banned at its third stall; good chunks forgive",
+          "[download][bans][clock]") {
+  FakeClock clock;
+  BanList bans(BanPolicy{.after_stalls = 3, .cooldown = 10min});
+  FileId file;
+  file.bytes[0] = 1;
+  proto::PeerId id{};
+  id[0] = 9;
+  Download d(4, 4s, Options(4));
+  // As peer/downloader does: each stall from Tick goes to the ban list, the
+  // peer is dropped, and it comes back later.
+  auto stall_once = [&] {
+    d.AddPeer(9, clock.now());
+    d.OnBitfield(9, All(4));
+    REQUIRE(d.Next(9, clock.now()).size() == 1);
+    clock.Advance(4s);
+    const Stalls s = d.Tick(clock.now());
+    REQUIRE(s == Stalls{{9, Stall::Kind::kRequest}});
+    const bool banned = bans.OnStall(file, id, "f", "10.0.0.9:6882", clock.now()).has_value();
+    if (banned) d.Ban(9);
+    d.OnPeerGone(9);
+    clock.Advance(2s);
+    return banned;
+  };
+  CHECK_FALSE(stall_once());
+  CHECK_FALSE(stall_once());
+  // It delivers once: its stalls are forgiven.
+  d.AddPeer(9, clock.now());
+  d.OnBitfield(9, All(4));
+  const Picks p = d.Next(9, clock.now());
+  REQUIRE(p.size() == 1);
+  if (d.OnChunk(9, p[0], true, clock.now()).verified) bans.OnGoodChunk(file, id);
+  d.OnPeerGone(9);
+  CHECK_FALSE(stall_once());
+  CHECK_FALSE(stall_once());
+  CHECK(stall_once());
+  CHECK(bans.Banned(file, id, clock.now()));
+  CHECK(d.stats().banned_peers == 1);
+  CHECK(d.stats().timeouts == 5);
+}
+
+}  // namespace lanswarm::peer
