@@ -70,14 +70,7 @@ TEST_CASE("get: two holders, no daemon: byte-exact, both holders served, JSON en
   REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
 
   Peer getter(co.port);
-  const std::string out = getter.dir.File("out.bin");
-  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(ReadTestFile(out) == file.data);
-  CHECK_FALSE(Exists(out + ".partial"));
-  const auto end = EndEvent(r.out);
-  CHECK(end["state"] == "done");
+  const auto [r, end] = GetExact(getter, file, getter.dir.File("out.bin"));
   CHECK(end["chunks_verified"] == 257);
   CHECK(end["chunk_count"] == 257);
   CHECK(end["bytes_verified"] == file.data.size());
@@ -102,12 +95,7 @@ TEST_CASE("get: through a running daemon: byte-exact, and the daemon then shares
   Peer getter(co.port);
   getter.Start();
   const std::string out = getter.dir.File("out.bin");
-  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(ReadTestFile(out) == file.data);
-  CHECK_FALSE(Exists(out + ".partial"));
-  CHECK(EndEvent(r.out)["state"] == "done");
+  GetExact(getter, file, out);
 
   auto status = getter.Status();  // the daemon outlived the get
   INFO(status.dump());
@@ -195,16 +183,9 @@ TEST_CASE("get: a holder sending corrupt chunks is banned after 3; the file is s
   FakeHolder& fake = *swarm.fake;
 
   Peer getter(co.port);
-  const std::string out = getter.dir.File("out.bin");
-  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(ReadTestFile(out) == file.data);
-  CHECK_FALSE(Exists(out + ".partial"));
+  const auto [r, end] = GetExact(getter, file, getter.dir.File("out.bin"));
   CHECK(fake.requests() >= 3);
-  const auto end = EndEvent(r.out);
   INFO(end.dump());
-  CHECK(end["state"] == "done");
   CHECK(end["checksum_failures"].get<std::uint64_t>() >= 3);
   CHECK(end["banned_peers"] == 1);
   CHECK(end["retries"].get<std::uint64_t>() >= 3);
@@ -312,14 +293,9 @@ TEST_CASE("get: the getter killed with SIGKILL resumes from its .partial, trusti
     f.put(static_cast<char>(file.data[damaged * kChunk + 1000] ^ 0x20));
   }
 
-  auto r = getter.Cmd({"get", "--json", file.fileinfo, out});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(ReadTestFile(out) == file.data);
-  CHECK_FALSE(Exists(partial));
-  const auto end = EndEvent(r.out);
+  const ExactGet again = GetExact(getter, file, out);  // no .partial left
+  const auto& end = again.end;
   INFO(end.dump());
-  CHECK(end["state"] == "done");
   const std::uint64_t resumed = end["resumed_chunks"];
   CHECK(resumed == good.size() - 1);
   const std::uint64_t received = end["bytes_received"];

@@ -1,5 +1,5 @@
 // Fixtures of the CLI tests of `peer get`: a test file with its .fileinfo,
-// and the JSON events of `peer get --json`.
+// the JSON events of `peer get --json`, and a get that must succeed.
 #pragma once
 
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fileinfo/fileinfo.h"
+#include "tests/support/cluster.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -56,6 +57,24 @@ inline nlohmann::json EndEvent(const std::string& text) {
   REQUIRE_FALSE(events.empty());
   REQUIRE(events.back().value("event", "") == "end");
   return events.back();
+}
+
+// `peer get --json` by `getter` into `out` that must succeed: exit 0, the
+// file byte-exact, no .partial left, an end event "done".
+struct ExactGet {
+  RunResult run;
+  nlohmann::json end;
+};
+inline ExactGet GetExact(const Peer& getter, const TestFile& file, const std::string& out) {
+  ExactGet g;
+  g.run = getter.Cmd({"get", "--json", file.fileinfo, out});
+  INFO(g.run.err);
+  REQUIRE(g.run.exit_code == 0);
+  CHECK(ReadTestFile(out) == file.data);
+  CHECK_FALSE(Exists(out + ".partial"));
+  g.end = EndEvent(g.run.out);
+  CHECK(g.end["state"] == "done");
+  return g;
 }
 
 // bytes_verified of the last progress event in a getter's log.

@@ -27,24 +27,27 @@ BanList List(std::uint32_t k = 3, Clock::Duration cooldown = 10min, std::uint32_
   return BanList(BanPolicy{.after_bad_chunks = k, .after_stalls = stalls, .cooldown = cooldown});
 }
 
-// Bad chunks of `file` from `peer`, one a second; whether each one banned.
-std::vector<bool> Strikes(BanList& bans, FakeClock& clock, const FileId& file, const proto::PeerId& peer, int n) {
+// n strikes of `kind` against `peer` for `file`, `every` apart; whether each one banned.
+std::vector<bool> Hits(BanList& bans, FakeClock& clock, BanReason kind, const FileId& file, const proto::PeerId& peer,
+                       int n, Clock::Duration every) {
   std::vector<bool> out;
   for (int i = 0; i < n; ++i) {
-    out.push_back(bans.OnBadChunk(file, peer, "data.bin", "10.0.0.7:6882", clock.now()).has_value());
-    clock.Advance(1s);
+    const auto ban = kind == BanReason::kStalls ? bans.OnStall(file, peer, "data.bin", "10.0.0.7:6882", clock.now())
+                                                : bans.OnBadChunk(file, peer, "data.bin", "10.0.0.7:6882", clock.now());
+    out.push_back(ban.has_value());
+    clock.Advance(every);
   }
   return out;
 }
 
+// Bad chunks of `file` from `peer`, one a second; whether each one banned.
+std::vector<bool> Strikes(BanList& bans, FakeClock& clock, const FileId& file, const proto::PeerId& peer, int n) {
+  return Hits(bans, clock, BanReason::kBadChunks, file, peer, n, 1s);
+}
+
 // Stalled requests to `peer` for `file`, one every 10 s; whether each one banned.
 std::vector<bool> Stalls(BanList& bans, FakeClock& clock, const FileId& file, const proto::PeerId& peer, int n) {
-  std::vector<bool> out;
-  for (int i = 0; i < n; ++i) {
-    out.push_back(bans.OnStall(file, peer, "data.bin", "10.0.0.7:6882", clock.now()).has_value());
-    clock.Advance(10s);
-  }
-  return out;
+  return Hits(bans, clock, BanReason::kStalls, file, peer, n, 10s);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The download state with peers of different speeds and with the daemon's
 // ban list: per-request timeouts in a deep pipeline, requests moved off a
-// slow peer (Download::Rebalance), and bans, all with a fake clock.
+// slow peer (Download::Rebalance), and bans for bad chunks and for stalls,
+// all with a fake clock.
 #include <algorithm>
 #include <deque>
 #include <map>
@@ -12,7 +13,7 @@
 #include "common/clock.h"
 #include "peer/ban_list.h"
 #include "peer/download.h"
-#include "tests/support/download_warm.h"
+#include "tests/support/download_fixtures.h"
 
 namespace lanswarm::peer {
 
@@ -21,19 +22,11 @@ namespace {
 using namespace std::chrono_literals;
 using Picks = std::vector<std::uint32_t>;
 using Set = std::set<std::uint32_t>;
+using testing::All;
+using testing::Options;
 using testing::Warm;
 
-Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
-
 Set AsSet(const Picks& p) { return Set(p.begin(), p.end()); }
-
-DownloadOptions Options(std::uint32_t pipeline, int endgame_duplicates = 2) {
-  DownloadOptions o;
-  o.seed = 7;
-  o.pipeline = pipeline;
-  o.endgame_duplicates = endgame_duplicates;
-  return o;
-}
 
 // Peers that serve their requests in order, each chunk taking the peer's
 // `per_chunk` from when it could start on it (its first one `first`, so a
@@ -110,6 +103,16 @@ class Swarm {
   Download& d_;
   FakeClock& clock_;
   std::map<PeerKey, SimPeer> peers_;
+};
+
+// The file and the holder (key 9) of the tests with the daemon's ban list.
+struct BanCase {
+  FileId file;
+  proto::PeerId holder{};
+  BanCase() {
+    file.bytes[0] = 1;
+    holder[0] = 9;
+  }
 };
 
 }  // namespace
@@ -259,16 +262,13 @@ TEST_CASE("download + ban list: K bad chunks ban the holder for this file; it re
           "[download][bans][clock]") {
   FakeClock clock;
   BanList bans(BanPolicy{.after_bad_chunks = 3, .cooldown = 10min});
-  FileId file;
-  file.bytes[0] = 1;
-  proto::PeerId liar{};
-  liar[0] = 9;
+  const BanCase c;
   Download d(3, 4s, Options(1));
   // As peer/downloader does: every bad chunk goes to the ban list; a ban
   // makes the download ignore the peer, and the glue drops it.
   auto bad = [&](PeerKey key, std::uint32_t index) {
     d.OnChunk(key, index, false, clock.now());
-    if (bans.OnBadChunk(file, liar, "f", "10.0.0.9:6882", clock.now())) d.Ban(key);
+    if (bans.OnBadChunk(c.file, c.holder, "f", "10.0.0.9:6882", clock.now())) d.Ban(key);
   };
   for (int i = 0; i < 3; ++i) {
     d.AddPeer(9, clock.now());  // it reconnects every time
@@ -281,7 +281,7 @@ TEST_CASE("download + ban list: K bad chunks ban the holder for this file; it re
     clock.Advance(1s);
     d.Tick(clock.now());
   }
-  CHECK(bans.Banned(file, liar, clock.now()));
+  CHECK(bans.Banned(c.file, c.holder, clock.now()));
   CHECK(d.stats().banned_peers == 1);
   CHECK(d.stats().checksum_failures == 3);
   // An honest holder gets everything.
@@ -292,11 +292,48 @@ TEST_CASE("download + ban list: K bad chunks ban the holder for this file; it re
 
   // After the cool-down the glue may connect it again: it is asked again.
   clock.Advance(10min);
-  CHECK_FALSE(bans.Banned(file, liar, clock.now()));
+  CHECK_FALSE(bans.Banned(c.file, c.holder, clock.now()));
   d.AddPeer(9, clock.now());
   d.OnBitfield(9, All(3));
   CHECK_FALSE(d.banned(9));
   CHECK(d.active_peers() == 2);
+}
+
+TEST_CASE("download + ban list: a staller that reconnects is banned at its third stall; good chunks forgive",
+          "[download][bans][clock]") {
+  FakeClock clock;
+  BanList bans(BanPolicy{.after_stalls = 3, .cooldown = 10min});
+  const BanCase c;
+  Download d(4, 4s, Options(4));
+  // As peer/downloader does: each stall from Tick goes to the ban list, the
+  // peer is dropped, and it comes back later.
+  auto stall_once = [&] {
+    d.AddPeer(9, clock.now());
+    d.OnBitfield(9, All(4));
+    REQUIRE(d.Next(9, clock.now()).size() == 1);
+    clock.Advance(4s);
+    REQUIRE(d.Tick(clock.now()) == std::vector<Stall>{{9, Stall::Kind::kRequest}});
+    const bool banned = bans.OnStall(c.file, c.holder, "f", "10.0.0.9:6882", clock.now()).has_value();
+    if (banned) d.Ban(9);
+    d.OnPeerGone(9);
+    clock.Advance(2s);
+    return banned;
+  };
+  CHECK_FALSE(stall_once());
+  CHECK_FALSE(stall_once());
+  // It delivers once: its stalls are forgiven.
+  d.AddPeer(9, clock.now());
+  d.OnBitfield(9, All(4));
+  const Picks p = d.Next(9, clock.now());
+  REQUIRE(p.size() == 1);
+  if (d.OnChunk(9, p[0], true, clock.now()).verified) bans.OnGoodChunk(c.file, c.holder);
+  d.OnPeerGone(9);
+  CHECK_FALSE(stall_once());
+  CHECK_FALSE(stall_once());
+  CHECK(stall_once());
+  CHECK(bans.Banned(c.file, c.holder, clock.now()));
+  CHECK(d.stats().banned_peers == 1);
+  CHECK(d.stats().timeouts == 5);
 }
 
 }  // namespace lanswarm::peer

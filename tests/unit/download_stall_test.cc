@@ -5,9 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/clock.h"
-#include "peer/ban_list.h"
 #include "peer/download.h"
-#include "tests/support/download_warm.h"
+#include "tests/support/download_fixtures.h"
 
 namespace lanswarm::peer {
 
@@ -16,17 +15,9 @@ namespace {
 using namespace std::chrono_literals;
 using Picks = std::vector<std::uint32_t>;
 using Stalls = std::vector<Stall>;
+using testing::All;
+using testing::Options;
 using testing::Warm;
-
-Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
-
-DownloadOptions Options(std::uint32_t pipeline, int endgame_duplicates = 2) {
-  DownloadOptions o;
-  o.seed = 7;
-  o.pipeline = pipeline;
-  o.endgame_duplicates = endgame_duplicates;
-  return o;
-}
 
 // Peers 1..n connected at `now`, each with the whole file.
 void Connect(Download& d, int n, Clock::TimePoint now) {
@@ -190,47 +181,6 @@ TEST_CASE("download: a peer that never answers OPEN stalls at kOpenTimeout", "[d
   CHECK(d.Tick(clock.now()).empty());
   CHECK(d.stats().timeouts == 1);
   CHECK(d.active_peers() == 1);
-}
-
-TEST_CASE("download + ban list: a staller that reconnects is banned at its third stall; good chunks forgive",
-          "[download][bans][clock]") {
-  FakeClock clock;
-  BanList bans(BanPolicy{.after_stalls = 3, .cooldown = 10min});
-  FileId file;
-  file.bytes[0] = 1;
-  proto::PeerId id{};
-  id[0] = 9;
-  Download d(4, 4s, Options(4));
-  // As peer/downloader does: each stall from Tick goes to the ban list, the
-  // peer is dropped, and it comes back later.
-  auto stall_once = [&] {
-    d.AddPeer(9, clock.now());
-    d.OnBitfield(9, All(4));
-    REQUIRE(d.Next(9, clock.now()).size() == 1);
-    clock.Advance(4s);
-    const Stalls s = d.Tick(clock.now());
-    REQUIRE(s == Stalls{{9, Stall::Kind::kRequest}});
-    const bool banned = bans.OnStall(file, id, "f", "10.0.0.9:6882", clock.now()).has_value();
-    if (banned) d.Ban(9);
-    d.OnPeerGone(9);
-    clock.Advance(2s);
-    return banned;
-  };
-  CHECK_FALSE(stall_once());
-  CHECK_FALSE(stall_once());
-  // It delivers once: its stalls are forgiven.
-  d.AddPeer(9, clock.now());
-  d.OnBitfield(9, All(4));
-  const Picks p = d.Next(9, clock.now());
-  REQUIRE(p.size() == 1);
-  if (d.OnChunk(9, p[0], true, clock.now()).verified) bans.OnGoodChunk(file, id);
-  d.OnPeerGone(9);
-  CHECK_FALSE(stall_once());
-  CHECK_FALSE(stall_once());
-  CHECK(stall_once());
-  CHECK(bans.Banned(file, id, clock.now()));
-  CHECK(d.stats().banned_peers == 1);
-  CHECK(d.stats().timeouts == 5);
 }
 
 }  // namespace lanswarm::peer

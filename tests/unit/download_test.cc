@@ -6,7 +6,7 @@
 
 #include "common/clock.h"
 #include "peer/download.h"
-#include "tests/support/download_warm.h"
+#include "tests/support/download_fixtures.h"
 
 namespace lanswarm::peer {
 
@@ -14,9 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Picks = std::vector<std::uint32_t>;
+using testing::All;
+using testing::Options;
 using testing::Warm;
-
-Bitfield All(std::uint32_t n) { return Bitfield(n, true); }
 
 Bitfield Bits(const std::string& s) {
   Bitfield b(static_cast<std::uint32_t>(s.size()));
@@ -24,13 +24,6 @@ Bitfield Bits(const std::string& s) {
     if (s[i] == '1') b.set(static_cast<std::uint32_t>(i));
   }
   return b;
-}
-
-DownloadOptions Options(std::uint32_t pipeline) {
-  DownloadOptions o;
-  o.seed = 7;
-  o.pipeline = pipeline;
-  return o;
 }
 
 }  // namespace
@@ -51,28 +44,23 @@ TEST_CASE("download: pipeline keeps about 8 MiB in flight, 2 to 16 requests", "[
 
 TEST_CASE("download: nothing is asked before the bitfield, one chunk until the first delivery, then the pipeline fills",
           "[download]") {
-  FakeClock clock;
-  Download d(10, 4s, Options(3));
-  d.AddPeer(1, clock.now());
-  CHECK(d.Next(1, clock.now()).empty());
-  d.OnBitfield(1, All(10));
-  const Picks probe = d.Next(1, clock.now());
-  REQUIRE(probe.size() == 1);             // on probation
-  CHECK(d.Next(1, clock.now()).empty());
-  clock.Advance(10ms);
-  REQUIRE(d.OnChunk(1, probe[0], true, clock.now()).verified);
-  CHECK(d.Next(1, clock.now()).size() == 3);
-  CHECK(d.Next(1, clock.now()).empty());  // full
-  CHECK(d.in_flight(1) == 3);
   // A bad chunk is a delivery too: it ends probation (and counts toward a ban).
-  Download bad(10, 4s, Options(3));
-  bad.AddPeer(1, clock.now());
-  bad.OnBitfield(1, All(10));
-  const Picks first = bad.Next(1, clock.now());
-  REQUIRE(first.size() == 1);
-  clock.Advance(10ms);
-  bad.OnChunk(1, first[0], false, clock.now());
-  CHECK(bad.Next(1, clock.now()).size() == 3);
+  for (bool good : {true, false}) {
+    CAPTURE(good);
+    FakeClock clock;
+    Download d(10, 4s, Options(3));
+    d.AddPeer(1, clock.now());
+    CHECK(d.Next(1, clock.now()).empty());
+    d.OnBitfield(1, All(10));
+    const Picks probe = d.Next(1, clock.now());
+    REQUIRE(probe.size() == 1);  // on probation
+    CHECK(d.Next(1, clock.now()).empty());
+    clock.Advance(10ms);
+    CHECK(d.OnChunk(1, probe[0], good, clock.now()).verified == good);
+    CHECK(d.Next(1, clock.now()).size() == 3);
+    CHECK(d.Next(1, clock.now()).empty());  // full
+    CHECK(d.in_flight(1) == 3);
+  }
 }
 
 TEST_CASE("download: a resumed download never asks for chunks it holds", "[download]") {
