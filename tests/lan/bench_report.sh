@@ -189,7 +189,7 @@ if (($(awk -F'\t' 'NR > 1 && $1 == "equal" { n++ } END { print n + 0 }' "$dir/po
     echo "set datafile separator '\t'"
     echo "set logscale x 2"
     echo "set grid"
-    echo "set key top left"
+    echo "set key below"
     echo "set xlabel 'N getters (rate per host = budget / N)'"
     echo "set ylabel 'makespan / T_min'"
     echo "set yrange [0.9:*]"

@@ -24,7 +24,8 @@
 # slow-getters); see bench_links.sh.
 # Also: BENCH_SYSTEMS ("lanswarm bittorrent chain udpcast"; http too),
 # BENCH_CHUNK (256K: lanswarm's chunks, the torrent's pieces), BENCH_OUT
-# (build/bench-swarm), SWARM_LATENCY_MS (1: lanswarm's simulated latency).
+# (build/bench-swarm), SWARM_LATENCY_MS (1: lanswarm's simulated latency),
+# BENCH_BT_UTP (0: libtorrent over TCP only; 1: its default, uTP and TCP).
 # Writes points.tsv, times.tsv, runs.tsv, hosts.tsv, then (bench_report.sh)
 # summary.md, swarm.png and, with two N or more, curve.png, into BENCH_OUT.
 set -euo pipefail

@@ -8,13 +8,17 @@
 #
 #   lanswarm    coordinator on host 1, `peer share` on the seed, `peer get`
 #               through each getter's daemon
-#   bittorrent  python3-libtorrent (tests/lan/bt_node.py), opentracker on host 1
+#   bittorrent  python3-libtorrent (tests/lan/bt_node.py), opentracker on host 1;
+#               TCP only: with libtorrent's default uTP (BENCH_BT_UTP=1) its
+#               makespan at N = 4 and 300 Mbit/s was 3.3 x T_min, not 1.4
 #   chain       a pipelined chain: seed -> getter 1 -> ... -> getter N, each
 #               hop `socat | tee | socat` (one TCP flow per link)
 #   udpcast     udp-sender on the seed, udp-receiver on every getter: one
 #               multicast stream on the bridge
 #   http        nginx on the seed's host, curl on every getter (N·F/u_s by
 #               construction: not in the default set)
+
+export LANSWARM_BT_UTP=${BENCH_BT_UTP:-0}
 
 # bench_limit FACTOR: seconds to wait for a race, FACTOR x T_min plus a minute.
 bench_limit() { awk -v f="$1" -v t="$tmin" 'BEGIN { printf "%d", f * t + 60 }'; }
@@ -65,10 +69,13 @@ EOF
   rm -rf "$work/http"
 }
 
-# Writes done-HOST itself when whole, then seeds until lan_kill_all stops it.
+# Writes done-HOST itself when whole, then seeds until lan_kill_all stops it:
+# done-HOST says whether it got there (a node that takes longer than
+# lan_kill_all's 3 s to leave the swarm is ended by SIGKILL).
 bt_getter() {
   lan_exec "$1" /usr/bin/python3 tests/lan/bt_node.py get \
     "$work/bt/f.torrent" "$work/bt/got$1" "$(lan_ip "$1")" "$work/done-$1" >"$work/bt/node$1.log" 2>&1
+  [ -s "$work/done-$1" ]
 }
 run_bittorrent() {
   local h hash
