@@ -61,6 +61,7 @@ has_other=$(awk -F'\t' 'NR > 1 && $1 != "equal" { f = 1 } END { print f + 0 }' "
 {
   echo "Plan \`$(meta plan)\`, started $(meta started), $(meta minutes) min; load average $(meta load_start) at the start, $(meta load_end) at the end."
   echo "Cells: makespan ÷ T_min (Kumar–Ross bound at the tbf rates), then the whole machine's CPU busy during the transfer (2 cores = 100%)."
+  echo "Chunks and torrent pieces of $(meta chunk); libtorrent $([ "$(meta bt_utp)" = 1 ] && echo "with uTP and TCP (its default)" || echo "over TCP only")."
   echo
   if ((has_equal)); then overview equal; echo; fi
   if ((has_other)); then overview other; echo; fi
@@ -152,7 +153,7 @@ plot=$dir/plot.gp
   echo "set output '$dir/swarm.png'"
   echo "set datafile separator '\t'"
   echo "set grid"
-  echo "set key bottom right"
+  echo "set key bottom right opaque"
   echo "set xlabel 'getters done'"
   echo "set ylabel 'seconds since the release'"
   echo "set yrange [0:*]"

@@ -125,6 +125,7 @@ printf 'scenario\tN\tsystem\thost\trole\tuser\tsystem\tconnections\n' >"$out/hos
   echo "plan=$plan"
   echo "systems=$systems"
   echo "chunk=$chunk"
+  echo "bt_utp=$LANSWARM_BT_UTP"
   echo "started=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/meta"
