@@ -10,7 +10,8 @@
 #   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
 #   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
 #   make test-faults  fault injection on the same testbed: kill -9, coordinator restart, a corrupt peer, disk full (root)
-#   make bench-swarm  one seed, N = 8 and 16 getters on the testbed: lanswarm vs HTTP vs BitTorrent (root)
+#   make bench-swarm  one seed, N getters on the testbed: lanswarm vs libtorrent vs a socat chain vs
+#                   udpcast (root); BENCH_PLAN=default|curve|scenarios (BENCH_CURVE=1: the curve)
 #   make fuzz       every libFuzzer target (clang-14; decoder, msg_<type>, fileinfo), FUZZ_SECONDS
 #                   each (default 60), FUZZ_JOBS (default 2) at a time; see doc/fuzzing.md
 #   make deps       install the Debian packages the build needs, if any is missing
@@ -181,11 +182,17 @@ test-faults: deps
 	@$(SUBMAKE) MODE=release binaries fault-tools
 	@LANSWARM_FAULT_TOOLS=$(abspath build/release/tests) tests/lan/test_faults.sh
 
-# The swarm benchmark on the testbed: lanswarm vs HTTP (nginx + curl) vs
-# BitTorrent (python3-libtorrent + opentracker); BENCH_N, BENCH_MIB,
-# BENCH_RATE, BENCH_SYSTEMS (tests/lan/bench_swarm.sh). Results, tables and
-# a gnuplot PNG go to build/bench-swarm/ (copied into doc/ by hand).
-BENCH_SWARM_PACKAGES := $(LAN_PACKAGES) iperf3 nginx-light curl opentracker gnuplot-nox python3-libtorrent
+# The swarm benchmark on the testbed: lanswarm vs BitTorrent (python3-libtorrent
+# + opentracker) vs two anchors, a pipelined socat | tee | socat chain and
+# udpcast multicast (HTTP, nginx + curl, with BENCH_SYSTEMS). Plans:
+# BENCH_PLAN=default (N = 8 and 16), BENCH_PLAN=curve or BENCH_CURVE=1 (N = 4..64
+# at N x rate = 1.2 Gbit/s, T_min ~ 12 s), BENCH_PLAN=scenarios (equal,
+# fast-seed, slow-seed, weak-uplinks, slow-getters at N = 8); BENCH_N,
+# BENCH_RATE, BENCH_MIB, BENCH_SCENARIO, BENCH_SYSTEMS and the rest in
+# tests/lan/bench_swarm.sh. Results, tables and gnuplot PNGs go to
+# build/bench-swarm/ (copied into doc/ by hand).
+BENCH_SWARM_PACKAGES := $(LAN_PACKAGES) iperf3 nginx-light curl opentracker gnuplot-nox python3-libtorrent \
+  socat udpcast
 bench-swarm: deps
 	$(call install_missing,$(BENCH_SWARM_PACKAGES))
 	@$(SUBMAKE) MODE=release binaries

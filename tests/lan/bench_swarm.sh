@@ -1,44 +1,87 @@
 #!/usr/bin/env bash
-# `make bench-swarm`: one seed and N getters on the LAN testbed, every link
-# tbf-shaped to the same rate both ways. Per N: an iperf3 ring measures what
-# a link carries, then lanswarm, HTTP (nginx on the seed's host, curl on every
-# getter) and BitTorrent (python3-libtorrent, opentracker) each distribute
-# the same file on the same links. Getters start together (released by one
-# FIFO); a getter's completion time runs from that release to its file being
-# whole. Getters keep seeding until all are done (lanswarm, BitTorrent).
+# `make bench-swarm`: one seed and N getters on the LAN testbed
+# (tests/lan/lan.sh), the links tbf-shaped as a scenario says
+# (tests/lan/bench_links.sh). For each point of the plan (a scenario and an
+# N), an iperf3 ring first measures what the links carry, then every system
+# (tests/lan/bench_systems.sh) distributes the same file on the same links:
+# lanswarm, BitTorrent (libtorrent), and two anchors a sysadmin could build
+# by hand: a pipelined `socat | tee | socat` chain and udpcast multicast.
+# Getters start together (released by one FIFO); a getter's completion time
+# runs from that release to its copy being whole; every copy is `cmp`-checked
+# (tests/lan/bench_measure.sh).
 #
 #   host 1: coordinator / tracker   host 2: the seed   hosts 3..N+2: getters
 #
-# Environment: BENCH_N ("8 16"), BENCH_MIB (128), BENCH_RATE ("8=100mbit
-# 16=50mbit": 16 getters at 100 Mbit/s saturate this 2-core machine's
-# softirq time; or one rate for every N),
-# BENCH_CHUNK (256K, also the torrent's piece size), BENCH_SYSTEMS
-# ("lanswarm http bittorrent"), BENCH_OUT (build/bench-swarm), and
-# SWARM_LATENCY_MS (1: lanswarm's simulated one-way latency).
-# Writes $BENCH_OUT/times.tsv, summary.md and swarm.png (gnuplot).
+# Plans (BENCH_PLAN, or BENCH_CURVE=1 for the curve):
+#   default    N = BENCH_N ("8 16") at BENCH_RATE ("8=100mbit 16=50mbit": one
+#              rate for every N, or N=rate pairs), a BENCH_MIB (128) file
+#   curve      N = BENCH_N ("4 8 16 32 64") at a fixed aggregate budget:
+#              rate = BENCH_BUDGET (1200 Mbit/s) / N, the file sized so that
+#              T_min = F/rate is BENCH_SECONDS (12): 429 MiB at N = 4, 27 at 64
+#   scenarios  every scenario at N = BENCH_N (8), BENCH_RATE (100mbit), BENCH_MIB
+# BENCH_SCENARIO: the scenarios of the default and curve plans (equal), or
+# of the scenarios plan (all: equal fast-seed slow-seed weak-uplinks
+# slow-getters); see bench_links.sh.
+# Also: BENCH_SYSTEMS ("lanswarm bittorrent chain udpcast"; http too),
+# BENCH_CHUNK (256K: lanswarm's chunks, the torrent's pieces), BENCH_OUT
+# (build/bench-swarm), SWARM_LATENCY_MS (1: lanswarm's simulated latency),
+# BENCH_BT_UTP (0: libtorrent over TCP only; 1: its default, uTP and TCP).
+# Writes points.tsv, times.tsv, runs.tsv, hosts.tsv, then (bench_report.sh)
+# summary.md, swarm.png and, with two N or more, curve.png, into BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lan/lan.sh
 source tests/lan/swarm.sh
+source tests/lan/bench_links.sh
+source tests/lan/bench_measure.sh
+source tests/lan/bench_systems.sh
 
-ns_list=${BENCH_N:-8 16}
-mib=${BENCH_MIB:-128}
-rates=${BENCH_RATE:-8=100mbit 16=50mbit}
+plan=${BENCH_PLAN:-default}
+[ "${BENCH_CURVE:-0}" = 1 ] && plan=curve
+case $plan in
+  default) ns_list=${BENCH_N:-8 16} scenarios=${BENCH_SCENARIO:-equal} rates=${BENCH_RATE:-8=100mbit 16=50mbit} ;;
+  curve) ns_list=${BENCH_N:-4 8 16 32 64} scenarios=${BENCH_SCENARIO:-equal} rates="" ;;
+  scenarios) ns_list=${BENCH_N:-8} scenarios=${BENCH_SCENARIO:-$BENCH_SCENARIOS_ALL} rates=${BENCH_RATE:-100mbit} ;;
+  *) lan_die "BENCH_PLAN: default, curve or scenarios, not '$plan'" ;;
+esac
+budget=${BENCH_BUDGET:-1200}
+target_seconds=${BENCH_SECONDS:-12}
+mib_fixed=${BENCH_MIB:-128}
 chunk=${BENCH_CHUNK:-256K}
-systems=${BENCH_SYSTEMS:-lanswarm http bittorrent}
+systems=${BENCH_SYSTEMS:-lanswarm bittorrent chain udpcast}
 out=$(mkdir -p "${BENCH_OUT:-build/bench-swarm}" && cd "${BENCH_OUT:-build/bench-swarm}" && pwd)
-# rate_for N: the link rate for N getters from BENCH_RATE, either one rate
-# for all ("100mbit") or N=rate pairs ("8=100mbit 16=50mbit").
+
+# A tc rate (100mbit, 37.5mbit, 800kbit) in kbit/s.
+kbit_of() {
+  awk -v r="$1" 'BEGIN {
+    if (r ~ /^[0-9.]+mbit$/) { sub(/mbit$/, "", r); printf "%d\n", r * 1000 }
+    else if (r ~ /^[0-9.]+kbit$/) { sub(/kbit$/, "", r); printf "%d\n", r }
+    else exit 1 }' || lan_die "rates are in mbit or kbit, like 100mbit, not '$1'"
+}
+# rate_for N: the link rate (kbit/s) for N getters.
 rate_for() {
   local r
+  if [ "$plan" = curve ]; then echo $((budget * 1000 / $1)); return; fi
   for r in $rates; do
-    if [[ $r != *=* ]]; then echo "$r"; return; fi
-    [ "${r%%=*}" = "$1" ] && { echo "${r#*=}"; return; }
+    if [[ $r != *=* ]]; then kbit_of "$r"; return; fi
+    [ "${r%%=*}" = "$1" ] && { kbit_of "${r#*=}"; return; }
   done
   lan_die "BENCH_RATE has no rate for N=$1: $rates"
 }
-for t in iperf3 nginx curl opentracker gnuplot /usr/bin/python3; do
+# mib_for RATE_KBIT: the file's size in MiB.
+mib_for() {
+  if [ "$plan" = curve ]; then
+    awk -v k="$1" -v s="$target_seconds" 'BEGIN { m = int(s * k * 1000 / 8 / 1048576 + 0.5); print m < 1 ? 1 : m }'
+  else
+    echo "$mib_fixed"
+  fi
+}
+
+for t in iperf3 socat udp-sender udp-receiver nginx curl opentracker gnuplot /usr/bin/python3; do
   command -v "$t" >/dev/null || lan_die "'$t' is missing; run 'make bench-swarm', which installs it"
+done
+for s in $systems; do
+  declare -F "run_$s" >/dev/null || lan_die "unknown system '$s' (lanswarm bittorrent chain udpcast http)"
 done
 
 lan_init
@@ -49,215 +92,72 @@ LAN_ON_EXIT=remove_work
 remove_work() { rm -rf "$work"; }
 file=$work/data/f.bin
 mkdir -p "$work/data"
-head -c $((mib * 1024 * 1024)) /dev/urandom >"$file"
-bytes=$((mib * 1024 * 1024))
-printf 'system\tN\tgetter\tseconds\n' >"$out/times.tsv"
-: >"$out/runs.tsv"
-rm -f "$out/tmin.tsv.new"
 
-now_ns() { date +%s%N; }
-secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-
-# Busy CPU share (0-1) between two samples of /proc/stat's first line.
-cpu_sample() { head -n 1 /proc/stat; }
-cpu_busy() {
-  awk -v a="$1" -v b="$2" 'BEGIN {
-    n = split(a, x, " "); split(b, y, " ")
-    for (i = 2; i <= n; i++) { d = y[i] - x[i]; t += d; if (i == 5 || i == 6) idle += d }
-    printf "%.2f", (t - idle) / t }'
-}
-
-# iperf3 ring over hosts 2..N+2 (each sends to the next for 5 s at once);
-# prints the slowest link's goodput in Mbit/s.
+# iperf_ring: hosts 2..N+2, each sending to the next for 5 s at once. Sets
+# goodput, the slowest link's (Mbit/s), and ratio, the lowest of a link's
+# goodput to its tbf rate, min(sender's up, receiver's down). It runs in
+# this shell, not in a subshell: its lan_kill_all must be over when it returns.
 iperf_ring() {
-  local n=$1 first=2 last=$(($1 + 2)) h next pids=()
-  for h in $(seq $first $last); do lan_spawn "$h" "$work/iperf-s$h.log" iperf3 -s -1 -B "$(lan_ip "$h")"; done
+  local first=2 last=$((n + 2)) h next pids=()
+  for ((h = first; h <= last; h++)); do lan_spawn "$h" "$work/iperf-s$h.log" iperf3 -s -1 -B "$(lan_ip "$h")"; done
   sleep 0.5
-  for h in $(seq $first $last); do
+  for ((h = first; h <= last; h++)); do
     next=$((h == last ? first : h + 1))
     lan_exec "$h" iperf3 -c "$(lan_ip "$next")" -B "$(lan_ip "$h")" -t 5 -J >"$work/iperf-c$h.json" &
     pids+=($!)
   done
   for h in "${pids[@]}"; do wait "$h"; done
-  for h in $(seq $first $last); do
-    grep -A 12 '"sum_received"' "$work/iperf-c$h.json" | grep -m 1 bits_per_second | grep -oE '[0-9.]+'
-  done | sort -g | head -n 1 | awk '{ printf "%.1f", $1 / 1e6 }'
+  for ((h = first; h <= last; h++)); do
+    next=$((h == last ? first : h + 1))
+    local up=${LINK_UP[h]} down=${LINK_DOWN[next]}
+    grep -A 12 '"sum_received"' "$work/iperf-c$h.json" | grep -m 1 bits_per_second | grep -oE '[0-9.]+' |
+      awk -v k=$((up < down ? up : down)) '{ print $1 / 1e6, $1 / (k * 1e3) }'
+  done | awk 'NR == 1 || $1 < g { g = $1 } NR == 1 || $2 < e { e = $2 } END { printf "%.1f %.3f\n", g, e }' >"$work/ring"
+  read -r goodput ratio <"$work/ring"
   lan_kill_all
 }
 
-# run_getters N CMD: runs `CMD host` for hosts 3..N+2, all blocked on one
-# FIFO until released together. A getter is done when done-HOST holds the
-# time it finished (Unix ns): written when CMD succeeds, unless CMD wrote it
-# itself (a BitTorrent getter does, then seeds until it is stopped); a CMD
-# that fails leaves failed-HOST instead. Sets t0 (ns) to the release time.
-run_getters() {
-  local n=$1 cmd=$2 h
-  rm -f "$work"/done-* "$work"/failed-* "$work/go"
-  mkfifo "$work/go"
-  for h in $(seq 3 $((n + 2))); do
-    (
-      read -r _ <"$work/go" || true
-      if "$cmd" "$h"; then
-        [ -s "$work/done-$h" ] || now_ns >"$work/done-$h"
-      else
-        echo "getter $h failed" >&2
-        : >"$work/failed-$h"
-      fi
-    ) &
-    getter_pids+=($!)
-  done
-  sleep 1
-  t0=$(now_ns)
-  cpu0=$(cpu_sample)
-  echo >"$work/go"
-}
+printf 'scenario\tN\trate_kbit\tmib\tbytes\ttmin\tf_us\tf_dmin\tiperf_min_mbit\tiperf_ratio\tload1\tlinks\n' >"$out/points.tsv"
+printf 'system\tN\tgetter\tseconds\tscenario\n' >"$out/times.tsv"
+printf 'scenario\tN\tsystem\tmakespan\tunfinished\tcpu_busy\tcpu_user\tcpu_system\tcpu_softirq\tfirst\tmedian\tlast\tfast_last\tslow_last\twindow\tcpu_before\n' >"$out/runs.tsv"
+printf 'scenario\tN\tsystem\thost\trole\tuser\tsystem\tconnections\n' >"$out/hosts.tsv"
+{
+  echo "plan=$plan"
+  echo "systems=$systems"
+  echo "chunk=$chunk"
+  echo "bt_utp=$LANSWARM_BT_UTP"
+  echo "started=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$out/meta"
+started=$(now_ns)
+made_mib=0
 
-# record SYSTEM N: completion times from done-HOST files (absolute ns).
-record() {
-  local system=$1 n=$2 h t missing=0 worst=0
-  for h in $(seq 3 $((n + 2))); do
-    if [ -s "$work/done-$h" ]; then
-      t=$(($(cat "$work/done-$h") - t0))
-      printf '%s\t%s\t%s\t%s\n' "$system" "$n" "$h" "$(secs "$t")" >>"$out/times.tsv"
-      ((t > worst)) && worst=$t
-    else
-      missing=$((missing + 1))
+for scenario in $scenarios; do
+  for n in $ns_list; do
+    rate=$(rate_for "$n")
+    mib=$(mib_for "$rate")
+    bytes=$((mib * 1048576))
+    if ((mib != made_mib)); then
+      rm -f "$file.fileinfo"
+      head -c "$bytes" /dev/urandom >"$file"
+      made_mib=$mib
     fi
+    links_setup "$scenario" "$n" "$rate"
+    read -r tmin f_us f_dmin < <(links_bound "$bytes")
+    read -r load1 _ </proc/loadavg
+    echo "== $scenario, N=$n getters + 1 seed, $mib MiB, $LINK_DESC, chunk $chunk; T_min $tmin s (load $load1)"
+    lan_up $((n + 2)) "${rate}kbit"
+    links_apply
+    iperf_ring
+    echo "   iperf3 ring over $((n + 1)) hosts: slowest link $goodput Mbit/s, lowest goodput / tbf rate $ratio"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$n" "$rate" "$mib" "$bytes" "$tmin" \
+      "$f_us" "$f_dmin" "$goodput" "$ratio" "$load1" "$LINK_DESC" >>"$out/points.tsv"
+    for s in $systems; do "run_$s"; done
+    lan_down
   done
-  printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$n" "$(secs "$worst")" "$missing" "$(cpu_busy "$cpu0" "$cpu1")" >>"$out/runs.tsv"
-  echo "   $system, N=$n: makespan $(secs "$worst") s, $missing getters unfinished, CPU busy $(cpu_busy "$cpu0" "$cpu1")"
-}
-
-# wait_done N LIMIT: until every getter has a done file or LIMIT seconds pass.
-wait_done() {
-  local n=$1 limit=$2 h count
-  for _ in $(seq $((limit * 10))); do
-    count=0
-    for h in $(seq 3 $((n + 2))); do [ -s "$work/done-$h" ] || [ -e "$work/failed-$h" ] && count=$((count + 1)); done
-    ((count == n)) && break
-    sleep 0.1
-  done
-  cpu1=$(cpu_sample)
-}
-
-check_copies() {
-  local n=$1 dir=$2 h bad=0
-  for h in $(seq 3 $((n + 2))); do cmp -s "$file" "$dir/got$h/f.bin" || bad=$((bad + 1)); done
-  ((bad == 0)) || echo "   WARNING: $bad copies differ from the original" >&2
-}
-
-# race SYSTEM N LIMIT CMD DIR: releases the getters, waits up to LIMIT
-# seconds for all, records their times and compares DIR/gotHOST/f.bin with
-# the original. The caller stops what keeps running, then reaps getter_pids.
-race() {
-  local system=$1 n=$2 limit=$3 cmd=$4 dir=$5
-  getter_pids=()
-  run_getters "$n" "$cmd"
-  wait_done "$n" "$limit"
-  record "$system" "$n"
-  check_copies "$n" "$dir"
-}
-
-reap_getters() {
-  local pid
-  for pid in "${getter_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-
-lanswarm_getter() { swarm_get "$1" "$file.fileinfo" "$work/lanswarm/got$1/f.bin" --quiet; }
-run_lanswarm() {
-  local n=$1 h
-  swarm_init "$work/lanswarm"
-  SWARM_CHUNK_SIZE=$chunk swarm_coordinator 1
-  for h in $(seq 2 $((n + 2))); do swarm_peer "$h"; done
-  for h in $(seq 3 $((n + 2))); do mkdir -p "$work/lanswarm/got$h"; done
-  SWARM_CHUNK_SIZE=$chunk swarm_share 2 "$file"
-  swarm_wait_entries 1
-  race lanswarm "$n" 300 lanswarm_getter "$work/lanswarm"
-  echo "   the seed uploaded $(($(swarm_uploaded_bytes 2) / 1048576)) MiB"
-  swarm_stop
-  lan_kill_all
-  reap_getters
-  rm -rf "$work/lanswarm"
-}
-
-http_getter() {
-  lan_exec "$1" curl -sS --fail -o "$work/http/got$1/f.bin" "http://$(lan_ip 2):8080/f.bin"
-}
-run_http() {
-  local n=$1 h
-  mkdir -p "$work/http"
-  cat >"$work/http/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $work/http/nginx.pid;
-error_log $work/http/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  client_body_temp_path $work/http/tmp;
-  server { listen $(lan_ip 2):8080; root $work/data; }
-}
-EOF
-  lan_spawn 2 "$work/http/nginx.out" nginx -c "$work/http/nginx.conf" -p "$work/http"
-  for _ in $(seq 50); do lan_exec 2 curl -s -o /dev/null -r 0-0 "http://$(lan_ip 2):8080/f.bin" && break; sleep 0.1; done
-  for h in $(seq 3 $((n + 2))); do mkdir -p "$work/http/got$h"; done
-  race http "$n" 900 http_getter "$work/http"
-  lan_kill_all
-  reap_getters
-  rm -rf "$work/http"
-}
-
-# Writes done-HOST itself when whole, then seeds until lan_kill_all stops it.
-bt_getter() {
-  lan_exec "$1" /usr/bin/python3 tests/lan/bt_node.py get \
-    "$work/bt/f.torrent" "$work/bt/got$1" "$(lan_ip "$1")" "$work/done-$1" >"$work/bt/node$1.log" 2>&1
-}
-run_bittorrent() {
-  local n=$1 h hash
-  mkdir -p "$work/bt/tracker"
-  hash=$(/usr/bin/python3 tests/lan/bt_node.py make "$file" "$work/bt/f.torrent" \
-    "http://$(lan_ip 1):6969/announce" "$(numfmt --from=iec "$chunk")")
-  # opentracker chroots into -d before it reads the whitelist: the list's
-  # path is the one inside that directory.
-  echo "$hash" >"$work/bt/tracker/whitelist.txt"
-  chmod -R a+rX "$work/bt/tracker"
-  lan_spawn 1 "$work/bt/tracker.log" opentracker -i "$(lan_ip 1)" -p 6969 -P 6969 \
-    -d "$work/bt/tracker" -w /whitelist.txt -u nobody
-  lan_spawn 2 "$work/bt/seed.log" /usr/bin/python3 tests/lan/bt_node.py seed "$work/bt/f.torrent" "$work/data" "$(lan_ip 2)"
-  sleep 2  # the seed announces first: the getters learn of it from the tracker
-  for h in $(seq 3 $((n + 2))); do mkdir -p "$work/bt/got$h"; done
-  race bittorrent "$n" 600 bt_getter "$work/bt"
-  lan_kill_all
-  reap_getters
-  rm -rf "$work/bt"
-}
-
-for n in $ns_list; do
-  rate=$(rate_for "$n")
-  [[ $rate =~ ^([0-9]+)mbit$ ]] || lan_die "BENCH_RATE: rates are in mbit, like 100mbit, not $rate"
-  rate_mbit=${BASH_REMATCH[1]}
-  echo "== N=$n getters + 1 seed, $mib MiB, every link $rate both ways, chunk $chunk"
-  lan_up $((n + 2)) "$rate"
-  goodput=$(iperf_ring "$n")
-  echo "   iperf3 ring over $((n + 1)) hosts: slowest link $goodput Mbit/s (tbf rate $rate_mbit)"
-  # Kumar-Ross: T_min = max(F/u_s, F/d_min, N*F/(u_s + sum u_i)); equal links.
-  for u in "$rate_mbit" "$goodput"; do
-    awk -v f="$bytes" -v n="$n" -v u="$u" 'BEGIN {
-      bits = f * 8; us = u * 1e6
-      a = bits / us; c = n * bits / (us + n * us); t = a > c ? a : c
-      printf "%.3f\n", t }'
-  done | paste -sd '\t' | awk -v n="$n" -v g="$goodput" -v r="$rate_mbit" '{ printf "%s\t%s\t%s\t%s\t%s\n", n, r, g, $1, $2 }' >>"$out/tmin.tsv.new"
-  for s in $systems; do
-    case $s in
-      lanswarm) run_lanswarm "$n" ;;
-      http) run_http "$n" ;;
-      bittorrent) run_bittorrent "$n" ;;
-      *) lan_die "unknown system '$s'" ;;
-    esac
-  done
-  lan_down
 done
-mv "$out/tmin.tsv.new" "$out/tmin.tsv"
-tests/lan/bench_report.sh "$out" "$mib"
+{
+  echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "minutes=$(awk -v ns=$(($(now_ns) - started)) 'BEGIN { printf "%.1f", ns / 6e10 }')"
+} >>"$out/meta"
+tests/lan/bench_report.sh "$out"

@@ -9,7 +9,9 @@
 
 Settings are the ones a LAN wants: no DHT, LSD, UPnP or NAT-PMP; every peer
 unchoked; a deep request queue that still does not duplicate requests
-(request_queue_time 1 s); torrents added running, not paused.
+(request_queue_time 1 s); torrents added running, not paused. Peers talk
+uTP (over UDP) and TCP, libtorrent's default, unless LANSWARM_BT_UTP=0 in
+the environment turns uTP off and leaves TCP alone.
 """
 import os
 import signal
@@ -27,7 +29,10 @@ def on_term(_sig, _frame):
 
 
 def session(listen_ip):
+    utp = os.environ.get("LANSWARM_BT_UTP", "1") != "0"
     s = lt.session({
+        "enable_outgoing_utp": utp,
+        "enable_incoming_utp": utp,
         "listen_interfaces": f"{listen_ip}:6881",
         "outgoing_interfaces": listen_ip,
         "enable_dht": False,

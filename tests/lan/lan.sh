@@ -16,12 +16,16 @@
 #   lan_init           checks root and tools, takes the testbed lock, removes
 #                      leftovers of an earlier run, installs the EXIT trap
 #   lan_up N RATE      N hosts, every link RATE (tc syntax: 100mbit) both ways
+#   lan_rate I UP DOWN host I's upload (its eth0's egress) and download (the
+#                      switch-side end's egress) from now on, each a tc rate
 #   lan_exec I CMD...  runs CMD inside host I
 #   lan_spawn I LOG CMD...  starts CMD in host I in the background; its pid
 #                      goes into LAN_PIDS and is stopped at teardown
 #   lan_ip I           host I's address
 # Teardown (on every exit, also on failure and Ctrl-C) stops every process
 # still inside the testbed's namespaces, by pid, then deletes the namespaces.
+# The kernel's neighbour (ARP) table is one for all namespaces: lan_up raises
+# its limits when N hosts could fill it, and teardown puts the old ones back.
 # Scripts that need their own cleanup set LAN_ON_EXIT to a function name.
 
 LAN_PREFIX=lsw
@@ -30,6 +34,8 @@ LAN_LOCK=/run/lanswarm-lan.lock
 LAN_HOSTS=0
 LAN_PIDS=()
 LAN_ON_EXIT=""
+LAN_NEIGH_SAVED=""
+LAN_NEIGH=/proc/sys/net/ipv4/neigh/default
 
 lan_die() {
   echo "lan: $*" >&2
@@ -91,6 +97,35 @@ lan_down() {
   lan_kill_all
   for ns in $(lan_namespaces); do ip netns delete "$ns" 2>/dev/null || true; done
   LAN_HOSTS=0
+  lan_neigh_restore
+}
+
+# Every host may learn every other's address: N*(N-1) entries in a table the
+# namespaces share. Past gc_thresh3 (1024 by default, so from 33 hosts on)
+# the kernel drops new entries ("neighbor table overflow") and connections
+# fail with "No route to host". lan_neigh_raise N lifts the three thresholds
+# well above N^2 for the run; lan_neigh_restore puts back what was there.
+lan_neigh_raise() {
+  local n=$1 t1 t2 t3
+  t3=$(cat "$LAN_NEIGH/gc_thresh3")
+  ((n * n * 2 > t3)) || return 0
+  [ -n "$LAN_NEIGH_SAVED" ] ||
+    LAN_NEIGH_SAVED="$(cat "$LAN_NEIGH/gc_thresh1") $(cat "$LAN_NEIGH/gc_thresh2") $t3"
+  t1=$((n * n)) t2=$((2 * n * n)) t3=$((4 * n * n))
+  # Raise the highest first: the kernel wants thresh1 <= thresh2 <= thresh3.
+  echo "$t3" >"$LAN_NEIGH/gc_thresh3" && echo "$t2" >"$LAN_NEIGH/gc_thresh2" && echo "$t1" >"$LAN_NEIGH/gc_thresh1" ||
+    lan_die "cannot raise $LAN_NEIGH/gc_thresh1..3 for $n hosts"
+  echo "lan: neighbour table thresholds raised to $t1 $t2 $t3 for $n hosts (were $LAN_NEIGH_SAVED)"
+}
+
+lan_neigh_restore() {
+  [ -n "$LAN_NEIGH_SAVED" ] || return 0
+  local t1 t2 t3
+  read -r t1 t2 t3 <<<"$LAN_NEIGH_SAVED"
+  echo "$t1" >"$LAN_NEIGH/gc_thresh1"
+  echo "$t2" >"$LAN_NEIGH/gc_thresh2"
+  echo "$t3" >"$LAN_NEIGH/gc_thresh3"
+  LAN_NEIGH_SAVED=""
 }
 
 lan_on_exit() {
@@ -126,9 +161,17 @@ lan_shape() {
   ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3" burst 256kb latency 40ms
 }
 
+# lan_rate HOST UP DOWN: replaces the shaping of HOST's link: UP on its
+# eth0 (what it sends), DOWN on the switch's end of the veth (what it gets).
+lan_rate() {
+  lan_shape "$(lan_ns "$1")" eth0 "$2"
+  lan_shape "$LAN_PREFIX-sw" "h$1" "$3"
+}
+
 lan_up() {
   local n=$1 rate=$2 i sw=$LAN_PREFIX-sw
   ((n >= 1 && n <= 200)) || lan_die "lan_up: 1 to 200 hosts, not $n"
+  lan_neigh_raise "$n"
   ip netns add "$sw" || lan_die "cannot create namespace $sw"
   ip -n "$sw" link set lo up
   ip -n "$sw" link add br0 type bridge
