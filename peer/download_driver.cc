@@ -155,7 +155,8 @@ void DownloadDriver::OnReject(PeerKey key, std::uint32_t index, proto::RejectRea
     Drop(key, "it does not serve this file");
     return;
   }
-  if (why == proto::RejectReason::kElsewhere) {
+  if (why == proto::RejectReason::kElsewhere || why == proto::RejectReason::kBusy) {
+    // Not a fault of the holder: ask others first, this one again later.
     state_.OnDeferred(key, index, now);
   } else {
     state_.OnReject(key, index, now);
