@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/chunk_layout.h"
 #include "common/exit_codes.h"
 #include "tests/sim/scenario.h"
 
@@ -21,6 +22,13 @@ using lanswarm::sim::ScenarioParams;
 
 nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
                     const lanswarm::sim::WorldResult& r, double wall_s) {
+  std::string first_error;
+  for (const auto& g : r.getters) {
+    if (!g.error.empty()) {
+      first_error = g.error;
+      break;
+    }
+  }
   return {{"n", p.n},
           {"scenario", p.name},
           {"seed", p.seed},
@@ -28,6 +36,9 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"chunk_size", p.chunk_size},
           {"rate_bits", p.rate_bits},
           {"download_peers", p.download_peers},
+          {"goodput", p.goodput},
+          {"upload_slots", p.upload.slots},
+          {"upload_waiting", p.upload.max_waiting},
           {"t_min_s", s.t_min_s},
           {"makespan_s", s.makespan_s},
           {"p50_s", s.p50_s},
@@ -42,6 +53,11 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"hit_limit", r.hit_limit},
           {"seed_upload_bytes", s.seed_upload_bytes},
           {"events", r.events},
+          {"rejects_missing", r.rejects[4]},
+          {"rejects_busy", r.rejects[5]},
+          {"rejects_elsewhere", r.rejects[7]},
+          {"duplicates", r.duplicates},
+          {"first_error", first_error},
           {"wall_s", wall_s}};
 }
 
@@ -66,8 +82,16 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-kib", chunk_kib, "chunk size, KiB")->check(CLI::Range(256u, 16384u));
   app.add_option("--latency-ms", latency_ms, "one-way latency of every message")->check(CLI::NonNegativeNumber);
   app.add_option("--download-peers", base.download_peers, "the peer's download_peers")->check(CLI::Range(1u, 1000u));
+  app.add_option("--upload-slots", base.upload.slots, "chunks a node sends at once (0: no limit)");
+  app.add_option("--upload-waiting", base.upload.max_waiting, "requests waiting for a slot before REJECT(busy)");
+  app.add_option("--goodput", base.goodput, "the share of a link's rate TCP carries (1448/1514)")
+      ->check(CLI::Range(0.1, 1.0));
   app.add_option("--out", out, "append one JSON line per run to this file");
   CLI11_PARSE(app, argc, argv);
+  if (!lanswarm::IsValidChunkSize(std::uint64_t{chunk_kib} * 1024)) {
+    std::fprintf(stderr, "swarm_sim: --chunk-kib must be a power of two from 256 to 16384\n");
+    return lanswarm::kExitUsage;
+  }
 
   spdlog::set_level(spdlog::level::off);
   base.rate_bits = rate_mbit * 1e6;

@@ -29,7 +29,8 @@ std::vector<std::uint32_t> Pick(std::uint32_t n, double share, std::mt19937_64& 
 
 // The Kumar–Ross terms for one getter of download `down`.
 double OwnBound(const WorldConfig& c, double down) {
-  const double f = static_cast<double>(c.file_size);
+  // At the nominal rates: the capacities are scaled by the goodput.
+  const double f = static_cast<double>(c.file_size) * c.goodput;
   double seeds_up = 0, all_up = 0;
   for (const HostSpec& s : c.seeds) seeds_up += s.up;
   all_up = seeds_up;
@@ -55,12 +56,14 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   if (std::find(ScenarioNames().begin(), ScenarioNames().end(), p.name) == ScenarioNames().end()) {
     return Status::InvalidArgument(fmt::format("unknown scenario '{}'", p.name));
   }
-  const double u = p.rate_bits / 8;
+  const double u = p.rate_bits / 8 * p.goodput;
   WorldConfig c;
+  c.goodput = p.goodput;
   c.chunk_size = p.chunk_size;
   c.file_size = static_cast<std::uint64_t>(p.chunks) * p.chunk_size;
   c.one_way = p.one_way;
   c.download_peers = p.download_peers;
+  c.upload = p.upload;
   c.seed = p.seed;
   HostSpec seed{.up = u, .down = u};
   if (p.name == "fast-seed") seed.up = seed.down = 4 * u;

@@ -21,6 +21,12 @@ struct ScenarioParams {
   std::uint64_t chunk_size = 256 * 1024;
   Nanos one_way = 1'000'000;
   std::uint32_t download_peers = 32;
+  sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
+  // What TCP/IPv4 over Ethernet carries of a link's rate: a 1448-byte
+  // segment payload (MSS with timestamps) per 1514-byte frame. Capacities
+  // are the rate times this; t_min stays at the nominal rate, as the
+  // testbed's "÷ T_min (tbf rate)" column does (its floor is 1/0.956 = 1.046).
+  double goodput = 1448.0 / 1514.0;
 };
 
 // The scenario names, in the order `make sim` runs them.

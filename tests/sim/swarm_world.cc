@@ -88,6 +88,7 @@ struct SwarmWorld::Node {
   Bitfield delivered;  // a seed's chunks that reached a getter, for seed_leaves_after_one_copy
   std::uint32_t delivered_count = 0;
   std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
+  sim::UploadSlots slots;
   peer::BanList bans;
   std::unique_ptr<Actions> actions;
   std::unique_ptr<peer::DownloadDriver> driver;
@@ -106,6 +107,7 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
     auto n = std::make_unique<Node>();
     n->host = net_.AddHost(spec.up, spec.down);
     n->getter = getter;
+    n->slots = sim::UploadSlots(config_.upload);
     n->have = Bitfield(chunk_count_);
     n->delivered = Bitfield(chunk_count_);
     n->outcome.start = spec.start;
@@ -158,6 +160,8 @@ WorldResult SwarmWorld::Run() {
   }
   r.end = now_;
   r.events = dispatched_;
+  r.rejects = counts_.rejects;
+  r.duplicates = counts_.duplicates;
   for (const auto& n : nodes_) {
     if (n->getter) {
       r.getters.push_back(n->outcome);
@@ -233,16 +237,23 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kRequest: {
       Conn& c = conns_[e.a];
       if (c.closed) return;
+      if (!nodes_[c.holder]->slots.Admit(e.a)) {
+        Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
+        return;
+      }
       c.queue.push_back(e.b);
       return Pump(e.a);
     }
     case Kind::kCancel: {
       Conn& c = conns_[e.a];
-      if (!c.closed) std::erase(c.queue, e.b);
+      if (c.closed) return;
+      const std::size_t dropped = std::erase(c.queue, e.b);
+      for (std::size_t i = 0; i < dropped; ++i) nodes_[c.holder]->slots.Drop(e.a);
       return;
     }
     case Kind::kReject: {
       Conn& c = conns_[e.a];
+      ++counts_.rejects[std::min<std::uint32_t>(e.c, 7)];
       if (!c.closed) {
         nodes_[c.getter]->driver->OnReject(c.key, e.b, static_cast<proto::RejectReason>(e.c), Time());
       }
@@ -367,7 +378,11 @@ void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index) {
   peer::DownloadDriver& d = *g.driver;
   d.OnData(Time());
   // As peer/fetch_session: a chunk nobody wants any more is dropped unseen.
-  if (d.Wanted(index)) d.OnChunk(c.key, index, true, Time());
+  if (d.Wanted(index)) {
+    d.OnChunk(c.key, index, true, Time());
+  } else {
+    ++counts_.duplicates;
+  }
 }
 
 // --- Holder side -------------------------------------------------------
@@ -385,14 +400,18 @@ void SwarmWorld::Pump(std::uint32_t conn) {
   Node& h = *nodes_[c.holder];
   while (!c.closed && c.flow == kNoFlow && !c.queue.empty()) {
     const std::uint32_t index = c.queue.front();
-    c.queue.pop_front();
     if (index >= chunk_count_ || !h.have.has(index)) {
+      c.queue.pop_front();
+      h.slots.Drop(conn);
       Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
       continue;
     }
+    if (!h.slots.TryStart(conn)) return;  // in line for a slot
+    c.queue.pop_front();
     if (h.spread && !h.spread->ShouldSend(index)) {
       Schedule(config_.one_way, Kind::kReject, conn, index,
                static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
+      PumpLine(c.holder, h.slots.Done(conn));
       continue;
     }
     if (h.spread && !h.spread->spread()) {
@@ -415,8 +434,10 @@ void SwarmWorld::OnFlowDone(FlowId flow) {
   Conn& c = conns_[conn];
   c.flow = kNoFlow;
   Schedule(config_.one_way, Kind::kChunk, conn, c.sending);
-  Pump(conn);
   Node& h = *nodes_[c.holder];
+  // Those in line for a slot first, then this connection's next request.
+  PumpLine(c.holder, h.slots.Done(conn));
+  Pump(conn);
   if (config_.seed_leaves_after_one_copy && !h.getter && h.alive) {
     // One full copy has left once every chunk has been delivered once.
     if (!h.delivered.has(c.sending)) {
@@ -426,13 +447,21 @@ void SwarmWorld::OnFlowDone(FlowId flow) {
   }
 }
 
+void SwarmWorld::PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line) {
+  for (sim::UploadSlots::ConnKey c : line) {
+    if (!conns_[c].closed && conns_[c].holder == holder) Pump(static_cast<std::uint32_t>(c));
+  }
+}
+
 void SwarmWorld::ForgetServing(Conn& c) {
   Node& h = *nodes_[c.holder];
   if (h.spread) {
     for (std::uint32_t index : c.spread_sent) h.spread->OnLost(index);
   }
   c.spread_sent.clear();
-  std::erase(h.in, static_cast<std::uint32_t>(&c - conns_.data()));
+  const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
+  std::erase(h.in, conn);
+  if (h.alive) PumpLine(c.holder, h.slots.Forget(conn));
 }
 
 // --- Both ----------------------------------------------------------------

@@ -13,6 +13,7 @@
 // instant run in the order they were scheduled.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "peer/ban_list.h"
 #include "peer/download_driver.h"
 #include "peer/spread_tracker.h"
+#include "tests/sim/upload_slots.h"
 #include "tests/sim/flow_network.h"
 
 namespace lanswarm::sim {
@@ -45,10 +47,14 @@ struct WorldConfig {
   std::vector<HostSpec> seeds, getters;
   Nanos one_way = 1'000'000;          // one-way latency of every message (the testbed's 1 ms)
   std::uint32_t download_peers = 32;  // the daemon's config key
+  // 0 slots: the daemon's rule (every connection sends at once); else the
+  // experiment of tests/sim/upload_slots.h.
+  sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
   std::chrono::seconds report_interval{10};
   std::uint32_t expiry_multiple = 3;
   bool seed_leaves_after_one_copy = false;
   Nanos limit = 3600'000'000'000;     // give up the run at this simulated time
+  double goodput = 1;                 // the share of a link's rate the capacities above are (for bounds)
   std::uint64_t seed = 1;
 };
 
@@ -63,6 +69,10 @@ struct WorldResult {
   std::vector<GetterOutcome> getters;
   double seed_upload_bytes = 0;
   std::uint64_t events = 0;
+  // REJECTs sent, by reason (proto::RejectReason's value), and chunks that
+  // arrived when their getter had them already.
+  std::array<std::uint64_t, 8> rejects{};
+  std::uint64_t duplicates = 0;
   Nanos end = 0;
   bool hit_limit = false;
 };
@@ -109,6 +119,8 @@ class SwarmWorld {
   void Pump(std::uint32_t conn);
   void OnFlowDone(FlowId flow);
   void ForgetServing(Conn& c);
+  // Offers each connection in `line` its chance at a free slot, in order.
+  void PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line);
 
   // Both.
   void Kill(std::uint32_t node);
@@ -134,6 +146,7 @@ class SwarmWorld {
   Nanos now_ = 0;
   std::mt19937_64 rng_;
   std::uint32_t open_getters_ = 0;  // neither done nor dead
+  WorldResult counts_;              // the counters of the result
 };
 
 }  // namespace lanswarm::sim
