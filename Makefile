@@ -72,13 +72,15 @@ PEER_GLUE := peer/main.cc peer/daemon.cc peer/daemon_commands.cc peer/serve_sess
   peer/fetch_session.cc peer/downloader.cc peer/get_command.cc
 
 # libcore.a: everything pure (no sockets, no liburing). Mains are separate.
+# SocketAddress only converts address structs, so pure code may name holders.
+PURE_NET_SRCS := common/net/socket_address.cc
 CORE_SRCS := $(filter-out %/main.cc $(COORDINATOR_GLUE) $(PEER_GLUE),\
-  $(wildcard common/*.cc common/auth/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc peer/*.cc))
+  $(wildcard common/*.cc common/auth/*.cc common/proto/*.cc fileinfo/*.cc coordinator/*.cc peer/*.cc)) $(PURE_NET_SRCS)
 CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
 LIBCORE := $(BUILD)/libcore.a
 
 # libnet.a: the io_uring loop, the only code that links liburing.
-NET_SRCS := $(wildcard common/net/*.cc)
+NET_SRCS := $(filter-out $(PURE_NET_SRCS),$(wildcard common/net/*.cc))
 NET_OBJS := $(NET_SRCS:%.cc=$(BUILD)/%.o)
 LIBNET := $(BUILD)/libnet.a
 
@@ -106,9 +108,16 @@ NET_TESTS := $(BUILD)/tests/net_tests
 GLUE_TEST_SRCS := $(wildcard tests/glue/*.cc) tests/support/temp_dir.cc
 GLUE_TESTS := $(BUILD)/tests/glue_tests
 PEER_GLUE_LIB_OBJS := $(filter-out $(BUILD)/peer/main.o,$(PEER_OBJS))
+# The swarm simulator (tests/sim/, doc/simulation.md): the pure policy of
+# libcore on a modelled network; its world model is its unit tests' subject too.
+SIM_SRCS := $(wildcard tests/sim/*.cc)
+SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
+SIM_LIB_OBJS := $(filter-out $(BUILD)/tests/sim/main.o,$(SIM_OBJS))
+SIM := $(BUILD)/tests/sim/swarm_sim
+SIM_OUT := build/sim
 
 .PHONY: all test asan static bench demo demo-docker test-lan test-faults bench-swarm deps fuzz clean binaries tests \
-  fault-tools benches run-tests fuzz-binaries
+  fault-tools benches run-tests fuzz-binaries sim sim-large
 
 all: deps
 	@$(SUBMAKE) MODE=release binaries
@@ -138,6 +147,21 @@ bench: deps
 	@build/release/tests/bench/handshake_bench
 	@echo
 	@tests/bench/peer_get.sh
+
+# The swarm simulator: every scenario at N = 100 and 1,000 (`make sim`, run
+# by CI), and at 10,000 (`make sim-large`). One JSON line per run goes to
+# $(SIM_OUT)/results.jsonl; SIM_ARGS adds swarm_sim options.
+sim: deps
+	@$(SUBMAKE) MODE=release $(SIM)
+	@mkdir -p $(SIM_OUT)
+	@$(SIM) --scenario equal,fast-seed,slow-seed,weak-uplinks,slow-getters,churn,seed-leaves --n 100,1000 \
+	  --chunks 1000 --chunk-kib 1024 --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
+
+sim-large: deps
+	@$(SUBMAKE) MODE=release $(SIM)
+	@mkdir -p $(SIM_OUT)
+	@$(SIM) --scenario equal,weak-uplinks,slow-getters,churn --n 10000 --chunks 1000 --chunk-kib 1024 \
+	  --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
 
 # DEMO_SIZE_MB (default 256) sets the size of the file it distributes.
 demo: deps
@@ -325,8 +349,11 @@ $(BINDIR)/peer: $(PEER_OBJS) $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $(PEER_OBJS) $(NET_LIBS) -o $@
 
 # Unit tests link libcore.a and nothing that can open a socket.
-$(UNIT_TESTS): $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
-	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(CORE_LIBS) -o $@
+$(SIM): $(SIM_OBJS) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(SIM_OBJS) $(CORE_LIBS) -o $@
+
+$(UNIT_TESTS): $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(SIM_LIB_OBJS) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(UNIT_SRCS:%.cc=$(BUILD)/%.o) $(SIM_LIB_OBJS) $(CORE_LIBS) -o $@
 
 $(CLI_TESTS): $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $(CATCH_MAIN) $(CLI_SRCS:%.cc=$(BUILD)/%.o) $(CORE_LIBS) -o $@

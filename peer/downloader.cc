@@ -13,19 +13,9 @@
 namespace lanswarm::peer {
 
 namespace {
-constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
-// Mixed into the request's seed so that the holder shuffle and the picker's
-// tie-break, which get the same seed, do not draw the same numbers.
-constexpr std::uint64_t kHolderSeedMix = 0x9e3779b97f4a7c15ULL;
 
 double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
-
-// The local wall-clock time `left` from now, as HH:MM:SS, for people.
-std::string WallClockIn(Clock::Duration left) {
-  const auto at = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
-  return fmt::format("{:%H:%M:%S}", fmt::localtime(std::chrono::system_clock::to_time_t(at)));
-}
 }  // namespace
 
 Result<std::shared_ptr<Downloader>> Downloader::Start(const DownloadEnv& env, GetRequest request, DoneFn done) {
@@ -54,9 +44,14 @@ Downloader::Downloader(const DownloadEnv& env, GetRequest request, std::shared_p
       info_(std::move(info)),
       fd_(fd),
       done_(std::move(done)),
-      state_(info_->chunk_count(), RequestTimeout(info_->chunk_size),
-             DownloadOptions{.seed = request_.seed, .pipeline = PipelineFor(info_->chunk_size)}),
-      holders_(env_.node->self(), request_.max_peers, request_.seed ^ kHolderSeedMix),
+      driver_(DriverOptions{.file = info_->id,
+                            .file_name = info_->name,
+                            .chunk_count = info_->chunk_count(),
+                            .chunk_size = info_->chunk_size,
+                            .max_peers = request_.max_peers,
+                            .seed = request_.seed,
+                            .holder_timeout = request_.holder_timeout},
+              env_.node->self(), env_.node->bans(), *this),
       receiving_(info_->chunk_count(), 0),
       overlapped_(info_->chunk_count(), 0) {}
 
@@ -67,11 +62,11 @@ Downloader::~Downloader() {
 }
 
 void Downloader::Begin() {
-  started_ = idle_since_ = now();
+  started_ = now();
   const ChunkLayout layout = info_->layout();
   for (std::uint32_t i = 0; i < info_->chunk_count(); ++i) {
     if (!request_.held.has(i)) continue;
-    state_.MarkVerified(i);
+    driver_.MarkVerified(i);
     bytes_verified_ += layout.length(i);
     ++resumed_chunks_;
   }
@@ -81,52 +76,23 @@ void Downloader::Begin() {
                FormatBytes(info_->size), info_->chunk_count(), resumed_chunks_);
 
   std::weak_ptr<Downloader> weak = weak_from_this();
-  if (state_.complete()) {
+  if (driver_.state().complete()) {
+    // Not from inside Start: the caller has not seen the downloader yet.
     env_.loop->AddTimer(Clock::Duration::zero(), [weak] {
       if (auto d = weak.lock()) d->Finish(Status::Ok());
     });
     return;
   }
-  tick_timer_ = env_.loop->AddPeriodic(kTick, [weak] {
-    if (auto d = weak.lock()) d->Tick();
+  tick_timer_ = env_.loop->AddPeriodic(DownloadDriver::kTick, [weak] {
+    if (auto d = weak.lock(); d && !d->finished_) {
+      d->rate_.Add(d->now(), d->bytes_verified_);
+      d->driver_.Tick(d->now());
+    }
   });
-  Query();
-}
-
-void Downloader::Tick() {
-  if (finished_) return;
-  const Clock::TimePoint t = now();
-  for (const Stall& stall : state_.Tick(t)) {
-    // Dropped either way: banned when this stall is one too many.
-    if (Strike(stall.peer, BanReason::kStalls)) continue;
-    const bool open = stall.kind == Stall::Kind::kOpen;
-    DropPeer(stall.peer, fmt::format("{} within {:.0f} s", open ? "no answer to OPEN" : "no chunk from it",
-                                     Seconds(open ? kOpenTimeout : RequestTimeout(info_->chunk_size))));
-  }
-  // A slow holder's waiting requests go to faster ones; it keeps the chunk
-  // it is sending.
-  for (const Download::Moved& m : state_.Rebalance(t)) {
-    FetchSession* session = SessionOf(m.peer);
-    if (session == nullptr) continue;
-    for (std::uint32_t index : m.chunks) session->Cancel(index);
-    spdlog::debug("{} is slow: {} of its requests moved to faster holders", HolderName(m.peer), m.chunks.size());
-  }
-  rate_.Add(t, bytes_verified_);
-
-  // A peer that only answers with REJECTs, or holds nothing we need, is
-  // connected but of no use: only arriving data counts (OnFetchPiece).
-  state_name_ = state_.active_peers() > 0 ? "downloading" : "waiting";
-  if (t - idle_since_ >= request_.holder_timeout) {
-    return Finish(Status::NotFound(fmt::format("gave up on {} after {} s without data: {}", info_->name,
-                                               request_.holder_timeout.count(), holders_.GiveUpReason())));
-  }
-  if (holders_.QueryDue(t)) Query();
-  ConnectMore();
-  PumpAll();
+  driver_.Start(now());
 }
 
 void Downloader::Query() {
-  holders_.OnQuerySent(now());
   std::weak_ptr<Downloader> weak = weak_from_this();
   env_.link->Query(info_->id, [weak](Result<std::vector<proto::Holder>> r) {
     if (auto d = weak.lock()) d->OnHolders(std::move(r));
@@ -134,64 +100,39 @@ void Downloader::Query() {
 }
 
 void Downloader::OnHolders(Result<std::vector<proto::Holder>> holders) {
-  if (finished_) return;
-  const Status answer = holders.ok() ? Status::Ok() : holders.status();
-  if (!answer.ok() && holders_.query_error().empty()) {
-    spdlog::warn("asking for holders of {}: {}", info_->name, answer.message());
-  }
-  holders_.OnQueryAnswered(answer, state_.active_peers(), now());
-  if (!answer.ok()) return;
-  holders_.OnHolders(*holders);
-  ConnectMore();
+  if (!finished_) driver_.OnHolders(holders, now());
 }
 
-void Downloader::ConnectMore() {
-  if (finished_) return;
-  const Clock::TimePoint t = now();
-  const auto banned = [&](const proto::PeerId& id) { return env_.node->bans().Banned(info_->id, id, t); };
+void Downloader::Connect(PeerKey key, const HolderSet::Holder& h) {
   std::weak_ptr<FetchEvents> weak = std::static_pointer_cast<FetchEvents>(shared_from_this());
-  for (PeerKey key : holders_.NextToConnect(t, banned)) {
-    holders_.OnConnecting(key);
-    const HolderSet::Holder& h = *holders_.Find(key);
-    FetchSession::Start(*env_.loop, net::SocketAddress::FromEndpoint(h.endpoint), kConnectTimeout,
-                        std::make_unique<FetchSession>(weak, key, h.id, env_.node->identity(), env_.node->keys(), info_));
-  }
+  FetchSession::Start(*env_.loop, net::SocketAddress::FromEndpoint(h.endpoint), kConnectTimeout,
+                      std::make_unique<FetchSession>(weak, key, h.id, env_.node->identity(), env_.node->keys(), info_));
 }
 
-void Downloader::PumpAll() {
-  if (finished_) return;
-  for (PeerKey key : state_.PumpOrder()) Pump(key);
+void Downloader::Request(PeerKey key, const std::vector<std::uint32_t>& chunks) {
+  if (FetchSession* session = SessionOf(key)) session->Request(chunks);
 }
 
-void Downloader::Pump(PeerKey key) {
-  FetchSession* session = SessionOf(key);
-  if (finished_ || session == nullptr) return;
-  std::vector<std::uint32_t> next = state_.Next(key, now());
-  if (!next.empty()) session->Request(next);
+void Downloader::CancelRequest(PeerKey key, std::uint32_t index) {
+  if (FetchSession* session = SessionOf(key)) session->Cancel(index);
+}
+
+void Downloader::Close(PeerKey key, const Status& why) {
+  if (FetchSession* session = SessionOf(key)) session->Close(why);
 }
 
 void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
   if (finished_) return session->Close(Status::Ok());  // a connect that outlived the download
   sessions_[key] = session;
-  holders_.OnConnected(key);
-  state_.AddPeer(key, now());
+  driver_.OnConnected(key, now());
 }
 
-void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) {
-  state_.OnBitfield(key, has);
-  spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
-  Pump(key);
-}
+void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) { driver_.OnBitfield(key, has, now()); }
 
-void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) {
-  // Only this peer has something new to offer: HAVEs arrive from every
-  // peer for every chunk, so pumping them all here would cost the most.
-  state_.OnHave(key, index);
-  Pump(key);
-}
+void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) { driver_.OnHave(key, index, now()); }
 
 bool Downloader::OnFetchChunkStart(PeerKey key, std::uint32_t index) {
-  if (finished_ || !state_.Wanted(index)) return false;
+  if (finished_ || !driver_.Wanted(index)) return false;
   if (receiving_[index]++ > 0) overlapped_[index] = 1;
   current_[key] = index;
   return true;
@@ -201,8 +142,8 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
                               std::size_t len) {
   if (finished_) return false;
   bytes_received_ += len;
-  idle_since_ = now();  // data for a chunk we need: a usable holder
-  if (!state_.Wanted(index)) {
+  driver_.OnData(now());  // data for a chunk we need: a usable holder
+  if (!driver_.Wanted(index)) {
     // Another copy won the endgame: stop writing this one.
     StopReceiving(key);
     return false;
@@ -218,33 +159,15 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
 void Downloader::OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) {
   StopReceiving(key);
   if (finished_) return;
-  if (good) OnGoodChunk(key);
   // The stream matched, but an endgame twin may have written over parts of
   // it on disk: check what the disk holds.
   if (good && overlapped_[index]) {
     overlapped_[index] = receiving_[index] > 0;
     const Result<bool> same = ChunkOnDiskMatches(fd_, *info_, index);
     if (!same.ok()) spdlog::debug("rechecking {}: {}", PartialPath(request_.out), same.status().message());
-    if (!same.ok() || !*same) {
-      // This peer's bytes were right; the other copy's were not. Fetch it
-      // again without counting it against this peer.
-      state_.Requeue(key, index, now());
-      return PumpAll();
-    }
+    if (!same.ok() || !*same) return driver_.OnSpoiled(key, index, now());
   }
-  const Download::Verdict v = state_.OnChunk(key, index, good, now());
-  if (!good) {
-    spdlog::warn("chunk {} of {} from {} failed its checksum; fetching it again", index, info_->name, HolderName(key));
-    Strike(key, BanReason::kBadChunks);
-  }
-  if (v.verified) {
-    Verified(index);
-    for (PeerKey loser : v.cancel) {
-      if (FetchSession* session = SessionOf(loser)) session->Cancel(index);
-    }
-    if (state_.complete()) return Finish(Status::Ok());
-  }
-  PumpAll();
+  driver_.OnChunk(key, index, good, now());
 }
 
 void Downloader::Verified(std::uint32_t index) {
@@ -253,19 +176,7 @@ void Downloader::Verified(std::uint32_t index) {
 }
 
 void Downloader::OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) {
-  if (finished_) return;
-  if (index == proto::kWholeFile) {
-    holders_.NoteProblem(key, HolderName(key) + " does not serve the file");
-    DropPeer(key, "it does not serve this file");
-    return;
-  }
-  if (why == proto::RejectReason::kElsewhere) {
-    state_.OnDeferred(key, index, now());
-  } else {
-    state_.OnReject(key, index, now());
-  }
-  if (why == proto::RejectReason::kChanged) DropPeer(key, "its copy changed on disk");
-  PumpAll();
+  if (!finished_) driver_.OnReject(key, index, why, now());
 }
 
 void Downloader::StopReceiving(PeerKey key) {
@@ -277,53 +188,9 @@ void Downloader::StopReceiving(PeerKey key) {
 
 void Downloader::OnFetchClosed(PeerKey key, const Status& why) {
   StopReceiving(key);
-  if (holders_.Find(key) == nullptr) return;
   const bool was_connected = SessionOf(key) != nullptr;
-  sessions_[key] = nullptr;
-  if (finished_) return;
-  state_.OnPeerGone(key);
-  holders_.OnClosed(key, why, now());
-  if (was_connected) {
-    spdlog::info("lost {} while downloading {}: {}", HolderName(key), info_->name, why.ok() ? "closed" : why.message());
-  } else {
-    spdlog::debug("cannot connect to {}: {}", HolderName(key), why.message());
-  }
-  PumpAll();
-}
-
-void Downloader::DropPeer(PeerKey key, const std::string& why) {
-  FetchSession* session = SessionOf(key);
-  if (session == nullptr) return;
-  spdlog::warn("dropping {} from the download of {}: {}", HolderName(key), info_->name, why);
-  holders_.NoteProblem(key, why);
-  session->Close(Status::IOError(why));
-}
-
-bool Downloader::Strike(PeerKey key, BanReason kind) {
-  const HolderSet::Holder* h = holders_.Find(key);
-  if (h == nullptr) return false;
-  const Clock::TimePoint t = now();
-  const std::string address = AddressOf(key);
-  BanList& bans = env_.node->bans();
-  const auto ban = kind == BanReason::kStalls ? bans.OnStall(info_->id, h->id, info_->name, address, t)
-                                              : bans.OnBadChunk(info_->id, h->id, info_->name, address, t);
-  if (!ban) return false;
-  state_.Ban(key);
-  // The one warn line for the ban (the close that follows is logged at info).
-  const std::string why = BanCause(*ban);
-  spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", address, info_->name, why,
-               WallClockIn(ban->until - t), FormatSeconds(Seconds(ban->until - t)));
-  const std::string problem = "banned: " + why;
-  holders_.NoteProblem(key, problem);
-  if (FetchSession* session = SessionOf(key)) session->Close(Status::IOError(problem));
-  return true;
-}
-
-void Downloader::OnGoodChunk(PeerKey key) {
-  const HolderSet::Holder* h = holders_.Find(key);
-  if (h == nullptr) return;
-  holders_.OnGoodChunk(key);
-  env_.node->bans().OnGoodChunk(info_->id, h->id);
+  if (sessions_.count(key)) sessions_[key] = nullptr;
+  if (!finished_) driver_.OnClosed(key, why, was_connected, now());
 }
 
 void Downloader::CloseSessions() {
@@ -337,18 +204,15 @@ FetchSession* Downloader::SessionOf(PeerKey key) const {
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-std::string Downloader::AddressOf(PeerKey key) const {
-  const HolderSet::Holder* h = holders_.Find(key);
-  return h == nullptr ? "?" : net::SocketAddress::FromEndpoint(h->endpoint).ToString();
+void Downloader::Cancel(const Status& why) {
+  driver_.Stop();
+  Finish(why);
 }
-
-std::string Downloader::HolderName(PeerKey key) const { return "peer " + AddressOf(key); }
-
-void Downloader::Cancel(const Status& why) { Finish(why); }
 
 void Downloader::Finish(const Status& why) {
   if (finished_) return;
   finished_ = true;
+  driver_.Stop();
   result_ = why;
   elapsed_at_finish_ = Seconds(now() - started_);
   if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
@@ -361,7 +225,6 @@ void Downloader::Finish(const Status& why) {
   }
   ::close(fd_);
   fd_ = -1;
-  state_name_ = result_.ok() ? "done" : "failed";
   if (result_.ok()) {
     spdlog::info("downloaded {} to {} in {:.1f} s", info_->name, request_.out, elapsed_at_finish_);
   } else {
@@ -381,22 +244,25 @@ nlohmann::json Downloader::Progress() const {
   const double rate = rate_.PerSecond();
   const double elapsed = finished_ ? elapsed_at_finish_ : Seconds(now() - started_);
   const std::uint64_t left = info_->size - std::min(info_->size, bytes_verified_);
-  const DownloadStats& st = state_.stats();
+  const Download& state = driver_.state();
+  const HolderSet& holders = driver_.holders();
+  const DownloadStats& st = state.stats();
+  const char* phase = !finished_ ? driver_.phase() : result_.ok() ? "done" : "failed";
   nlohmann::json j = {{"id", info_->id.ToHex()},
                       {"name", info_->name},
                       {"out", request_.out},
-                      {"state", state_name_},
+                      {"state", phase},
                       {"size", info_->size},
                       {"chunk_count", info_->chunk_count()},
-                      {"chunks_verified", state_.verified_count()},
+                      {"chunks_verified", state.verified_count()},
                       {"resumed_chunks", resumed_chunks_},
                       {"bytes_verified", bytes_verified_},
                       {"bytes_received", bytes_received_},
                       {"rate_bytes_per_second", static_cast<std::uint64_t>(rate)},
                       {"eta_seconds", rate > 0 ? static_cast<double>(left) / rate : -1.0},
                       {"elapsed_seconds", elapsed},
-                      {"peers_active", state_.active_peers()},
-                      {"holders_known", holders_.size()},
+                      {"peers_active", state.active_peers()},
+                      {"holders_known", holders.size()},
                       {"retries", st.retries},
                       {"checksum_failures", st.checksum_failures},
                       {"rejects", st.rejects},
@@ -406,7 +272,7 @@ nlohmann::json Downloader::Progress() const {
                       {"banned_peers", st.banned_peers},
                       {"reassigned", st.reassigned}};
   if (!result_.ok()) j["error"] = result_.message();
-  if (!holders_.query_error().empty()) j["coordinator_error"] = holders_.query_error();
+  if (!holders.query_error().empty()) j["coordinator_error"] = holders.query_error();
   return j;
 }
 

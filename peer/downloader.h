@@ -11,9 +11,10 @@
 // error (disk full, I/O), on Cancel, or when no holder could be used for
 // `holder_timeout`. A failed download keeps its .partial.
 //
-// It is wiring: peer/download decides what to request from whom,
-// peer/holder_set whom to connect to and when to ask the coordinator, and
-// peer/storage does the writing and the re-reading.
+// It is wiring: peer/download_driver makes every decision (what to request
+// from whom, whom to connect, drop or ban, when to ask the coordinator and
+// when to give up) and this carries them out over sessions, the coordinator
+// link and peer/storage, which does the writing and the re-reading.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include "peer/ban_list.h"
 #include "peer/coordinator_link.h"
 #include "peer/download.h"
+#include "peer/download_driver.h"
 #include "peer/fetch_session.h"
 #include "peer/holder_set.h"
 #include "peer/node.h"
@@ -55,7 +57,7 @@ struct DownloadEnv {
   CoordinatorLink* link = nullptr;
 };
 
-class Downloader : public FetchEvents, public std::enable_shared_from_this<Downloader> {
+class Downloader : public FetchEvents, DriverActions, public std::enable_shared_from_this<Downloader> {
  public:
   using DoneFn = std::function<void(const Status&)>;
 
@@ -89,27 +91,22 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   Downloader(const DownloadEnv& env, GetRequest request, std::shared_ptr<const FileInfo> info, int fd,
              DoneFn done);
   void Begin();
-  void Tick();
-  void Query();
+
+  // DriverActions
+  void Query() override;
+  void Connect(PeerKey key, const HolderSet::Holder& holder) override;
+  void Request(PeerKey key, const std::vector<std::uint32_t>& chunks) override;
+  void CancelRequest(PeerKey key, std::uint32_t index) override;
+  void Close(PeerKey key, const Status& why) override;
+  void Verified(std::uint32_t index) override;
+  void Finished(const Status& why) override { Finish(why); }
+
   void OnHolders(Result<std::vector<proto::Holder>> holders);
-  void ConnectMore();
-  void PumpAll();
-  void Pump(PeerKey key);
-  void Verified(std::uint32_t index);
   // The chunk `key` was sending is no longer being written (done, dropped, closed).
   void StopReceiving(PeerKey key);
   void Finish(const Status& why);
-  void DropPeer(PeerKey key, const std::string& why);
-  // Counts a strike of `kind` (a bad chunk, a stall) against `key` in the
-  // daemon's ban list; at its threshold bans the holder for this file, logs
-  // that once and closes it. True when it banned.
-  bool Strike(PeerKey key, BanReason kind);
-  // A chunk from `key` matched its checksum: its backoff and its stalls start again.
-  void OnGoodChunk(PeerKey key);
   void CloseSessions();
   FetchSession* SessionOf(PeerKey key) const;  // null when not connected
-  std::string AddressOf(PeerKey key) const;
-  std::string HolderName(PeerKey key) const;
   Clock::TimePoint now() const { return env_.loop->clock().now(); }
 
   DownloadEnv env_;
@@ -117,9 +114,7 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
   std::shared_ptr<const FileInfo> info_;
   int fd_;
   DoneFn done_;
-  Download state_;
-
-  HolderSet holders_;  // whom to connect to, and when to ask the coordinator
+  DownloadDriver driver_;
   // The connected holders' sessions. A closed one's entry becomes null and
   // stays, so a session callback during a walk over them cannot invalidate it.
   std::map<PeerKey, FetchSession*> sessions_;
@@ -132,14 +127,12 @@ class Downloader : public FetchEvents, public std::enable_shared_from_this<Downl
 
   net::Loop::TimerId tick_timer_ = 0;
   Clock::TimePoint started_;
-  Clock::TimePoint idle_since_;  // last time data for a needed chunk arrived
 
   std::uint32_t resumed_chunks_ = 0;
   std::uint64_t bytes_verified_ = 0, bytes_received_ = 0;
   RateWindow rate_{std::chrono::seconds(5)};  // of bytes_verified_
   bool finished_ = false;
   Status result_;
-  std::string state_name_ = "starting";
   double elapsed_at_finish_ = 0;
 };
 

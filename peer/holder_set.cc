@@ -26,24 +26,31 @@ void HolderSet::OnHolders(const std::vector<proto::Holder>& list) {
 std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
                                               const std::function<bool(const PeerId&)>& banned) {
   std::size_t busy = 0;
-  std::vector<PeerKey> candidates;
+  for (const auto& [key, h] : holders_) busy += (h.connected || h.connecting) ? 1 : 0;
+  // Called on every tick: with every slot taken (the usual case) there is
+  // nothing to sort, however many holders a large swarm has named.
+  if (busy >= max_peers_) return {};
+  struct Candidate {
+    bool partial;
+    int failures;
+    PeerKey key;
+  };
+  std::vector<Candidate> candidates;
   for (const auto& [key, h] : holders_) {
-    if (h.connected || h.connecting) {
-      ++busy;
-    } else if (!banned(h.id) && now >= h.retry_at) {
-      candidates.push_back(key);
+    if (!(h.connected || h.connecting) && !banned(h.id) && now >= h.retry_at) {
+      candidates.push_back(Candidate{h.state != proto::FileState::kWhole, h.failures, key});
     }
   }
   // Shuffled first, so that the stable sort leaves ties in random order.
   std::shuffle(candidates.begin(), candidates.end(), rng_);
-  std::stable_sort(candidates.begin(), candidates.end(), [&](PeerKey a, PeerKey b) {
-    const Holder &x = holders_.at(a), &y = holders_.at(b);
-    if (x.state != y.state) return x.state == proto::FileState::kWhole;
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) {
+    if (x.partial != y.partial) return !x.partial;
     return x.failures < y.failures;
   });
-  const std::size_t room = busy >= max_peers_ ? 0 : max_peers_ - busy;
-  if (candidates.size() > room) candidates.resize(room);
-  return candidates;
+  const std::size_t room = max_peers_ - busy;
+  std::vector<PeerKey> keys;
+  for (std::size_t i = 0; i < candidates.size() && i < room; ++i) keys.push_back(candidates[i].key);
+  return keys;
 }
 
 void HolderSet::OnConnecting(PeerKey key) {

@@ -1,0 +1,517 @@
+#include "tests/sim/swarm_world.h"
+
+#include <algorithm>
+#include <cstring>
+
+
+namespace lanswarm::sim {
+
+namespace {
+constexpr std::uint16_t kPort = 7000;
+
+PeerId IdOf(std::uint32_t node) {
+  PeerId id{};
+  std::memcpy(id.data(), &node, sizeof node);
+  id[15] = 0x5a;  // never all zero
+  return id;
+}
+std::uint32_t NodeOf(const PeerId& id) {
+  std::uint32_t node;
+  std::memcpy(&node, id.data(), sizeof node);
+  return node;
+}
+proto::Endpoint EndpointOf(std::uint32_t node) {
+  proto::Endpoint e;
+  e.family = 4;
+  e.address = {10, static_cast<std::uint8_t>(1 + (node >> 16)), static_cast<std::uint8_t>(node >> 8),
+               static_cast<std::uint8_t>(node)};
+  e.port = kPort;
+  return e;
+}
+}  // namespace
+
+enum class SwarmWorld::Kind : std::uint8_t {
+  kStart,          // a = node: a getter is released
+  kKill,           // a = node
+  kTick,           // a = node: its driver's periodic tick
+  kReport,         // a = node: its periodic REPORT is due
+  kReportArrives,  // a = node, b = state: the coordinator files it
+  kQueryArrives,   // a = node
+  kHolders,        // a = node, b = answers_ index
+  kConnected,      // a = conn: handshake done, OPEN goes out
+  kRefused,        // a = conn: the holder is not there
+  kOpen,           // a = conn: OPEN at the holder
+  kBitfield,       // a = conn, b = bitfields_ index
+  kHave,           // a = conn, b = index
+  kRequest,        // a = conn, b = index
+  kCancel,         // a = conn, b = index
+  kReject,         // a = conn, b = index, c = reason
+  kChunk,          // a = conn, b = index: its last byte arrived
+  kClosedAtGetter, // a = conn
+  kClosedAtHolder, // a = conn
+  kSettleAll,
+};
+
+struct SwarmWorld::Conn {
+  std::uint32_t getter = 0, holder = 0;
+  peer::PeerKey key = 0;
+  bool connected = false, closed = false, open_at_holder = false;
+  // Holder side: requests in the order they arrived, the one being sent.
+  std::deque<std::uint32_t> queue;
+  FlowId flow = kNoFlow;
+  std::uint32_t sending = 0;
+  std::vector<std::uint32_t> spread_sent;
+};
+
+class SwarmWorld::Actions final : public peer::DriverActions {
+ public:
+  Actions(SwarmWorld& w, std::uint32_t node) : w_(w), node_(node) {}
+  void Query() override { w_.Query(node_); }
+  void Connect(peer::PeerKey key, const peer::HolderSet::Holder& h) override { w_.Connect(node_, key, h.id); }
+  void Request(peer::PeerKey key, const std::vector<std::uint32_t>& chunks) override {
+    w_.Request(node_, key, chunks);
+  }
+  void CancelRequest(peer::PeerKey key, std::uint32_t index) override { w_.CancelRequest(node_, key, index); }
+  void Close(peer::PeerKey key, const Status& why) override { w_.CloseFromGetter(node_, key, why); }
+  void Verified(std::uint32_t index) override { w_.Verified(node_, index); }
+  void Finished(const Status& why) override { w_.Finished(node_, why); }
+
+ private:
+  SwarmWorld& w_;
+  std::uint32_t node_;
+};
+
+struct SwarmWorld::Node {
+  HostId host = 0;
+  bool getter = false, alive = true, whole = false;
+  Bitfield have;
+  Bitfield delivered;  // a seed's chunks that reached a getter, for seed_leaves_after_one_copy
+  std::uint32_t delivered_count = 0;
+  std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
+  sim::UploadSlots slots;
+  peer::BanList bans;
+  std::unique_ptr<Actions> actions;
+  std::unique_ptr<peer::DownloadDriver> driver;
+  std::unordered_map<peer::PeerKey, std::uint32_t> out;  // the driver's key -> conn
+  std::vector<std::uint32_t> in;                         // conns it serves
+  GetterOutcome outcome;
+};
+
+SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(config_.seed) {
+  table_ = std::make_unique<coordinator::AvailabilityTable>(
+      table_clock_, config_.report_interval * config_.expiry_multiple,
+      coordinator::TableLimits{.max_peers_per_address = 1}, std::array<std::uint8_t, 16>{1, 2, 3});
+  chunk_count_ = static_cast<std::uint32_t>((config_.file_size + config_.chunk_size - 1) / config_.chunk_size);
+  for (std::size_t i = 0; i < file_.bytes.size(); ++i) file_.bytes[i] = static_cast<std::uint8_t>(rng_());
+  auto add = [&](const HostSpec& spec, bool getter) {
+    auto n = std::make_unique<Node>();
+    n->host = net_.AddHost(spec.up, spec.down);
+    n->getter = getter;
+    n->slots = sim::UploadSlots(config_.upload);
+    n->have = Bitfield(chunk_count_);
+    n->delivered = Bitfield(chunk_count_);
+    n->outcome.start = spec.start;
+    const auto index = static_cast<std::uint32_t>(nodes_.size());
+    if (!getter) {
+      for (std::uint32_t i = 0; i < chunk_count_; ++i) n->have.set(i);
+      n->whole = true;
+      n->spread.emplace(chunk_count_);
+    }
+    nodes_.push_back(std::move(n));
+    // Reports start at a random phase of the interval, as daemons started
+    // at different times do; the first goes out at once.
+    Schedule(getter ? spec.start : 0, Kind::kReport, index);
+    if (getter) Schedule(spec.start, Kind::kStart, index);
+    if (spec.kill >= 0) Schedule(spec.kill, Kind::kKill, index);
+  };
+  for (const HostSpec& s : config_.seeds) add(s, false);
+  for (const HostSpec& s : config_.getters) add(s, true);
+  open_getters_ = static_cast<std::uint32_t>(config_.getters.size());
+  Schedule(100'000'000, Kind::kSettleAll, 0);
+}
+
+SwarmWorld::~SwarmWorld() = default;
+
+void SwarmWorld::Schedule(Nanos delay, Kind kind, std::uint32_t a, std::uint32_t b, std::uint32_t c) {
+  events_.push(Event{now_ + delay, seq_++, kind, a, b, c});
+}
+
+WorldResult SwarmWorld::Run() {
+  WorldResult r;
+  while (open_getters_ > 0) {
+    if (net_.dirty()) net_.Settle(now_);
+    const FlowNetwork::Due due = net_.PeekDue();
+    const bool flow_first = due.flow != kNoFlow && (events_.empty() || due.at <= events_.top().at);
+    if (!flow_first && events_.empty()) break;
+    const Nanos next = flow_first ? due.at : events_.top().at;
+    if (next > config_.limit) {
+      r.hit_limit = true;
+      break;
+    }
+    now_ = std::max(now_, next);
+    ++dispatched_;
+    if (flow_first) {
+      OnFlowDone(due.flow);
+    } else {
+      const Event e = events_.top();
+      events_.pop();
+      Dispatch(e);
+    }
+  }
+  r.end = now_;
+  r.events = dispatched_;
+  r.rejects = counts_.rejects;
+  r.duplicates = counts_.duplicates;
+  for (const auto& n : nodes_) {
+    if (n->getter) {
+      r.getters.push_back(n->outcome);
+    } else {
+      r.seed_upload_bytes += net_.uploaded(n->host);
+    }
+  }
+  return r;
+}
+
+void SwarmWorld::Dispatch(const Event& e) {
+  switch (e.kind) {
+    case Kind::kStart: return StartGetter(e.a);
+    case Kind::kKill: return Kill(e.a);
+    case Kind::kTick: return Tick(e.a);
+    case Kind::kReport: {
+      if (!nodes_[e.a]->alive) return;
+      Report(e.a);
+      Schedule(std::chrono::nanoseconds(config_.report_interval).count(), Kind::kReport, e.a);
+      return;
+    }
+    case Kind::kReportArrives: {
+      SyncTable();
+      const Node& n = *nodes_[e.a];
+      if (!n.alive) return;  // a report on the wire when its sender died still lands; harmless either way
+      const proto::ReportEntry entry{file_, static_cast<proto::FileState>(e.b)};
+      (void)table_->Report(IdOf(e.a), EndpointOf(e.a), std::span(&entry, 1));
+      return;
+    }
+    case Kind::kQueryArrives: {
+      SyncTable();
+      answers_.push_back(table_->Query(file_, IdOf(e.a)));
+      Schedule(config_.one_way, Kind::kHolders, e.a, static_cast<std::uint32_t>(answers_.size() - 1));
+      return;
+    }
+    case Kind::kHolders: {
+      Node& n = *nodes_[e.a];
+      std::vector<proto::Holder> list = std::move(answers_[e.b]);
+      if (n.alive && n.driver && !n.driver->finished()) n.driver->OnHolders(list, Time());
+      return;
+    }
+    case Kind::kConnected: {
+      Conn& c = conns_[e.a];
+      if (c.closed) return;
+      c.connected = true;
+      nodes_[c.getter]->driver->OnConnected(c.key, Time());
+      Schedule(config_.one_way, Kind::kOpen, e.a);
+      return;
+    }
+    case Kind::kRefused: {
+      Conn& c = conns_[e.a];
+      if (c.closed) return;
+      c.closed = true;
+      Node& g = *nodes_[c.getter];
+      g.out.erase(c.key);
+      if (g.driver && !g.driver->finished()) {
+        g.driver->OnClosed(c.key, Status::IOError("connection refused"), false, Time());
+      }
+      return;
+    }
+    case Kind::kOpen: return OnOpen(e.a);
+    case Kind::kBitfield: {
+      Conn& c = conns_[e.a];
+      Bitfield has = std::move(bitfields_[e.b]);
+      if (!c.closed) nodes_[c.getter]->driver->OnBitfield(c.key, has, Time());
+      return;
+    }
+    case Kind::kHave: {
+      Conn& c = conns_[e.a];
+      if (!c.closed) nodes_[c.getter]->driver->OnHave(c.key, e.b, Time());
+      return;
+    }
+    case Kind::kRequest: {
+      Conn& c = conns_[e.a];
+      if (c.closed) return;
+      if (!nodes_[c.holder]->slots.Admit(e.a)) {
+        Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
+        return;
+      }
+      c.queue.push_back(e.b);
+      return Pump(e.a);
+    }
+    case Kind::kCancel: {
+      Conn& c = conns_[e.a];
+      if (c.closed) return;
+      const std::size_t dropped = std::erase(c.queue, e.b);
+      for (std::size_t i = 0; i < dropped; ++i) nodes_[c.holder]->slots.Drop(e.a);
+      return;
+    }
+    case Kind::kReject: {
+      Conn& c = conns_[e.a];
+      ++counts_.rejects[std::min<std::uint32_t>(e.c, 7)];
+      if (!c.closed) {
+        nodes_[c.getter]->driver->OnReject(c.key, e.b, static_cast<proto::RejectReason>(e.c), Time());
+      }
+      return;
+    }
+    case Kind::kChunk: return OnChunkArrived(e.a, e.b);
+    case Kind::kClosedAtGetter: {
+      Conn& c = conns_[e.a];
+      Node& g = *nodes_[c.getter];
+      if (!g.alive) return;
+      g.out.erase(c.key);
+      if (g.driver && !g.driver->finished()) {
+        g.driver->OnClosed(c.key, Status::IOError("closed"), c.connected, Time());
+      }
+      return;
+    }
+    case Kind::kClosedAtHolder: return ForgetServing(conns_[e.a]);
+    case Kind::kSettleAll:
+      net_.Settle(now_, true);
+      Schedule(100'000'000, Kind::kSettleAll, 0);
+      return;
+  }
+}
+
+void SwarmWorld::SyncTable() {
+  table_clock_.Advance(std::chrono::nanoseconds(now_ - table_at_));
+  table_at_ = now_;
+}
+
+// --- Getter side -------------------------------------------------------
+
+void SwarmWorld::StartGetter(std::uint32_t index) {
+  Node& n = *nodes_[index];
+  if (!n.alive) return;
+  n.actions = std::make_unique<Actions>(*this, index);
+  peer::DriverOptions options{.file = file_,
+                              .file_name = "sim",
+                              .chunk_count = chunk_count_,
+                              .chunk_size = config_.chunk_size,
+                              .max_peers = config_.download_peers,
+                              .seed = config_.seed * 1'000'003 + index,
+                              .log = false};
+  n.driver = std::make_unique<peer::DownloadDriver>(options, IdOf(index), n.bans, *n.actions);
+  n.driver->Start(Time());
+  // Ticks at a random phase: daemons are not in step.
+  Schedule(static_cast<Nanos>(rng_() % 100'000'000), Kind::kTick, index);
+}
+
+void SwarmWorld::Tick(std::uint32_t index) {
+  Node& n = *nodes_[index];
+  if (!n.alive || !n.driver || n.driver->finished()) return;
+  n.driver->Tick(Time());
+  Schedule(std::chrono::nanoseconds(peer::DownloadDriver::kTick).count(), Kind::kTick, index);
+}
+
+void SwarmWorld::Connect(std::uint32_t node, peer::PeerKey key, const PeerId& holder) {
+  const std::uint32_t h = NodeOf(holder);
+  const auto id = static_cast<std::uint32_t>(conns_.size());
+  Conn c;
+  c.getter = node;
+  c.holder = h;
+  c.key = key;
+  conns_.push_back(std::move(c));
+  nodes_[node]->out[key] = id;
+  // TCP's handshake and HELLO/AUTH: one and a half round trips; a dead
+  // holder's host answers the SYN with a reset.
+  if (h >= nodes_.size() || !nodes_[h]->alive) {
+    Schedule(2 * config_.one_way, Kind::kRefused, id);
+  } else {
+    nodes_[h]->in.push_back(id);
+    Schedule(3 * config_.one_way, Kind::kConnected, id);
+  }
+}
+
+void SwarmWorld::Request(std::uint32_t node, peer::PeerKey key, const std::vector<std::uint32_t>& chunks) {
+  auto it = nodes_[node]->out.find(key);
+  if (it == nodes_[node]->out.end()) return;
+  for (std::uint32_t index : chunks) Schedule(config_.one_way, Kind::kRequest, it->second, index);
+}
+
+void SwarmWorld::CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint32_t index) {
+  auto it = nodes_[node]->out.find(key);
+  if (it != nodes_[node]->out.end()) Schedule(config_.one_way, Kind::kCancel, it->second, index);
+}
+
+void SwarmWorld::CloseFromGetter(std::uint32_t node, peer::PeerKey key, const Status&) {
+  auto it = nodes_[node]->out.find(key);
+  if (it == nodes_[node]->out.end()) return;
+  CloseConn(it->second, true, true, "dropped");
+}
+
+void SwarmWorld::Verified(std::uint32_t node, std::uint32_t index) {
+  Node& n = *nodes_[node];
+  n.have.set(index);
+  for (std::uint32_t c : n.in) {
+    if (conns_[c].open_at_holder && !conns_[c].closed) Schedule(config_.one_way, Kind::kHave, c, index);
+  }
+}
+
+void SwarmWorld::Finished(std::uint32_t node, const Status& why) {
+  Node& n = *nodes_[node];
+  if (why.ok()) {
+    n.whole = true;
+    n.outcome.done = now_;
+    Report(node);  // the daemon reports a completed download at once
+  } else {
+    n.outcome.error = why.message();
+  }
+  // Its connections to holders close; it goes on serving.
+  std::vector<std::uint32_t> out;
+  for (const auto& [key, c] : n.out) out.push_back(c);
+  std::sort(out.begin(), out.end());
+  for (std::uint32_t c : out) CloseConn(c, false, true, "done");
+  n.out.clear();
+  --open_getters_;
+}
+
+void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index) {
+  Conn& c = conns_[conn];
+  if (c.closed) return;
+  Node& g = *nodes_[c.getter];
+  peer::DownloadDriver& d = *g.driver;
+  d.OnData(Time());
+  // As peer/fetch_session: a chunk nobody wants any more is dropped unseen.
+  if (d.Wanted(index)) {
+    d.OnChunk(c.key, index, true, Time());
+  } else {
+    ++counts_.duplicates;
+  }
+}
+
+// --- Holder side -------------------------------------------------------
+
+void SwarmWorld::OnOpen(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  if (c.closed) return;
+  c.open_at_holder = true;
+  bitfields_.push_back(nodes_[c.holder]->have);
+  Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
+}
+
+void SwarmWorld::Pump(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  Node& h = *nodes_[c.holder];
+  while (!c.closed && c.flow == kNoFlow && !c.queue.empty()) {
+    const std::uint32_t index = c.queue.front();
+    if (index >= chunk_count_ || !h.have.has(index)) {
+      c.queue.pop_front();
+      h.slots.Drop(conn);
+      Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
+      continue;
+    }
+    if (!h.slots.TryStart(conn)) return;  // in line for a slot
+    c.queue.pop_front();
+    if (h.spread && !h.spread->ShouldSend(index)) {
+      Schedule(config_.one_way, Kind::kReject, conn, index,
+               static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
+      PumpLine(c.holder, h.slots.Done(conn));
+      continue;
+    }
+    if (h.spread && !h.spread->spread()) {
+      h.spread->OnSent(index);
+      c.spread_sent.push_back(index);
+    }
+    const std::uint64_t at = static_cast<std::uint64_t>(index) * config_.chunk_size;
+    const std::uint64_t length = std::min(config_.chunk_size, config_.file_size - at);
+    c.sending = index;
+    c.flow = net_.Start(h.host, nodes_[c.getter]->host, static_cast<double>(length), now_);
+    flow_conn_[c.flow] = conn;
+  }
+}
+
+void SwarmWorld::OnFlowDone(FlowId flow) {
+  net_.Finish(flow, now_);
+  auto it = flow_conn_.find(flow);
+  const std::uint32_t conn = it->second;
+  flow_conn_.erase(it);
+  Conn& c = conns_[conn];
+  c.flow = kNoFlow;
+  Schedule(config_.one_way, Kind::kChunk, conn, c.sending);
+  Node& h = *nodes_[c.holder];
+  // Those in line for a slot first, then this connection's next request.
+  PumpLine(c.holder, h.slots.Done(conn));
+  Pump(conn);
+  if (config_.seed_leaves_after_one_copy && !h.getter && h.alive) {
+    // One full copy has left once every chunk has been delivered once.
+    if (!h.delivered.has(c.sending)) {
+      h.delivered.set(c.sending);
+      if (++h.delivered_count == chunk_count_) Kill(c.holder);
+    }
+  }
+}
+
+void SwarmWorld::PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line) {
+  for (sim::UploadSlots::ConnKey c : line) {
+    if (!conns_[c].closed && conns_[c].holder == holder) Pump(static_cast<std::uint32_t>(c));
+  }
+}
+
+void SwarmWorld::ForgetServing(Conn& c) {
+  Node& h = *nodes_[c.holder];
+  if (h.spread) {
+    for (std::uint32_t index : c.spread_sent) h.spread->OnLost(index);
+  }
+  c.spread_sent.clear();
+  const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
+  std::erase(h.in, conn);
+  if (h.alive) PumpLine(c.holder, h.slots.Forget(conn));
+}
+
+// --- Both ----------------------------------------------------------------
+
+void SwarmWorld::CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holder, const char*) {
+  Conn& c = conns_[conn];
+  if (c.closed) return;
+  c.closed = true;
+  if (c.flow != kNoFlow) {
+    net_.Stop(c.flow, now_);
+    flow_conn_.erase(c.flow);
+    c.flow = kNoFlow;
+  }
+  c.queue.clear();
+  // The side that closes learns it at once (the driver, after this action
+  // returns); the other a one-way latency later.
+  if (tell_getter) Schedule(0, Kind::kClosedAtGetter, conn);
+  if (tell_holder) Schedule(config_.one_way, Kind::kClosedAtHolder, conn);
+}
+
+void SwarmWorld::Kill(std::uint32_t index) {
+  Node& n = *nodes_[index];
+  if (!n.alive) return;
+  n.alive = false;
+  if (n.getter) {
+    n.outcome.killed = true;
+    if (n.outcome.done < 0) --open_getters_;
+    if (n.driver) n.driver->Stop();
+  }
+  // Its sockets are reset: each peer learns it a one-way latency later.
+  std::vector<std::uint32_t> mine(n.in.begin(), n.in.end());
+  for (const auto& [key, c] : n.out) mine.push_back(c);
+  std::sort(mine.begin(), mine.end());
+  for (std::uint32_t c : mine) {
+    Conn& conn = conns_[c];
+    if (conn.closed) continue;
+    const bool is_getter = conn.getter == index;
+    CloseConn(c, false, false, "killed");
+    Schedule(config_.one_way, is_getter ? Kind::kClosedAtHolder : Kind::kClosedAtGetter, c);
+  }
+  n.out.clear();
+  n.in.clear();
+}
+
+void SwarmWorld::Report(std::uint32_t index) {
+  const Node& n = *nodes_[index];
+  const proto::FileState state = n.whole ? proto::FileState::kWhole : proto::FileState::kPartial;
+  Schedule(config_.one_way, Kind::kReportArrives, index, static_cast<std::uint32_t>(state));
+}
+
+void SwarmWorld::Query(std::uint32_t node) { Schedule(config_.one_way, Kind::kQueryArrives, node); }
+
+}  // namespace lanswarm::sim
