@@ -45,6 +45,10 @@ void Download::OnHave(PeerKey peer, std::uint32_t index) {
   picker_.OnPeerHave(peer, index);
 }
 
+void Download::OnProgress(PeerKey peer, std::uint64_t bytes) {
+  if (auto it = peers_.find(peer); it != peers_.end()) it->second.window_bytes += bytes;
+}
+
 void Download::OnPeerGone(PeerKey peer) {
   stats_.retries += picker_.in_flight(peer);
   picker_.OnPeerGone(peer);
@@ -120,6 +124,7 @@ Download::Verdict Download::OnChunk(PeerKey peer, std::uint32_t index, bool good
       s.queue.erase(sent);
     }
     s.last_delivery = now;
+    s.window_bytes = 0;  // the next chunk's window starts now (HeadSince)
     s.squeezed = false;
     s.delivered.Add(now, ++s.delivered_count);
   }
@@ -189,7 +194,14 @@ std::vector<Stall> Download::Tick(Clock::TimePoint now) {
     if (state.stalled) continue;
     if (!state.ready && now >= state.added + kOpenTimeout) {
       stalled.push_back(Stall{key, Stall::Kind::kOpen});
-    } else if (!state.queue.empty() && now >= HeadSince(state) + timeout_) {
+    } else if (!state.queue.empty() && now >= std::max(HeadSince(state), state.window_start) + timeout_) {
+      // Slow but moving: a new window, and no stall (kProgressFloor).
+      const double seconds = std::chrono::duration<double>(timeout_).count();
+      if (static_cast<double>(state.window_bytes) >= seconds * static_cast<double>(kProgressFloor)) {
+        state.window_start = now;
+        state.window_bytes = 0;
+        continue;
+      }
       stalled.push_back(Stall{key, Stall::Kind::kRequest});
     } else {
       continue;

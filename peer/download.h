@@ -70,6 +70,17 @@ inline constexpr Clock::Duration kQueueTime = std::chrono::milliseconds(500);
 inline constexpr int kSlowFactor = 4;
 inline constexpr Clock::Duration kSlowFloor = std::chrono::seconds(1);
 
+// A request past RequestTimeout is a stall only if the peer also sent less
+// than kProgressFloor bytes per second during that time (counted over every
+// chunk it is sending us). A holder whose upload many getters share is slow
+// but honest: at 100 Mbit/s shared by 1,000 getters each gets 12.5 kB/s, a
+// 256 KiB chunk takes 21 s, and without the floor every getter dropped the
+// swarm's one seed as a staller and banned it (tests/sim found it). A
+// staller that sends nothing, or a trickle of 1 byte a second, is caught as
+// before; one that sends 8 KiB/s costs a getter at most that rate's worth of
+// one of its download_peers places.
+inline constexpr std::uint64_t kProgressFloor = 8 * 1024;
+
 // How long a connected peer may take to answer OPEN with its BITFIELD: the
 // request timeout's floor. The answer is a few bytes from memory, so a peer
 // that is this late is a staller holding one of our max_peers places.
@@ -112,6 +123,8 @@ class Download {
   void OnHave(PeerKey peer, std::uint32_t index);
   // Disconnected (or dropped by us): its requests go back to the picker.
   void OnPeerGone(PeerKey peer);
+  // `bytes` of chunk data arrived from `peer` (see kProgressFloor).
+  void OnProgress(PeerKey peer, std::uint64_t bytes);
 
   // Requests to send to `peer` now, filling its pipeline; rarest first.
   std::vector<std::uint32_t> Next(PeerKey peer, Clock::TimePoint now);
@@ -192,6 +205,9 @@ class Download {
     RateWindow delivered{std::chrono::seconds(2)};  // chunks it delivered, for its pipeline
     std::uint64_t delivered_count = 0;
     bool rate_started = false;
+    // The stall check's window: since when, and the bytes it has brought.
+    Clock::TimePoint window_start{};
+    std::uint64_t window_bytes = 0;
   };
 
   // Requests to keep in flight with a peer: what it delivers in about

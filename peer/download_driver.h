@@ -75,8 +75,12 @@ class DownloadDriver {
   void OnConnected(PeerKey key, Clock::TimePoint now);
   void OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now);
   void OnHave(PeerKey key, std::uint32_t index, Clock::TimePoint now);
-  // Bytes of a chunk arrived: the holder is of use (the give-up clock).
-  void OnData(Clock::TimePoint now) { idle_since_ = now; }
+  // `bytes` of a chunk we need arrived from `key`: the download is not idle
+  // (the give-up clock), and the holder is not stalling (kProgressFloor).
+  void OnData(PeerKey key, std::uint64_t bytes, Clock::TimePoint now) {
+    idle_since_ = now;
+    state_.OnProgress(key, bytes);
+  }
   // A whole chunk arrived from `key`; `good` says whether it matched.
   void OnChunk(PeerKey key, std::uint32_t index, bool good, Clock::TimePoint now);
   // A chunk from `key` matched, but the copy on disk did not (an endgame

@@ -142,7 +142,7 @@ bool Downloader::OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t of
                               std::size_t len) {
   if (finished_) return false;
   bytes_received_ += len;
-  driver_.OnData(now());  // data for a chunk we need: a usable holder
+  driver_.OnData(key, len, now());  // data for a chunk we need: a usable holder
   if (!driver_.Wanted(index)) {
     // Another copy won the endgame: stop writing this one.
     StopReceiving(key);

@@ -49,7 +49,7 @@ FlowId FlowNetwork::Start(HostId src, HostId dst, double bytes, Nanos now) {
   }
   Flow& f = flows_[id];
   const std::uint32_t version = f.version + 1;
-  f = Flow{.src = src, .dst = dst, .remaining = bytes, .rate = 0, .since = now, .version = version, .active = true};
+  f = Flow{.src = src, .dst = dst, .size = bytes, .remaining = bytes, .rate = 0, .since = now, .version = version, .active = true};
   hosts_[src].out.push_back(id);
   hosts_[dst].in.push_back(id);
   ++active_count_;
@@ -90,6 +90,12 @@ void FlowNetwork::Finish(FlowId id, Nanos now) {
   hosts_[f.src].uploaded += f.remaining;  // rounding: the flow is done
   f.remaining = 0;
   Detach(id);
+}
+
+double FlowNetwork::Sent(FlowId id, Nanos now) const {
+  const Flow& f = flows_[id];
+  const double since = now > f.since ? f.rate * static_cast<double>(now - f.since) : 0;
+  return f.size - std::max(0.0, f.remaining - since);
 }
 
 void FlowNetwork::Schedule(FlowId id, Nanos now) {

@@ -58,6 +58,8 @@ class FlowNetwork {
   HostId src(FlowId f) const { return flows_[f].src; }
   HostId dst(FlowId f) const { return flows_[f].dst; }
   double rate_bytes_per_s(FlowId f) const { return flows_[f].rate * 1e9; }
+  // Bytes of an active flow sent by `now` at its current rate.
+  double Sent(FlowId f, Nanos now) const;
   std::size_t active_flows() const { return active_count_; }
   // Bytes a host has sent in flows that finished or stopped, and in flows
   // still running up to their last settle.
@@ -72,6 +74,7 @@ class FlowNetwork {
   };
   struct Flow {
     HostId src = 0, dst = 0;
+    double size = 0;
     double remaining = 0;  // bytes at `since`
     double rate = 0;       // bytes per ns
     Nanos since = 0;

@@ -60,6 +60,8 @@ struct SwarmWorld::Conn {
   std::deque<std::uint32_t> queue;
   FlowId flow = kNoFlow;
   std::uint32_t sending = 0;
+  std::uint32_t sending_length = 0;
+  std::uint32_t reported = 0;  // bytes of the chunk being sent that the getter has seen (ticks)
   std::vector<std::uint32_t> spread_sent;
 };
 
@@ -259,7 +261,7 @@ void SwarmWorld::Dispatch(const Event& e) {
       }
       return;
     }
-    case Kind::kChunk: return OnChunkArrived(e.a, e.b);
+    case Kind::kChunk: return OnChunkArrived(e.a, e.b, e.c);
     case Kind::kClosedAtGetter: {
       Conn& c = conns_[e.a];
       Node& g = *nodes_[c.getter];
@@ -305,6 +307,16 @@ void SwarmWorld::StartGetter(std::uint32_t index) {
 void SwarmWorld::Tick(std::uint32_t index) {
   Node& n = *nodes_[index];
   if (!n.alive || !n.driver || n.driver->finished()) return;
+  // The bytes that arrived since the last tick, as the daemon's pieces do.
+  for (const auto& [key, id] : n.out) {
+    Conn& c = conns_[id];
+    if (c.flow == kNoFlow || c.closed) continue;
+    const auto sent = static_cast<std::uint32_t>(net_.Sent(c.flow, now_));
+    if (sent > c.reported) {
+      n.driver->OnData(key, sent - c.reported, Time());
+      c.reported = sent;
+    }
+  }
   n.driver->Tick(Time());
   Schedule(std::chrono::nanoseconds(peer::DownloadDriver::kTick).count(), Kind::kTick, index);
 }
@@ -371,12 +383,12 @@ void SwarmWorld::Finished(std::uint32_t node, const Status& why) {
   --open_getters_;
 }
 
-void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index) {
+void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index, std::uint32_t rest) {
   Conn& c = conns_[conn];
   if (c.closed) return;
   Node& g = *nodes_[c.getter];
   peer::DownloadDriver& d = *g.driver;
-  d.OnData(Time());
+  d.OnData(c.key, rest, Time());
   // As peer/fetch_session: a chunk nobody wants any more is dropped unseen.
   if (d.Wanted(index)) {
     d.OnChunk(c.key, index, true, Time());
@@ -421,6 +433,8 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     const std::uint64_t at = static_cast<std::uint64_t>(index) * config_.chunk_size;
     const std::uint64_t length = std::min(config_.chunk_size, config_.file_size - at);
     c.sending = index;
+    c.sending_length = static_cast<std::uint32_t>(length);
+    c.reported = 0;
     c.flow = net_.Start(h.host, nodes_[c.getter]->host, static_cast<double>(length), now_);
     flow_conn_[c.flow] = conn;
   }
@@ -433,7 +447,7 @@ void SwarmWorld::OnFlowDone(FlowId flow) {
   flow_conn_.erase(it);
   Conn& c = conns_[conn];
   c.flow = kNoFlow;
-  Schedule(config_.one_way, Kind::kChunk, conn, c.sending);
+  Schedule(config_.one_way, Kind::kChunk, conn, c.sending, c.sending_length - std::min(c.reported, c.sending_length));
   Node& h = *nodes_[c.holder];
   // Those in line for a slot first, then this connection's next request.
   PumpLine(c.holder, h.slots.Done(conn));

@@ -112,7 +112,8 @@ class SwarmWorld {
   void CloseFromGetter(std::uint32_t node, peer::PeerKey key, const Status& why);
   void Verified(std::uint32_t node, std::uint32_t index);
   void Finished(std::uint32_t node, const Status& why);
-  void OnChunkArrived(std::uint32_t conn, std::uint32_t index);
+  // The chunk's last byte reached the getter; `rest` of its bytes were not reported by a tick yet.
+  void OnChunkArrived(std::uint32_t conn, std::uint32_t index, std::uint32_t rest);
 
   // Holder side.
   void OnOpen(std::uint32_t conn);

@@ -95,7 +95,7 @@ TEST_CASE("driver: query, connect, request, verify, finish") {
   REQUIRE(asked.size() == 1);
   const std::uint32_t first = asked[0] == "request 1 0" ? 0 : 1;
   CHECK(asked[0] == fmt::format("request 1 {}", first));
-  f.driver.OnData(f.t);
+  f.driver.OnData(1, 256 * 1024, f.t);
   f.driver.OnChunk(1, first, true, f.t);
   CHECK(f.actions.Take() == std::vector<std::string>{fmt::format("verified {}", first),
                                                      fmt::format("request 1 {}", 1 - first)});

@@ -184,3 +184,34 @@ TEST_CASE("download: a peer that never answers OPEN stalls at kOpenTimeout", "[d
 }
 
 }  // namespace lanswarm::peer
+
+namespace lanswarm::peer {
+
+TEST_CASE("download: a holder slow but above the progress floor is no staller; one below it is",
+          "[download][stall]") {
+  // The seed of a large swarm: its upload shared by many getters, each
+  // chunk taking longer than the timeout, bytes arriving all along.
+  FakeClock clock;
+  Download d(1, 4s, testing::Options(4, /*endgame_duplicates=*/1));
+  d.AddPeer(1, clock.now());
+  d.OnBitfield(1, testing::All(1));
+  d.AddPeer(2, clock.now());
+  d.OnBitfield(2, testing::All(1));
+  REQUIRE(d.Next(1, clock.now()) == std::vector<std::uint32_t>{0});
+  for (int second = 0; second < 12; ++second) {
+    clock.Advance(1s);
+    d.OnProgress(1, 2 * kProgressFloor);  // twice the floor
+    CHECK(d.Tick(clock.now()).empty());
+  }
+  // A trickle: one byte a second is a stall at the end of the next window.
+  std::vector<Stall> stalls;
+  for (int second = 0; second < 8 && stalls.empty(); ++second) {
+    clock.Advance(1s);
+    d.OnProgress(1, 1);
+    stalls = d.Tick(clock.now());
+  }
+  CHECK(stalls == std::vector<Stall>{{1, Stall::Kind::kRequest}});
+  CHECK(d.stats().timeouts == 1);
+}
+
+}  // namespace lanswarm::peer
