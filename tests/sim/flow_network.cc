@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <queue>
 
 namespace lanswarm::sim {
 
@@ -46,10 +47,10 @@ FlowId FlowNetwork::Start(HostId src, HostId dst, double bytes, Nanos now) {
     id = static_cast<FlowId>(flows_.size());
     flows_.emplace_back();
     in_scratch_.push_back(0);
+    heap_pos_.push_back(-1);
   }
   Flow& f = flows_[id];
-  const std::uint32_t version = f.version + 1;
-  f = Flow{.src = src, .dst = dst, .size = bytes, .remaining = bytes, .rate = 0, .since = now, .version = version, .active = true};
+  f = Flow{.src = src, .dst = dst, .size = bytes, .remaining = bytes, .rate = 0, .since = now, .active = true};
   hosts_[src].out.push_back(id);
   hosts_[dst].in.push_back(id);
   ++active_count_;
@@ -73,7 +74,7 @@ void FlowNetwork::Detach(FlowId id) {
   Mark(f.src);
   Mark(f.dst);
   f.active = false;
-  ++f.version;
+  HeapRemove(id);
   --active_count_;
   free_.push_back(id);
 }
@@ -99,22 +100,66 @@ double FlowNetwork::Sent(FlowId id, Nanos now) const {
 }
 
 void FlowNetwork::Schedule(FlowId id, Nanos now) {
-  const Flow& f = flows_[id];
-  if (f.rate <= 0) return;
-  const double left = f.remaining / f.rate;
-  const Nanos at = now + static_cast<Nanos>(std::ceil(std::max(0.0, left)));
-  due_.push(DueEntry{at, id, f.version});
+  Flow& f = flows_[id];
+  if (f.rate <= 0) {
+    HeapRemove(id);  // finishes only once a later settle gives it a rate
+    return;
+  }
+  f.due = now + static_cast<Nanos>(std::ceil(std::max(0.0, f.remaining / f.rate)));
+  HeapSet(id);
 }
 
 FlowNetwork::Due FlowNetwork::PeekDue() {
-  while (!due_.empty()) {
-    const DueEntry e = due_.top();
-    if (e.flow < flows_.size() && flows_[e.flow].active && flows_[e.flow].version == e.version) {
-      return Due{e.flow, e.at};
-    }
-    due_.pop();
+  if (heap_.empty()) return Due{};
+  return Due{heap_[0], flows_[heap_[0]].due};
+}
+
+void FlowNetwork::HeapSet(FlowId id) {
+  if (heap_pos_[id] < 0) {
+    heap_pos_[id] = static_cast<std::int64_t>(heap_.size());
+    heap_.push_back(id);
   }
-  return Due{};
+  const auto i = static_cast<std::size_t>(heap_pos_[id]);
+  SiftUp(i);
+  SiftDown(static_cast<std::size_t>(heap_pos_[id]));
+}
+
+void FlowNetwork::HeapRemove(FlowId id) {
+  if (heap_pos_[id] < 0) return;
+  const auto i = static_cast<std::size_t>(heap_pos_[id]);
+  const FlowId last = heap_.back();
+  heap_.pop_back();
+  heap_pos_[id] = -1;
+  if (i == heap_.size()) return;
+  heap_[i] = last;
+  heap_pos_[last] = static_cast<std::int64_t>(i);
+  SiftUp(i);
+  SiftDown(static_cast<std::size_t>(heap_pos_[last]));
+}
+
+void FlowNetwork::SiftUp(std::size_t i) {
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!Less(heap_[i], heap_[parent])) break;
+    std::swap(heap_[i], heap_[parent]);
+    heap_pos_[heap_[i]] = static_cast<std::int64_t>(i);
+    heap_pos_[heap_[parent]] = static_cast<std::int64_t>(parent);
+    i = parent;
+  }
+}
+
+void FlowNetwork::SiftDown(std::size_t i) {
+  for (;;) {
+    std::size_t best = i;
+    for (std::size_t c : {2 * i + 1, 2 * i + 2}) {
+      if (c < heap_.size() && Less(heap_[c], heap_[best])) best = c;
+    }
+    if (best == i) break;
+    std::swap(heap_[i], heap_[best]);
+    heap_pos_[heap_[i]] = static_cast<std::int64_t>(i);
+    heap_pos_[heap_[best]] = static_cast<std::int64_t>(best);
+    i = best;
+  }
 }
 
 void FlowNetwork::Settle(Nanos now, bool all) {
@@ -192,7 +237,6 @@ void FlowNetwork::Settle(Nanos now, bool all) {
     sum_out_[f.src] += rate - f.rate;
     sum_in_[f.dst] += rate - f.rate;
     f.rate = rate;
-    ++f.version;
     Schedule(id, now);
   }
   for (std::uint32_t r : touched_) count_[r] = 0;
