@@ -94,7 +94,7 @@ FAULT_TOOLS := $(BUILD)/tests/corrupt_peer
 CLI_SUPPORT_SRCS := tests/support/fake_holder.cc
 UNIT_SRCS := $(filter-out $(FAULT_TOOL_SRCS) $(CLI_SUPPORT_SRCS),$(wildcard tests/unit/*.cc tests/support/*.cc))
 CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
-  tests/support/child_process.cc tests/support/scripted_client.cc $(CLI_SUPPORT_SRCS)
+  tests/support/child_process.cc tests/support/scripted_client.cc tests/support/lying_holder.cc $(CLI_SUPPORT_SRCS)
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
 CLI_TESTS := $(BUILD)/tests/cli_tests
