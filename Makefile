@@ -9,9 +9,11 @@
 #   make demo       the main job end to end on loopback: 1 coordinator, 3 peers (tests/demo/demo.sh)
 #   make demo-docker  the same in docker compose: FROM-scratch images, a private network (docker/demo.sh)
 #   make test-lan   scenarios on a LAN of network namespaces, tbf-shaped links (tests/lan/; root)
-#   make test-faults  fault injection on the same testbed: kill -9, coordinator restart, a corrupt peer, disk full (root)
+#   make test-faults  fault injection on the same testbed: kill -9, coordinator restart, a corrupt peer, disk full,
+#                   40 stalling holders (root)
 #   make bench-swarm  one seed, N getters on the testbed: lanswarm vs libtorrent vs a socat chain vs
 #                   udpcast (root); BENCH_PLAN=default|curve|scenarios (BENCH_CURVE=1: the curve)
+#   make sim        the swarm simulator (doc/simulation.md); make sim-large for N = 10,000
 #   make fuzz       every libFuzzer target (clang-14; decoder, msg_<type>, fileinfo), FUZZ_SECONDS
 #                   each (default 60), FUZZ_JOBS (default 2) at a time; see doc/fuzzing.md
 #   make deps       install the Debian packages the build needs, if any is missing
@@ -91,13 +93,13 @@ CORE_LIBS := $(LIBCORE) $(LIBXXHASH) $(SODIUM) $(LOGLIBS)
 NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 
 # Test-only programs with their own main(), built for `make test-faults` and never installed.
-FAULT_TOOL_SRCS := tests/support/corrupt_peer.cc
-FAULT_TOOLS := $(BUILD)/tests/corrupt_peer
+FAULT_TOOL_SRCS := tests/support/corrupt_peer.cc tests/support/stall_peer.cc
+FAULT_TOOLS := $(BUILD)/tests/corrupt_peer $(BUILD)/tests/stall_peer
 # Fixtures only the CLI tests link (a fake holder that reports to a live coordinator).
 CLI_SUPPORT_SRCS := tests/support/fake_holder.cc
 UNIT_SRCS := $(filter-out $(FAULT_TOOL_SRCS) $(CLI_SUPPORT_SRCS),$(wildcard tests/unit/*.cc tests/support/*.cc))
 CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
-  tests/support/child_process.cc tests/support/scripted_client.cc $(CLI_SUPPORT_SRCS)
+  tests/support/child_process.cc tests/support/scripted_client.cc tests/support/lying_holder.cc $(CLI_SUPPORT_SRCS)
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
 CLI_TESTS := $(BUILD)/tests/cli_tests
@@ -201,7 +203,8 @@ test-lan: deps
 # Fault injection on the testbed (tests/lan/test_faults.sh, doc/reliability.md):
 # kill -9 of holders and getters, a coordinator restart, a peer serving
 # corrupt chunks (tests/support/corrupt_peer.cc), a full disk (a tmpfs and
-# an ext2 image on a loop device it mounts, and always unmounts).
+# an ext2 image on a loop device it mounts, and always unmounts), 40
+# stalling holders next to an honest seed (tests/support/stall_peer.cc).
 # FAULTS_ONLY=scenario runs one, FAULTS_SEED fixes the randomness.
 FAULTS_PACKAGES := $(LAN_PACKAGES) mount coreutils e2fsprogs
 test-faults: deps
@@ -377,6 +380,12 @@ $(BUILD)/tests/bench/coordinator_load: $(BUILD)/tests/bench/coordinator_load.o \
 
 $(BUILD)/tests/corrupt_peer: $(BUILD)/tests/support/corrupt_peer.o $(LIBNET) $(LIBCORE)
 	$(CXX) $(LDFLAGS) $< $(NET_LIBS) -o $@
+
+# The stalling holders lie as FakeHolder does (lying_holder) and report
+# through the peer daemon's own coordinator link.
+$(BUILD)/tests/stall_peer: $(BUILD)/tests/support/stall_peer.o $(BUILD)/tests/support/lying_holder.o \
+  $(BUILD)/tests/support/temp_dir.o $(BUILD)/peer/coordinator_link.o $(LIBNET) $(LIBCORE)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) $(NET_LIBS) -o $@
 
 # Loop tests: real sockets on loopback, so they link libnet.a and liburing.
 $(NET_TESTS): $(CATCH_MAIN) $(NET_TEST_SRCS:%.cc=$(BUILD)/%.o) $(LIBNET) $(LIBCORE)

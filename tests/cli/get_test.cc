@@ -215,6 +215,9 @@ TEST_CASE("get: a ban outlives the download in the daemon: status shows it, the 
   REQUIRE(status["bans"].size() == 1);
   const auto& ban = status["bans"][0];
   CHECK(ban["address"] == fake_address);
+  // On the id the liar proved, never the honest holder's (issue 15, item 7).
+  CHECK(ban["peer_id"] == PeerIdHex(ScriptedClient::IdOf(99)));
+  CHECK(ban["peer_id"] != swarm.honest.Status()["peer_id"]);
   CHECK(ban["name"] == "data.bin");
   CHECK(ban["file"] == file.info.id.ToHex());
   CHECK(ban["bad_chunks"] == 2);

@@ -10,6 +10,10 @@
 #   disk_full           the getter's disk (a tmpfs) too small, then freed
 #   auth_no_key         peers without the cluster key (none, or another) and a
 #                       raw client get no byte; one with the key gets the file
+#   hostile_swarm       an honest seed and 40 stalling fake peer ids
+#                       (tests/support/stall_peer.cc): three getters within 2x
+#                       of their time without the stallers
+#                       (tests/lan/faults_hostile_swarm.sh)
 #
 # Every scenario runs with a cluster key (peer gen-key), as production would.
 #
@@ -18,13 +22,16 @@
 # at the start: FAULTS_SEED=N reproduces a run's choices. Needs root.
 #
 # Environment: LANSWARM_BIN_DIR (default bin/), LANSWARM_FAULT_TOOLS (where
-# corrupt_peer is, default build/release/tests), FAULTS_RATE (default 50mbit),
-# FAULTS_TRIALS (default 20), FAULTS_SEED, FAULTS_ONLY=name to run one scenario,
-# FAULTS_KEEP=1 to keep the work directory.
+# corrupt_peer and stall_peer are, default build/release/tests), FAULTS_RATE
+# (default 50mbit), FAULTS_TRIALS (default 20), FAULTS_SEED, FAULTS_ONLY=name
+# to run one scenario (hostile-swarm is hostile_swarm), FAULTS_KEEP=1 to keep
+# the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lan/lan.sh
 source tests/lan/swarm.sh
+# Scenario (g), hostile_swarm, in a file of its own.
+source tests/lan/faults_hostile_swarm.sh
 
 rate=${FAULTS_RATE:-50mbit}
 trials=${FAULTS_TRIALS:-20}
@@ -41,9 +48,11 @@ passed=0
 failed=0
 failures=()
 
-if [ -z "$tools" ] || [ ! -x "$tools/corrupt_peer" ]; then
-  lan_die "no corrupt_peer in ${LANSWARM_FAULT_TOOLS:-build/release/tests}; run 'make test-faults'"
-fi
+for tool in corrupt_peer stall_peer; do
+  if [ -z "$tools" ] || [ ! -x "$tools/$tool" ]; then
+    lan_die "no $tool in ${LANSWARM_FAULT_TOOLS:-build/release/tests}; run 'make test-faults'"
+  fi
+done
 lan_init
 base=/dev/shm
 [ -d "$base" ] && [ "$(df -Pk "$base" | awk 'NR == 2 { print $4 }')" -gt $((1024 * 1024)) ] || base=${TMPDIR:-/tmp}
@@ -493,7 +502,7 @@ scenario_auth_no_key() {
 
 run_scenario() {
   local name=$1 start rc took
-  [ -n "${FAULTS_ONLY:-}" ] && [ "$FAULTS_ONLY" != "$name" ] && return 0
+  [ -n "${FAULTS_ONLY:-}" ] && [ "${FAULTS_ONLY//-/_}" != "$name" ] && return 0
   echo "-- $name"
   start=$(now_ns)
   # In the background, waited for with `wait`: a trapped Ctrl-C or SIGTERM
@@ -531,6 +540,7 @@ run_scenario coordinator_restart
 run_scenario corrupt_peer
 run_scenario disk_full
 run_scenario auth_no_key
+run_scenario hostile_swarm
 
 echo
 echo "test-faults: $passed passed, $failed failed" \

@@ -49,17 +49,19 @@ struct MiniCoordinator {
     }
     return false;
   }
-  std::uint64_t Reports() {
+  // A counter of the coordinator's STATS ("peers", "entries", ...); 0 when absent.
+  std::uint64_t Stat(const std::string& name) {
     ScriptedClient c(port);
     if (!c.Handshake(201, proto::Role::kTool, keys).ok()) return 0;
     c.Send(proto::StatsRequest{1});
     auto r = c.Receive();
     if (!r.ok()) return 0;
     for (const auto& e : std::get<proto::Stats>(*r).entries) {
-      if (e.name == "reports_total") return e.value;
+      if (e.name == name) return e.value;
     }
     return 0;
   }
+  std::uint64_t Reports() { return Stat("reports_total"); }
 };
 
 // A peer's command line: its state dir, ports and config. Its daemon, if

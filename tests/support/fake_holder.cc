@@ -7,18 +7,17 @@
 #include <catch2/catch.hpp>
 
 #include "common/auth/handshake.h"
-#include "common/bitfield.h"
+#include "common/clock.h"
 #include "common/proto/codec.h"
 #include "common/proto/frame_buffer.h"
 #include "tests/support/blocking_tcp.h"
-#include "tests/support/temp_dir.h"
 
 namespace lanswarm::testing {
 
 using namespace std::chrono_literals;
 
 FakeHolder::FakeHolder(const FileInfo& info, int coordinator_port, Behaviour behaviour, std::uint8_t id)
-    : info_(info), behaviour_(behaviour), id_(id), garbage_(RandomBytes(info.chunk_size, 666)) {
+    : info_(info), behaviour_(behaviour), id_(id) {
   sockaddr_in addr;
   listen_fd_ = ListenOnLoopback(&addr);
   REQUIRE(listen_fd_ >= 0);
@@ -60,8 +59,6 @@ void FakeHolder::Loop() {
     ++connections_;
     timeval tv{5, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    trickling_ = false;
-    trickle_left_ = 0;
     Serve(fd);
     ::close(fd);
   }
@@ -86,12 +83,11 @@ void FakeHolder::Serve(int fd) {
   const auth::Identity me = ScriptedClient::IdentityOf(id_);
   auth::AcceptorHandshake hs(kOpen, me, proto::Hello{});
   handshake_ = &hs;
+  LyingHolder lie(info_, behaviour_);
   while (!stop_) {
     ReportIfDue();
-    if (trickle_left_ > 0 && std::chrono::steady_clock::now() >= next_byte_) {
-      if (!SendAll(fd, garbage_.data(), 1)) return;
-      --trickle_left_;
-      next_byte_ += 1s;
+    if (const Bytes due = lie.Due(SteadyClock::Instance().now()); !due.empty() && !SendAll(fd, due.data(), due.size())) {
+      return;
     }
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
@@ -103,12 +99,12 @@ void FakeHolder::Serve(int fd) {
       proto::Message m;
       const proto::Decoded d = frames.Next(&m);
       if (d.state == proto::DecodeState::kNeedMore) break;
-      if (d.state == proto::DecodeState::kError || !Answer(fd, m)) return;
+      if (d.state == proto::DecodeState::kError || !Answer(fd, lie, m)) return;
     }
   }
 }
 
-bool FakeHolder::Answer(int fd, const proto::Message& m) {
+bool FakeHolder::Answer(int fd, LyingHolder& lie, const proto::Message& m) {
   Bytes out;
   if (const auto* hello = std::get_if<proto::Hello>(&m)) {
     auto reply = handshake_->OnHello(*hello);
@@ -116,26 +112,12 @@ bool FakeHolder::Answer(int fd, const proto::Message& m) {
     out = proto::EncodeFrame(*reply);
   } else if (const auto* a = std::get_if<proto::Auth>(&m)) {
     if (!handshake_->OnAuth(*a).ok()) return false;
-  } else if (const auto* open = std::get_if<proto::Open>(&m)) {
-    if (behaviour_ == Behaviour::kMute) return true;
-    out = proto::EncodeFrame(
-        proto::Bitfield{open->slot, info_.chunk_count(), Bitfield(info_.chunk_count(), true).bytes()});
-  } else if (const auto* req = std::get_if<proto::Request>(&m)) {
-    ++requests_;
-    const std::uint32_t len = info_.layout().length(req->index);
-    if (behaviour_ == Behaviour::kGarbage) {
-      out = proto::EncodeFrame(proto::ChunkHeader{req->slot, req->index, len});
-      out.insert(out.end(), garbage_.begin(), garbage_.begin() + len);
-    } else if (behaviour_ == Behaviour::kTrickle && !trickling_) {
-      // Only the connection's first request: the header of a second CHUNK
-      // would land in the middle of the first one's bytes.
-      out = proto::EncodeFrame(proto::ChunkHeader{req->slot, req->index, len});
-      trickling_ = true;
-      trickle_left_ = len;
-      next_byte_ = std::chrono::steady_clock::now() + 1s;
-    }
   } else if (std::holds_alternative<proto::Error>(m)) {
     return false;
+  } else {
+    const std::uint32_t before = lie.requests();
+    out = lie.Answer(m, SteadyClock::Instance().now());
+    requests_ += static_cast<int>(lie.requests() - before);
   }
   return out.empty() || SendAll(fd, out.data(), out.size());
 }

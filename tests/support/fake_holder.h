@@ -1,11 +1,12 @@
 // A holder that lies, for the CLI tests of `peer get` against hostile
 // holders: it reports itself to the coordinator as holding one file whole
 // (every half second: the coordinator drops a silent peer after 3 s),
-// does the handshake (no cluster key), and then misbehaves in one of the ways a
-// getter must survive. It proves the id it reports under
-// (ScriptedClient::IdentityOf), as a peer does. Plain blocking sockets in one thread of the test
-// process; connections are served one after another (a getter keeps at
-// most one connection to a holder).
+// does the handshake (no cluster key), and then misbehaves in one of the
+// ways a getter must survive, as tests/support/lying_holder.h says (the
+// stall_peer fault tool lies the same way). It proves the id it reports
+// under (ScriptedClient::IdentityOf), as a peer does. Plain blocking
+// sockets in one thread of the test process; connections are served one
+// after another (a getter keeps at most one connection to a holder).
 #pragma once
 
 #include <atomic>
@@ -16,18 +17,14 @@
 
 #include "common/auth/handshake.h"
 #include "fileinfo/fileinfo.h"
+#include "tests/support/lying_holder.h"
 #include "tests/support/scripted_client.h"
 
 namespace lanswarm::testing {
 
 class FakeHolder {
  public:
-  enum class Behaviour {
-    kGarbage,  // a full BITFIELD, and every REQUEST answered with a CHUNK of the right length full of garbage
-    kSilent,   // a full BITFIELD, and nothing ever sent for a REQUEST
-    kTrickle,  // a full BITFIELD, and for the first REQUEST a CHUNK header, then one byte of data a second
-    kMute,     // HELLO answered, OPEN never
-  };
+  using Behaviour = LyingHolder::Behaviour;
 
   // Listens on a free loopback port, reports `info`'s file whole to the
   // coordinator at `coordinator_port` under ScriptedClient::IdOf(id), and
@@ -49,7 +46,7 @@ class FakeHolder {
   void Loop();
   void Serve(int fd);
   // What to send for one message from the getter; false to close.
-  bool Answer(int fd, const proto::Message& m);
+  bool Answer(int fd, LyingHolder& lie, const proto::Message& m);
   bool SendAll(int fd, const void* data, std::size_t n);
 
   FileInfo info_;
@@ -59,12 +56,6 @@ class FakeHolder {
   int port_ = 0;
   std::unique_ptr<ScriptedClient> coordinator_;
   std::chrono::steady_clock::time_point next_report_;
-  std::string garbage_;
-  // kTrickle, per connection: whether its one CHUNK has begun, and how many
-  // of its bytes are still to send, one a second.
-  bool trickling_ = false;
-  std::uint32_t trickle_left_ = 0;
-  std::chrono::steady_clock::time_point next_byte_;
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0}, connections_{0};
   auth::AcceptorHandshake* handshake_ = nullptr;  // the connection's, while Serve runs
