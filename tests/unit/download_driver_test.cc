@@ -72,6 +72,16 @@ struct Fixture {
   Recorder actions;
   DownloadDriver driver;
 
+  // Started, holder 1 listed, connected and holding everything; its first
+  // request sent and the lines so far dropped.
+  void ConnectOne() {
+    driver.Start(t);
+    driver.OnHolders(std::vector<proto::Holder>{At(1)}, t);
+    driver.OnConnected(1, t);
+    driver.OnBitfield(1, All(driver.state().chunk_count()), t);
+    actions.Take();
+  }
+
   Bitfield All(std::uint32_t n) {
     Bitfield b(n);
     for (std::uint32_t i = 0; i < n; ++i) b.set(i);
@@ -118,11 +128,7 @@ TEST_CASE("driver: nothing missing finishes at once, without a query") {
 
 TEST_CASE("driver: a bad chunk is asked again and strikes its holder; three ban it") {
   Fixture f(1);
-  f.driver.Start(f.t);
-  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
-  f.driver.OnConnected(1, f.t);
-  f.driver.OnBitfield(1, f.All(1), f.t);
-  f.actions.Take();
+  f.ConnectOne();
   // The first failure is asked again at once (there is no other holder).
   f.driver.OnChunk(1, 0, false, f.t);
   CHECK(Has(f.actions.Take(), "request 1 0"));
@@ -142,11 +148,7 @@ TEST_CASE("driver: a bad chunk is asked again and strikes its holder; three ban 
 
 TEST_CASE("driver: a holder that sends nothing is dropped at its request timeout") {
   Fixture f(1);
-  f.driver.Start(f.t);
-  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
-  f.driver.OnConnected(1, f.t);
-  f.driver.OnBitfield(1, f.All(1), f.t);
-  f.actions.Take();
+  f.ConnectOne();
   f.t += RequestTimeout(256 * 1024) + 1s;
   f.driver.Tick(f.t);
   const std::vector<std::string> lines = f.actions.Take();
