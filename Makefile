@@ -40,7 +40,7 @@ CPPFLAGS := -I. -MMD -MP
 CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread
 LDFLAGS := -pthread
 # xxHash's _dispatch entry points (run-time choice of SSE2/AVX2/AVX-512) are
-# in Debian's shared library only; see fileinfo/checksum.h.
+# in Debian's shared library only; see fileinfo/xxh3.h.
 LIBXXHASH := -lxxhash
 LOGLIBS := -lspdlog -lfmt
 SODIUM := -lsodium
@@ -231,7 +231,8 @@ FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=address,undefined -fno-sanitize-recover=all \
   -fno-omit-frame-pointer
 FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc common/toml_doc.cc \
-  common/file_util.cc common/file_id.cc common/hex.cc fileinfo/fileinfo.cc
+  common/file_util.cc common/file_id.cc common/hex.cc fileinfo/fileinfo.cc fileinfo/digest_algorithm.cc \
+  fileinfo/chunk_digest.cc fileinfo/chunk_digest_list.cc
 FUZZ_LIB := $(FUZZ_DIR)/libfuzzcore.a
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 

@@ -1,5 +1,5 @@
 // Holders banned from serving us one file: a holder whose chunks of a file
-// fail their XXH3 checksum `after_bad_chunks` times is not used for that
+// fail their checksum `after_bad_chunks` times is not used for that
 // file until `cooldown` has passed. One list per daemon, shared by its
 // downloads, so a ban outlives the download that earned it (a second
 // `peer get` of the same file through the same daemon skips the holder).

@@ -67,7 +67,7 @@ Result<SharedFile> PrepareShare(const std::string& path, const std::string& file
       return Status::Corruption(fmt::format("{}: no chunk matches {}; is it the right .fileinfo?", f.path, fi_path));
     }
   } else {
-    auto info = CreateFileInfo(f.path, 0, options);
+    auto info = CreateFileInfo(f.path, 0, kDefaultDigest, options);
     if (!info.ok()) return info.status();
     LANSWARM_RETURN_IF_ERROR(SaveFileInfo(*info, fi_path, /*overwrite=*/false));
     f.info = std::move(*info);

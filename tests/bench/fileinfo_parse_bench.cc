@@ -18,13 +18,13 @@ void Bench(const char* label, std::uint64_t size, std::uint32_t chunk_size) {
   info.size = size;
   info.chunk_size = chunk_size;
   std::mt19937_64 rng(42);
-  info.chunk_hashes.resize(ChunkCountFor(size, chunk_size));
-  for (auto& h : info.chunk_hashes) h = rng();
+  const std::uint64_t count = ChunkCountFor(size, chunk_size);
+  for (std::uint64_t i = 0; i < count; ++i) info.chunks.Append(ChunkDigest::FromXxh3(rng()));
   info.id = FileId::FromHash128(rng(), rng());
   const std::string text = SerializeFileInfo(info);
   // What a packed binary encoding would need: 8 bytes per checksum plus a
   // header of roughly 64 bytes with the name.
-  const std::size_t binary = 64 + info.name.size() + 8 * info.chunk_hashes.size();
+  const std::size_t binary = 64 + info.name.size() + 8 * info.chunks.size();
 
   std::vector<double> ms;
   for (int i = 0; i < 15; ++i) {

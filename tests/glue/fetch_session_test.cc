@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "fileinfo/checksum.h"
+#include "fileinfo/chunk_hasher.h"
 #include "peer/fetch_session.h"
 #include "tests/support/session_harness.h"
 #include "tests/support/temp_dir.h"
@@ -77,7 +77,7 @@ struct Fetching {
     file->name = "f";
     file->size = data.size();
     file->chunk_size = kChunk;
-    for (std::uint32_t i = 0; i < 2; ++i) file->chunk_hashes.push_back(ChunkHash(data.data() + i * kChunk, Length(i)));
+    for (std::uint32_t i = 0; i < 2; ++i) file->chunks.Append(HashChunk(DigestAlgorithm::kXxh3, data.data() + i * kChunk, Length(i)));
     file->id.bytes.fill(0x5a);
     info = file;
     FetchSession::Start(*h.loop, holder.address, 2s,

@@ -16,7 +16,7 @@ FileInfo Sample(std::uint64_t size = 3 * 256 * 1024 + 77) {
   info.size = size;
   info.chunk_size = 256 * 1024;
   for (std::uint64_t i = 0; i < ChunkCountFor(size, info.chunk_size); ++i) {
-    info.chunk_hashes.push_back(0x0123456789abcdefULL * (i + 1));
+    info.chunks.Append(ChunkDigest::FromXxh3(0x0123456789abcdefULL * (i + 1)));
   }
   info.id = *FileId::FromHex("00112233445566778899aabbccddeeff");
   return info;
@@ -133,7 +133,7 @@ TEST_CASE("fileinfo: chunk count disagrees with size / chunk size", "[fileinfo][
 TEST_CASE("fileinfo: checksum list too short", "[fileinfo][corrupt]") {
   FileInfo info = Sample();
   std::string text = SerializeFileInfo(info);
-  text = Edited(text, "  \"" + HexU64(info.chunk_hashes.back()) + "\",\n", "");
+  text = Edited(text, "  \"" + info.chunks[info.chunk_count() - 1].ToHex() + "\",\n", "");
   CHECK(Has(ErrorOf(text), "3 checksums listed, chunk_count says 4"));
 }
 
@@ -144,7 +144,7 @@ TEST_CASE("fileinfo: checksum list too long", "[fileinfo][corrupt]") {
 
 TEST_CASE("fileinfo: checksum that is not 16 hex digits", "[fileinfo][corrupt]") {
   FileInfo info = Sample();
-  const std::string h = HexU64(info.chunk_hashes[1]);
+  const std::string h = info.chunks[1].ToHex();
   CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), h, h.substr(0, 15) + "z")), "checksum 1 is not 16 hex digits"));
   CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), h, h.substr(0, 15))), "checksum 1 is not 16 hex digits"));
   CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), "\"" + h + "\"", "12")), "element 1: expected a string"));
@@ -217,7 +217,7 @@ TEST_CASE("ValidateFileName: accepts ordinary names, dots inside included", "[fi
 
 TEST_CASE("ValidateFileInfo: catches inconsistent structs", "[fileinfo]") {
   FileInfo info = Sample();
-  info.chunk_hashes.pop_back();
+  info.chunks.Resize(info.chunk_count() - 1);
   CHECK(Has(ValidateFileInfo(info).message(), "3 chunk checksums for 4 chunks"));
   info = Sample();
   info.chunk_size = 3000;

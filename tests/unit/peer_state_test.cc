@@ -199,7 +199,7 @@ TEST_CASE("BuildReport: 2 whole, 1 partial, 0 changed or empty, port only", "[pe
   auto file = [](std::uint8_t n, std::uint32_t chunks) {
     SharedFile f;
     f.info.id.bytes.fill(n);
-    f.info.chunk_hashes.resize(chunks);
+    f.info.chunks.Resize(chunks);
     f.verified = Bitfield(chunks, true);
     return f;
   };

@@ -21,7 +21,8 @@ FileInfo Reference(const std::string& data, std::uint32_t chunk_size, const std:
   info.size = data.size();
   info.chunk_size = chunk_size;
   for (std::size_t off = 0; off < data.size(); off += chunk_size) {
-    info.chunk_hashes.push_back(XXH3_64bits(data.data() + off, std::min<std::size_t>(chunk_size, data.size() - off)));
+    info.chunks.Append(
+        ChunkDigest::FromXxh3(XXH3_64bits(data.data() + off, std::min<std::size_t>(chunk_size, data.size() - off))));
   }
   XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
   info.id = FileId::FromHash128(h.high64, h.low64);
@@ -63,7 +64,7 @@ TEST_CASE("CreateFileInfo: same result for any thread count and memory budget", 
         last = done;
         ++calls;
       };
-      auto info = CreateFileInfo(dir.File("f"), 0, opts);
+      auto info = CreateFileInfo(dir.File("f"), 0, kDefaultDigest, opts);
       REQUIRE(info.ok());
       CHECK(*info == want);
       CHECK(ordered);
@@ -94,7 +95,7 @@ TEST_CASE("CreateFileInfo: chunks larger than the read piece are hashed across p
     INFO(threads);
     HashOptions opts;
     opts.threads = threads;
-    auto info = CreateFileInfo(dir.File("f"), 4 << 20, opts);
+    auto info = CreateFileInfo(dir.File("f"), 4 << 20, kDefaultDigest, opts);
     REQUIRE(info.ok());
     CHECK(info->chunk_count() == 3);
     CHECK(*info == Reference(data, 4 << 20, "f"));
@@ -114,7 +115,7 @@ TEST_CASE("HashFile: a file shorter than its layout is an error, not garbage", "
   testing::WriteTestFile(dir.File("f"), testing::RandomBytes(kChunk, 1));
   int fd = ::open(dir.File("f").c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
-  auto r = HashFile(fd, ChunkLayout(3 * kChunk, kChunk), "f");
+  auto r = HashFile(fd, ChunkLayout(3 * kChunk, kChunk), kDefaultDigest, "f");
   ::close(fd);
   CHECK(r.status().code() == Status::Code::kCorruption);
   CHECK(r.status().message().find("ends at byte 262144") != std::string::npos);
