@@ -91,7 +91,7 @@ NET_LIBS := $(LIBNET) $(CORE_LIBS) -luring
 FAULT_TOOL_SRCS := tests/support/corrupt_peer.cc
 FAULT_TOOLS := $(BUILD)/tests/corrupt_peer
 UNIT_SRCS := $(filter-out $(FAULT_TOOL_SRCS),$(wildcard tests/unit/*.cc tests/support/*.cc))
-CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
+CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc tests/support/xxh3_collision.cc \
   tests/support/child_process.cc tests/support/scripted_client.cc
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
