@@ -134,6 +134,8 @@ bench: deps
 	@echo
 	@build/release/tests/bench/handshake_bench
 	@echo
+	@build/release/tests/bench/chunk_verify_bench
+	@echo
 	@tests/bench/peer_get.sh
 
 # DEMO_SIZE_MB (default 256) sets the size of the file it distributes.
@@ -287,7 +289,8 @@ binaries: $(BINARIES)
 fault-tools: $(FAULT_TOOLS)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
-  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench
+  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench \
+  $(BUILD)/tests/bench/chunk_verify_bench
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)
