@@ -158,7 +158,7 @@ int RunVerify(const std::string& fileinfo_path, const std::string& file, bool js
     if (report->whole()) {
       std::printf("%s: whole, %u chunks ok, id %s\n", file.c_str(), report->chunk_count, info->id.ToHex().c_str());
     } else if (report->bad_chunks.empty()) {
-      std::printf("%s: damaged: every chunk matches but the whole-file hash does not\n", file.c_str());
+      std::printf("%s: damaged: every chunk matches but the file id does not\n", file.c_str());
     } else {
       std::printf("%s: damaged: %zu of %u chunks bad\n", file.c_str(), report->bad_chunks.size(),
                   report->chunk_count);

@@ -132,6 +132,26 @@ TEST_CASE("digest: under xxh3 the same crafted chunks pass, and the getter keeps
   CHECK(Has(v.out, "whole, 8 chunks ok"));
 }
 
+TEST_CASE("digest: peer share --digest makes the .fileinfo it needs with that digest; an unknown name exits 2",
+          "[digest]") {
+  MiniCoordinator co;
+  Peer holder(co.port);
+  holder.Start();
+  TempDir dir;
+  WriteTestFile(dir.File("d.bin"), RandomBytes(3 * kChunk + 1, 44));
+  auto r = holder.Cmd({"share", "-q", "--digest", "blake2b", dir.File("d.bin")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto info = LoadFileInfo(dir.File("d.bin.fileinfo"));
+  REQUIRE(info.ok());
+  CHECK(info->digest() == DigestAlgorithm::kBlake2b);
+  CHECK(WaitFor([&] { return co.Lists(info->id, holder.port, proto::FileState::kWhole); }, 5s));
+  auto bad = holder.Cmd({"share", "--digest", "md5", dir.File("d.bin")});
+  CHECK(bad.exit_code == 2);
+  CHECK(Has(bad.err, "--digest: unknown digest \"md5\""));
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+}
+
 TEST_CASE("digest: a resumed SHA-256 download fetches a damaged and a missing chunk again and keeps the rest",
           "[get][digest]") {
   MiniCoordinator co;
