@@ -35,17 +35,23 @@ awk -v c="$best_cat" -v f="$best_create" -v mib="$size_mib" -v rss="$max_rss" 'B
 echo
 # Per digest: throughput in GiB/s (the file in page cache) and peak RSS,
 # best of 3 (tests/bench/fileinfo_create.sh; doc/benchmarks.md).
-echo "# fileinfo create --digest, ${size_mib} MiB, page cache warm, best of 3, $(nproc) cores"
-for digest in xxh3 sha256 blake2b; do
-  best=999999 max_rss=0
+echo "# fileinfo create --digest, ${size_mib} MiB, page cache warm, best of 3, $(nproc) threads and 1 thread"
+best_of_3() {  # prints "seconds peak-RSS-KiB" of the best of three creates with the given flags
+  local best=999999 max_rss=0 t rss rc
   for i in 1 2 3; do
-    read -r t rss rc < <($measure bin/fileinfo create -q --digest "$digest" -o - "$file")
-    [ "$rc" = 0 ] || { echo "fileinfo create --digest $digest failed (exit $rc)" >&2; exit 1; }
+    read -r t rss rc < <($measure bin/fileinfo create -q "$@" -o - "$file")
+    [ "$rc" = 0 ] || { echo "fileinfo create $* failed (exit $rc)" >&2; exit 1; }
     best=$(awk -v a="$best" -v b="$t" 'BEGIN{print (b<a)?b:a}')
     (( rss > max_rss )) && max_rss=$rss
   done
-  awk -v d="$digest" -v t="$best" -v mib="$size_mib" -v rss="$max_rss" 'BEGIN{
-    printf "%-8s %6.3f s  %6.2f GiB/s  peak RSS %.1f MiB\n", d, t, mib/1024/t, rss/1024 }'
+  echo "$best $max_rss"
+}
+for digest in xxh3 sha256 blake2b; do
+  read -r t rss < <(best_of_3 --digest "$digest")
+  read -r t1 _ < <(best_of_3 --digest "$digest" --threads 1)
+  awk -v d="$digest" -v t="$t" -v t1="$t1" -v mib="$size_mib" -v rss="$rss" 'BEGIN{
+    printf "%-8s %6.3f s  %6.2f GiB/s  peak RSS %.1f MiB   1 thread: %6.3f s  %6.2f GiB/s\n",
+      d, t, mib/1024/t, rss/1024, t1, mib/1024/t1 }'
 done
 
 echo
