@@ -43,7 +43,7 @@ CPPFLAGS := -I. -MMD -MP
 CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread
 LDFLAGS := -pthread
 # xxHash's _dispatch entry points (run-time choice of SSE2/AVX2/AVX-512) are
-# in Debian's shared library only; see fileinfo/checksum.h.
+# in Debian's shared library only; see fileinfo/xxh3.h.
 LIBXXHASH := -lxxhash
 LOGLIBS := -lspdlog -lfmt
 SODIUM := -lsodium
@@ -98,7 +98,7 @@ FAULT_TOOLS := $(BUILD)/tests/corrupt_peer $(BUILD)/tests/stall_peer
 # Fixtures only the CLI tests link (a fake holder that reports to a live coordinator).
 CLI_SUPPORT_SRCS := tests/support/fake_holder.cc
 UNIT_SRCS := $(filter-out $(FAULT_TOOL_SRCS) $(CLI_SUPPORT_SRCS),$(wildcard tests/unit/*.cc tests/support/*.cc))
-CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc \
+CLI_SRCS := $(wildcard tests/cli/*.cc) tests/support/subprocess.cc tests/support/temp_dir.cc tests/support/xxh3_collision.cc \
   tests/support/child_process.cc tests/support/scripted_client.cc tests/support/lying_holder.cc $(CLI_SUPPORT_SRCS)
 CATCH_MAIN := $(BUILD)/tests/catch_main.o
 UNIT_TESTS := $(BUILD)/tests/unit_tests
@@ -147,6 +147,8 @@ bench: deps
 	@build/release/tests/bench/peer_serve bin/peer
 	@echo
 	@build/release/tests/bench/handshake_bench
+	@echo
+	@build/release/tests/bench/chunk_verify_bench
 	@echo
 	@tests/bench/peer_get.sh
 
@@ -270,7 +272,8 @@ FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -g -O1 -I. -DFMT_HEADER_ONLY -fsanitize=address,undefined -fno-sanitize-recover=all \
   -fno-omit-frame-pointer
 FUZZ_CORE := common/proto/codec.cc common/proto/frame_buffer.cc common/status.cc common/toml_doc.cc \
-  common/file_util.cc common/file_id.cc common/hex.cc fileinfo/fileinfo.cc
+  common/file_util.cc common/file_id.cc common/hex.cc fileinfo/fileinfo.cc fileinfo/digest_algorithm.cc \
+  fileinfo/chunk_digest.cc fileinfo/chunk_digest_list.cc
 FUZZ_LIB := $(FUZZ_DIR)/libfuzzcore.a
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
@@ -325,7 +328,8 @@ binaries: $(BINARIES)
 fault-tools: $(FAULT_TOOLS)
 tests: $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)
 benches: $(BUILD)/tests/bench/measure $(BUILD)/tests/bench/fileinfo_parse_bench $(BUILD)/tests/bench/loop_throughput \
-  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench
+  $(BUILD)/tests/bench/coordinator_load $(BUILD)/tests/bench/peer_serve $(BUILD)/tests/bench/handshake_bench \
+  $(BUILD)/tests/bench/chunk_verify_bench
 
 run-tests:
 	@LANSWARM_BIN_DIR=$(abspath $(BINDIR)) tests/run_tests.sh $(UNIT_TESTS) $(NET_TESTS) $(GLUE_TESTS) $(CLI_TESTS)

@@ -1,5 +1,8 @@
-// A file's identity: the XXH3-128 of its whole content, in xxHash's
-// canonical (big-endian) byte order. It names the file on the wire.
+// A file's identity, 16 bytes that name it on the wire: for an XXH3
+// .fileinfo the XXH3-128 of its whole content in xxHash's canonical
+// (big-endian) byte order; for SHA-256 and BLAKE2b the first 16 bytes of
+// that algorithm over the chunk digests (fileinfo/chunk_hasher.h). A name,
+// not the integrity check: the chunk digests are that.
 #pragma once
 
 #include <array>

@@ -27,13 +27,19 @@ std::string HexBytes(ByteView bytes) {
 std::optional<Bytes> ParseHexBytes(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   Bytes out(hex.size() / 2);
+  if (!DecodeHexInto(hex, out)) return std::nullopt;
+  return out;
+}
+
+bool DecodeHexInto(std::string_view hex, std::span<std::uint8_t> out) {
+  if (hex.size() != 2 * out.size()) return false;
   for (std::size_t i = 0; i < out.size(); ++i) {
     const int hi = HexValue(hex[2 * i]);
     const int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
-  return out;
+  return true;
 }
 
 std::string HexU64(std::uint64_t v) {

@@ -76,31 +76,41 @@ Status ValidateFileInfo(const FileInfo& info) {
         "size {} needs more than {} chunks of {} bytes", info.size, kMaxChunkCount, info.chunk_size));
   }
   const std::uint64_t want = ChunkCountFor(info.size, info.chunk_size);
-  if (info.chunk_hashes.size() != want) {
+  if (info.chunks.size() != want) {
     return Status::InvalidArgument(fmt::format("{} chunk checksums for {} chunks",
-                                               info.chunk_hashes.size(), want));
+                                               info.chunks.size(), want));
   }
   return Status::Ok();
 }
 
 std::string SerializeFileInfo(const FileInfo& info) {
+  const DigestAlgorithm digest = info.digest();
+  const std::size_t hex_digits = 2 * DigestSize(digest);
   std::string out;
-  // 21 bytes per checksum line plus a header that never reaches 1 KiB.
-  out.reserve(1024 + 21 * info.chunk_hashes.size());
+  // One checksum line is its digits plus 5 bytes; the header never reaches 1 KiB.
+  out.reserve(1024 + (hex_digits + 5) * info.chunks.size());
   out += "# lanswarm fileinfo: the identity and chunk checksums of one file.\n";
   out += "# Format: doc/fileinfo.md. Made by 'fileinfo create'.\n";
   fmt::format_to(std::back_inserter(out), "lanswarm_fileinfo = {}\n", kFileInfoVersion);
   fmt::format_to(std::back_inserter(out), "name = {}\n", TomlQuote(info.name));
   fmt::format_to(std::back_inserter(out), "size = {}\n", info.size);
   fmt::format_to(std::back_inserter(out), "chunk_size = {}\n", info.chunk_size);
-  fmt::format_to(std::back_inserter(out), "chunk_count = {}\n", info.chunk_hashes.size());
-  fmt::format_to(std::back_inserter(out), "file_id = \"{}\"  # XXH3-128 of the whole file\n",
-                 info.id.ToHex());
-  out += "# XXH3-64 of each chunk, in order\n";
+  fmt::format_to(std::back_inserter(out), "chunk_count = {}\n", info.chunks.size());
+  // XXH3 files are written without the key, byte for byte as before it
+  // existed, so their text (and every tool comparing it) stays the same.
+  if (digest == kDefaultDigest) {
+    fmt::format_to(std::back_inserter(out), "file_id = \"{}\"  # XXH3-128 of the whole file\n", info.id.ToHex());
+  } else {
+    fmt::format_to(std::back_inserter(out), "digest = \"{}\"\n", DigestName(digest));
+    fmt::format_to(std::back_inserter(out), "file_id = \"{}\"  # {} of the chunk digests, first 16 bytes\n",
+                   info.id.ToHex(), DigestTitle(digest));
+  }
+  fmt::format_to(std::back_inserter(out), "# {} of each chunk, in order\n", DigestTitle(digest));
   out += "chunks = [\n";
-  for (std::uint64_t h : info.chunk_hashes) {
+  const ByteView all = info.chunks.packed();
+  for (std::size_t i = 0; i < info.chunks.size(); ++i) {
     out += "  \"";
-    out += HexU64(h);
+    out += HexBytes(all.subspan(i * DigestSize(digest), DigestSize(digest)));
     out += "\",\n";
   }
   out += "]\n";
@@ -159,6 +169,16 @@ Result<FileInfo> ParseFileInfo(std::string_view text, const std::string& origin)
                                             info.size, info.chunk_size, expected_count)));
   }
 
+  // Absent means XXH3: every file written before the key existed.
+  DigestAlgorithm digest = kDefaultDigest;
+  auto digest_name = doc.GetString("digest");
+  if (!digest_name.ok()) return corrupt(digest_name.status());
+  if (digest_name->has_value()) {
+    auto parsed_digest = ParseDigestName(**digest_name);
+    if (!parsed_digest.ok()) return corrupt(doc.KeyError("digest", 0, parsed_digest.status().message()));
+    digest = *parsed_digest;
+  }
+
   auto id_hex = doc.RequireString("file_id");
   if (!id_hex.ok()) return corrupt(id_hex.status());
   auto id = FileId::FromHex(*id_hex);
@@ -174,11 +194,15 @@ Result<FileInfo> ParseFileInfo(std::string_view text, const std::string& origin)
                                 fmt::format("{} checksums listed, chunk_count says {}", *listed,
                                             expected_count)));
   }
-  info.chunk_hashes.reserve(expected_count);
+  info.chunks = ChunkDigestList(digest);
+  info.chunks.Reserve(expected_count);
   Status s = doc.ForEachString("chunks", [&](std::size_t i, std::string_view v, int line) {
-    auto h = ParseHexU64(v);
-    if (!h) return doc.KeyError("chunks", line, fmt::format("checksum {} is not 16 hex digits", i));
-    info.chunk_hashes.push_back(*h);
+    auto d = ChunkDigest::FromHex(digest, v);
+    if (!d) {
+      return doc.KeyError("chunks", line, fmt::format("checksum {} is not {} hex digits (digest {})", i,
+                                                      2 * DigestSize(digest), DigestName(digest)));
+    }
+    info.chunks.Append(*d);
     return Status::Ok();
   });
   if (!s.ok()) return corrupt(s);

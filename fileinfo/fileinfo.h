@@ -6,18 +6,23 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/status.h"
 #include "common/chunk_layout.h"
 #include "common/file_id.h"
+#include "fileinfo/chunk_digest_list.h"
+#include "fileinfo/digest_algorithm.h"
 
 namespace lanswarm {
 
+// Still 1 with the `digest` key: doc/fileinfo.md ("The digest key, and why
+// the version stays 1").
 inline constexpr std::int64_t kFileInfoVersion = 1;
-// Upper bound on a .fileinfo's length: kMaxChunkCount checksum lines of 21
-// bytes plus the header fit with room to spare.
-inline constexpr std::size_t kMaxFileInfoBytes = 32u * 1024 * 1024;
+// Upper bound on a .fileinfo's length, checked before it is read:
+// kMaxChunkCount checksum lines of 70 bytes (a 64-digit SHA-256 or BLAKE2b
+// line; an XXH3 one is 21) plus the header fit with room to spare, so a
+// file `fileinfo create` may write is always one a reader accepts.
+inline constexpr std::size_t kMaxFileInfoBytes = 80u * 1024 * 1024;
 // Longest base name (the common NAME_MAX).
 inline constexpr std::size_t kMaxNameBytes = 255;
 
@@ -25,12 +30,17 @@ struct FileInfo {
   std::string name;                      // base name, see ValidateFileName
   std::uint64_t size = 0;                // bytes
   std::uint32_t chunk_size = kMinChunkSize;
-  std::vector<std::uint64_t> chunk_hashes;  // XXH3-64 of each chunk, in order
-  FileId id;                             // XXH3-128 of the whole file
+  // Each chunk's digest, in order, all of one algorithm: the file's.
+  ChunkDigestList chunks;
+  // XXH3: the XXH3-128 of the whole file; SHA-256 and BLAKE2b: CryptoFileId
+  // (fileinfo/chunk_hasher.h). Either way the name of the file on the wire.
+  FileId id;
 
   // REQUIRES: ValidateFileInfo(*this).ok()
   ChunkLayout layout() const { return ChunkLayout(size, chunk_size); }
-  std::uint32_t chunk_count() const { return static_cast<std::uint32_t>(chunk_hashes.size()); }
+  std::uint32_t chunk_count() const { return static_cast<std::uint32_t>(chunks.size()); }
+  // The algorithm every chunk of this file is checked with.
+  DigestAlgorithm digest() const { return chunks.algorithm(); }
 
   friend bool operator==(const FileInfo&, const FileInfo&) = default;
 };

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -15,7 +17,6 @@
 
 #include "common/cli_parse.h"
 #include "common/exit_codes.h"
-#include "common/hex.h"
 #include "common/progress_line.h"
 #include "common/status_line.h"
 #include "common/units.h"
@@ -34,7 +35,7 @@ int Fail(int code, const Status& s) {
 }
 
 struct CreateArgs {
-  std::string file, out, chunk_size;
+  std::string file, out, chunk_size, digest = std::string(DigestName(kDefaultDigest));
   bool force = false, quiet = false;
   unsigned threads = 0;
 };
@@ -50,6 +51,8 @@ int RunCreate(const CreateArgs& a) {
     }
     chunk_size = *cs;
   }
+  auto digest = ParseDigestName(a.digest);
+  if (!digest.ok()) return Fail(kExitUsage, digest.status().Prefixed("--digest"));
   const std::string out = a.out.empty() ? a.file + ".fileinfo" : a.out;
   if (out != "-" && !a.force && ::access(out.c_str(), F_OK) == 0) {
     return Fail(kExitUsage, Status::AlreadyExists(out + ": already exists (use --force to replace it)"));
@@ -62,7 +65,7 @@ int RunCreate(const CreateArgs& a) {
   ProgressLine progress(stderr, !a.quiet && big && StatusLine::IsTerminal(stderr), "hashing");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
 
-  auto info = CreateFileInfo(a.file, chunk_size, opts);
+  auto info = CreateFileInfo(a.file, chunk_size, *digest, opts);
   progress.Finish();
   if (!info.ok()) return Fail(kExitUsage, info.status());
 
@@ -72,8 +75,10 @@ int RunCreate(const CreateArgs& a) {
   }
   if (Status s = SaveFileInfo(*info, out, a.force); !s.ok()) return Fail(kExitFailed, s);
   if (!a.quiet) {
-    std::printf("%s: %s, %u chunks of %s, id %s\n", out.c_str(), FormatBytes(info->size).c_str(),
-                info->chunk_count(), FormatBytes(info->chunk_size).c_str(), info->id.ToHex().c_str());
+    // The default's line is the one it always was; another digest is named.
+    const std::string named = *digest == kDefaultDigest ? "" : fmt::format(", {}", DigestName(*digest));
+    std::printf("%s: %s, %u chunks of %s%s, id %s\n", out.c_str(), FormatBytes(info->size).c_str(),
+                info->chunk_count(), FormatBytes(info->chunk_size).c_str(), named.c_str(), info->id.ToHex().c_str());
   }
   return kExitOk;
 }
@@ -87,10 +92,10 @@ int RunShow(const std::string& path, bool json, bool chunks) {
         {"version", kFileInfoVersion},      {"name", info->name},
         {"size", info->size},               {"chunk_size", info->chunk_size},
         {"chunk_count", info->chunk_count()}, {"last_chunk_size", layout.last_length()},
-        {"file_id", info->id.ToHex()},
+        {"file_id", info->id.ToHex()},        {"digest", DigestName(info->digest())},
     };
     nlohmann::json list = nlohmann::json::array();
-    for (std::uint64_t h : info->chunk_hashes) list.push_back(HexU64(h));
+    for (std::uint32_t c = 0; c < info->chunk_count(); ++c) list.push_back(info->chunks[c].ToHex());
     j["chunks"] = std::move(list);
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -100,12 +105,16 @@ int RunShow(const std::string& path, bool json, bool chunks) {
               static_cast<unsigned long long>(info->size));
   std::printf("chunk size  %s (%u bytes)\n", FormatBytes(info->chunk_size).c_str(), info->chunk_size);
   std::printf("chunks      %u (last %s)\n", info->chunk_count(), FormatBytes(layout.last_length()).c_str());
+  std::printf("digest      %s (%s per chunk)\n", std::string(DigestName(info->digest())).c_str(),
+              std::string(DigestTitle(info->digest())).c_str());
   std::printf("file id     %s\n", info->id.ToHex().c_str());
   if (chunks) {
+    // The column names the algorithm in lower case, "xxh3-64" as before.
+    std::string title(DigestTitle(info->digest()));
+    std::transform(title.begin(), title.end(), title.begin(), [](unsigned char ch) { return std::tolower(ch); });
     for (std::uint32_t c = 0; c < info->chunk_count(); ++c) {
-      std::printf("chunk %u  offset %llu  length %u  xxh3-64 %s\n", c,
-                  static_cast<unsigned long long>(layout.offset(c)), layout.length(c),
-                  HexU64(info->chunk_hashes[c]).c_str());
+      std::printf("chunk %u  offset %llu  length %u  %s %s\n", c, static_cast<unsigned long long>(layout.offset(c)),
+                  layout.length(c), title.c_str(), info->chunks[c].ToHex().c_str());
     }
   }
   return kExitOk;
@@ -149,7 +158,7 @@ int RunVerify(const std::string& fileinfo_path, const std::string& file, bool js
     if (report->whole()) {
       std::printf("%s: whole, %u chunks ok, id %s\n", file.c_str(), report->chunk_count, info->id.ToHex().c_str());
     } else if (report->bad_chunks.empty()) {
-      std::printf("%s: damaged: every chunk matches but the whole-file hash does not\n", file.c_str());
+      std::printf("%s: damaged: every chunk matches but the file id does not\n", file.c_str());
     } else {
       std::printf("%s: damaged: %zu of %u chunks bad\n", file.c_str(), report->bad_chunks.size(),
                   report->chunk_count);
@@ -171,6 +180,9 @@ int Main(int argc, char** argv) {
   create->add_option("-o,--output", ca.out, "Where to write the .fileinfo ('-' for stdout; default <file>.fileinfo)");
   create->add_option("--chunk-size", ca.chunk_size,
                      "Chunk size, a power of two from 256K to 16M (default: automatic, about 1,000-4,000 chunks)");
+  create->add_option("--digest", ca.digest,
+                     "Chunk checksum: xxh3 (default; fast, catches accidents), sha256 or blake2b (cryptographic: "
+                     "also a cluster member serving chosen bytes; slower, see doc/security.md)");
   create->add_flag("-f,--force", ca.force, "Replace an existing output file");
   create->add_flag("-q,--quiet", ca.quiet, "Print nothing on success, no progress line");
   create->add_option("--threads", ca.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 256));

@@ -46,7 +46,7 @@ std::string BaseName(const std::string& path) {
 
 }  // namespace
 
-Result<FileInfo> CreateFileInfo(const std::string& path, std::uint64_t chunk_size,
+Result<FileInfo> CreateFileInfo(const std::string& path, std::uint64_t chunk_size, DigestAlgorithm digest_algorithm,
                                 const HashOptions& options) {
   auto file = InputFile::Open(path);
   if (!file.ok()) return file.status();
@@ -68,7 +68,7 @@ Result<FileInfo> CreateFileInfo(const std::string& path, std::uint64_t chunk_siz
   info.size = size;
   info.chunk_size = static_cast<std::uint32_t>(chunk_size);
 
-  auto digest = HashFile(file->fd(), info.layout(), path, options);
+  auto digest = HashFile(file->fd(), info.layout(), digest_algorithm, path, options);
   if (!digest.ok()) return digest.status();
 
   struct stat after;
@@ -77,7 +77,7 @@ Result<FileInfo> CreateFileInfo(const std::string& path, std::uint64_t chunk_siz
       after.st_mtim.tv_nsec != file->stat().st_mtim.tv_nsec) {
     return Status::Corruption(path + ": changed while it was being hashed; try again when it is still");
   }
-  info.chunk_hashes = std::move(digest->chunk_hashes);
+  info.chunks = std::move(digest->chunks);
   info.id = digest->id;
   return info;
 }
@@ -95,11 +95,11 @@ Result<VerifyReport> VerifyFile(const std::string& path, const FileInfo& info,
   // Hash the bytes both sizes share, cut at the fileinfo's chunk boundaries;
   // a chunk cut short there hashes differently and so counts as bad.
   const ChunkLayout layout(std::min(report.actual_size, report.expected_size), info.chunk_size);
-  auto digest = HashFile(file->fd(), layout, path, options);
+  auto digest = HashFile(file->fd(), layout, info.digest(), path, options);
   if (!digest.ok()) return digest.status();
 
   for (std::uint32_t c = 0; c < info.chunk_count(); ++c) {
-    if (c >= layout.chunk_count() || digest->chunk_hashes[c] != info.chunk_hashes[c]) {
+    if (c >= layout.chunk_count() || !info.chunks.Matches(c, digest->chunks[c])) {
       report.bad_chunks.push_back(c);
     }
   }

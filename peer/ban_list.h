@@ -1,12 +1,12 @@
 // Holders banned from serving us one file: a holder whose chunks of a file
-// fail their XXH3 checksum `after_bad_chunks` times, or that stalls
+// fail their checksum `after_bad_chunks` times, or that stalls
 // `after_stalls` times in a row, is not used for that file until `cooldown`
 // has passed. One list per daemon, shared by its downloads, so a ban
 // outlives the download that earned it (a second `peer get` of the same
 // file through the same daemon skips the holder).
 //
 // A stall is a request the holder left unanswered past its timeout (a
-// chunk past peer/download's RequestTimeout, or an OPEN never answered with
+// chunk past peer/download's RequestTimeout at under kProgressFloor, or an OPEN never answered with
 // a BITFIELD): what a holder that claims every chunk and sends nothing, or
 // sends a byte a second, does. Stalls count in a row: a good chunk from the
 // holder clears them, so an honest holder that is sometimes slow is never

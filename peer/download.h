@@ -140,7 +140,7 @@ class Download {
     bool verified = false;        // the chunk is now verified: write it, announce it
     std::vector<PeerKey> cancel;  // also asked of these: send CANCEL
   };
-  // A whole chunk arrived from `peer`; `good` says whether its XXH3 matched.
+  // A whole chunk arrived from `peer`; `good` says whether its digest matched.
   Verdict OnChunk(PeerKey peer, std::uint32_t index, bool good, Clock::TimePoint now);
   // The peer answered REJECT for a request.
   void OnReject(PeerKey peer, std::uint32_t index, Clock::TimePoint now);

@@ -16,7 +16,8 @@ FetchSession::FetchSession(std::weak_ptr<FetchEvents> events, PeerKey key, const
       listed_(listed),
       me_(std::move(me)),
       keys_(std::move(keys)),
-      info_(std::move(info)) {}
+      info_(std::move(info)),
+      hash_(info_->digest()) {}
 
 void FetchSession::Start(net::Loop& loop, const net::SocketAddress& to, Clock::Duration timeout,
                          std::unique_ptr<FetchSession> session) {
@@ -118,7 +119,7 @@ void FetchSession::OnChunkPiece(net::Session& s, std::uint32_t offset, std::size
 void FetchSession::OnChunkEnd(net::Session& s) {
   auto events = events_.lock();
   if (!events) return s.Close();
-  if (chunk_keep_) events->OnFetchChunkDone(key_, chunk_, hash_.Digest() == info_->chunk_hashes[chunk_]);
+  if (chunk_keep_) events->OnFetchChunkDone(key_, chunk_, info_->chunks.Matches(chunk_, hash_.Finish()));
 }
 
 }  // namespace lanswarm::peer

@@ -4,8 +4,9 @@
 //
 // The session reads the stream in exact steps (exact_reads), and chunk data
 // in pieces of at most 1 MiB into this handler's one page-aligned buffer,
-// where it is hashed and from where it is written to disk: one copy, and
-// memory per connection bounded by the piece size whatever the chunk size.
+// where it is hashed (with the file's digest, streamed piece by piece) and
+// from where it is written to disk: one copy, and memory per connection
+// bounded by the piece size whatever the chunk size.
 //
 // It decides nothing: every event goes to FetchEvents (peer/downloader),
 // which owns the download state.
@@ -20,7 +21,7 @@
 #include "common/auth/key_ring.h"
 #include "common/net/session.h"
 #include "common/proto/messages.h"
-#include "fileinfo/checksum.h"
+#include "fileinfo/chunk_hasher.h"
 #include "fileinfo/fileinfo.h"
 #include "peer/chunk_picker.h"
 
@@ -40,7 +41,8 @@ class FetchEvents {
   // A false return (a disk error) drops the chunk.
   virtual bool OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t offset, const std::uint8_t* data,
                             std::size_t len) = 0;
-  // The whole chunk arrived; `good` says whether it matched its XXH3.
+  // The whole chunk arrived; `good` says whether it matched its digest in
+  // the .fileinfo (with the file's algorithm: XXH3, SHA-256 or BLAKE2b).
   virtual void OnFetchChunkDone(PeerKey key, std::uint32_t index, bool good) = 0;
   virtual void OnFetchReject(PeerKey key, std::uint32_t index, proto::RejectReason why) = 0;
   virtual void OnFetchClosed(PeerKey key, const Status& why) = 0;
@@ -90,7 +92,7 @@ class FetchSession : public net::SessionHandler {
   // The chunk whose data is arriving.
   std::uint32_t chunk_ = 0;
   bool chunk_keep_ = false;
-  StreamingChunkHash hash_;
+  ChunkHasher hash_;  // of info_'s algorithm
   std::unique_ptr<AlignedBuffer> buffer_;
 };
 

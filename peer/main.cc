@@ -194,13 +194,20 @@ int RunKill(const Config& c) {
   return Fail(kExitFailed, "the peer daemon (pid " + std::to_string(pid) + ") did not stop");
 }
 
-int RunShare(const Config& c, const std::string& file, const std::string& fileinfo_out, bool quiet) {
+int RunShare(const Config& c, const std::string& file, const std::string& fileinfo_out, const std::string& digest_name,
+             bool quiet) {
+  std::optional<DigestAlgorithm> digest;
+  if (!digest_name.empty()) {
+    auto parsed = ParseDigestName(digest_name);
+    if (!parsed.ok()) return Fail(kExitUsage, "--digest: " + parsed.status().message());
+    digest = *parsed;
+  }
   HashOptions opts;
   struct stat st;
   const bool big = ::stat(file.c_str(), &st) == 0 && st.st_size >= (256 << 20);
   ProgressLine progress(stderr, !quiet && big && StatusLine::IsTerminal(stderr), "hashing");
   opts.progress = [&](std::uint64_t done, std::uint64_t total) { progress.Update(done, total); };
-  auto shared = PrepareShare(file, fileinfo_out, opts);
+  auto shared = PrepareShare(file, fileinfo_out, digest, opts);
   progress.Finish();
   if (!shared.ok()) return Fail(kExitFailed, shared.status().message());
   std::vector<std::uint32_t> missing;
@@ -286,7 +293,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   Common common;
   bool foreground = false, json = false, quiet = false;
-  std::string file, fileinfo_out, target;
+  std::string file, fileinfo_out, target, digest_name;
 
   auto* start = app.add_subcommand("start-server", "Start the daemon (detached unless --foreground)");
   common.AddTo(start);
@@ -298,6 +305,8 @@ int Main(int argc, char** argv) {
   share->add_option("file", file, "The file to share")->required();
   share->add_option("--fileinfo", fileinfo_out,
                     "Its .fileinfo: verified against when it exists, written when not (default <file>.fileinfo)");
+  share->add_option("--digest", digest_name,
+                    "Chunk checksum of a .fileinfo made now: xxh3 (default), sha256 or blake2b (see fileinfo create)");
   share->add_flag("-q,--quiet", quiet, "Print nothing on success");
   auto* unshare = app.add_subcommand("unshare", "Stop seeding a file");
   common.AddTo(unshare);
@@ -333,7 +342,7 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   if (start->parsed()) return RunStart(*config, foreground);
   if (kill->parsed()) return RunKill(*config);
-  if (share->parsed()) return RunShare(*config, file, fileinfo_out, quiet);
+  if (share->parsed()) return RunShare(*config, file, fileinfo_out, digest_name, quiet);
   if (unshare->parsed()) return RunUnshare(*config, target);
   if (get->parsed()) {
     get_flags.log_level_given = !common.log_level.empty();

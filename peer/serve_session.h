@@ -2,7 +2,8 @@
 // all sharing a ServeContext (the registry, the upload cap, open files).
 //
 // Contract: a chunk leaves this peer only after its bytes, as read from
-// disk for this very send, matched the .fileinfo's XXH3-64. A mismatch
+// disk for this very send, matched its digest in the .fileinfo (XXH3-64,
+// SHA-256 or BLAKE2b-256, as the file names). A mismatch
 // means the file changed under us: the file stops being served and the
 // daemon is told (on_changed).
 #pragma once

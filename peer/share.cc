@@ -48,7 +48,7 @@ Status CheckOnDisk(const SharedFile& f) {
 }
 
 Result<SharedFile> PrepareShare(const std::string& path, const std::string& fileinfo_path,
-                                const HashOptions& options) {
+                                std::optional<DigestAlgorithm> digest, const HashOptions& options) {
   auto abs = Absolute(path);
   if (!abs.ok()) return abs.status();
   SharedFile f;
@@ -58,6 +58,11 @@ Result<SharedFile> PrepareShare(const std::string& path, const std::string& file
   if (::access(fi_path.c_str(), F_OK) == 0) {
     auto info = LoadFileInfo(fi_path);
     if (!info.ok()) return info.status();
+    if (digest && *digest != info->digest()) {
+      return Status::InvalidArgument(fmt::format("{} checks its chunks with {}, not {}; it keeps the digest it was "
+                                                 "made with (remove it to make a new one, or leave out --digest)",
+                                                 fi_path, DigestName(info->digest()), DigestName(*digest)));
+    }
     auto report = VerifyFile(f.path, *info, options);
     if (!report.ok()) return report.status();
     f.info = std::move(*info);
@@ -67,7 +72,7 @@ Result<SharedFile> PrepareShare(const std::string& path, const std::string& file
       return Status::Corruption(fmt::format("{}: no chunk matches {}; is it the right .fileinfo?", f.path, fi_path));
     }
   } else {
-    auto info = CreateFileInfo(f.path, 0, options);
+    auto info = CreateFileInfo(f.path, 0, digest.value_or(kDefaultDigest), options);
     if (!info.ok()) return info.status();
     LANSWARM_RETURN_IF_ERROR(SaveFileInfo(*info, fi_path, /*overwrite=*/false));
     f.info = std::move(*info);

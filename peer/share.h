@@ -3,6 +3,7 @@
 // daemon's event loop never stalls on a large file.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -15,8 +16,12 @@ namespace lanswarm::peer {
 // `fileinfo_path` (empty: "<path>.fileinfo"), the file is verified against
 // it and only matching chunks count as held; a file matching none of them is
 // an error. Without one, the .fileinfo is created there (never overwritten)
-// and every chunk is held. Paths in the result are absolute.
+// with `digest` (default xxh3) and every chunk is held. A `digest` given for
+// an existing .fileinfo of another digest is an error rather than ignored:
+// the file keeps the digest it was published with. Paths in the result are
+// absolute.
 Result<SharedFile> PrepareShare(const std::string& path, const std::string& fileinfo_path,
+                                std::optional<DigestAlgorithm> digest = std::nullopt,
                                 const HashOptions& options = {});
 
 // Compares the file on disk with what was recorded when it was verified.

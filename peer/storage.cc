@@ -15,7 +15,7 @@
 
 #include "common/aligned_buffer.h"
 #include "common/units.h"
-#include "fileinfo/checksum.h"
+#include "fileinfo/chunk_hasher.h"
 #include "fileinfo/scan.h"
 
 namespace lanswarm::peer {
@@ -135,7 +135,7 @@ Result<bool> ChunkOnDiskMatches(int fd, const FileInfo& info, std::uint32_t inde
   const std::uint32_t len = info.layout().length(index);
   // Memory bounded by the hasher's read unit, whatever the chunk size.
   AlignedBuffer buf(std::min<std::size_t>(len, kHashPiece));
-  StreamingChunkHash hash;
+  ChunkHasher hash(info.digest());
   std::size_t got = 0;
   while (got < len) {
     const ssize_t n = ::pread(fd, buf.data(), std::min(buf.size(), len - got), static_cast<off_t>(start + got));
@@ -145,7 +145,7 @@ Result<bool> ChunkOnDiskMatches(int fd, const FileInfo& info, std::uint32_t inde
     hash.Update(buf.data(), static_cast<std::size_t>(n));
     got += static_cast<std::size_t>(n);
   }
-  return hash.Digest() == info.chunk_hashes[index];
+  return info.chunks.Matches(index, hash.Finish());
 }
 
 Result<Reservation> ReservePartial(const std::string& out_arg, const FileInfo& info, bool force,

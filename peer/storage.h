@@ -3,8 +3,8 @@
 // chunk is verified.
 //
 // Resume never trusts a record of what was written: the chunks of an
-// existing .partial are hashed again, and only those matching their XXH3
-// count as held. Unwritten regions of a reserved file read as zeros without
+// existing .partial are hashed again, and only those matching their digest
+// (with the file's algorithm) count as held. Unwritten regions of a reserved file read as zeros without
 // touching the disk, so this costs about what reading the held chunks does.
 #pragma once
 
@@ -65,7 +65,8 @@ Result<Reservation> ReservePartial(const std::string& out, const FileInfo& info,
 // and any other error say that the .partial is kept and what to do.
 Status WritePiece(int fd, const std::string& partial, std::uint64_t at, const std::uint8_t* data, std::size_t len);
 
-// Whether chunk `index` as stored in `fd` hashes to its XXH3 in `info`;
+// Whether chunk `index` as stored in `fd` hashes to its digest in `info`,
+// with the algorithm `info` names;
 // false also when the file ends before the chunk does. For a chunk whose
 // bytes two writers may have mixed. Errors only when the read fails.
 // REQUIRES: index < info.chunk_count().

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -12,19 +13,28 @@ using namespace lanswarm;
 
 namespace {
 
-void Bench(const char* label, std::uint64_t size, std::uint32_t chunk_size) {
+void Bench(const char* label, std::uint64_t size, std::uint32_t chunk_size,
+           DigestAlgorithm digest = DigestAlgorithm::kXxh3) {
   FileInfo info;
   info.name = "big-image.raw";
   info.size = size;
   info.chunk_size = chunk_size;
   std::mt19937_64 rng(42);
-  info.chunk_hashes.resize(ChunkCountFor(size, chunk_size));
-  for (auto& h : info.chunk_hashes) h = rng();
+  const std::uint64_t count = ChunkCountFor(size, chunk_size);
+  info.chunks = ChunkDigestList(digest);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint8_t bytes[kMaxDigestSize];
+    for (std::size_t b = 0; b < DigestSize(digest); b += 8) {
+      const std::uint64_t r = rng();
+      std::memcpy(bytes + b, &r, 8);
+    }
+    info.chunks.Append(ChunkDigest(digest, ByteView(bytes, DigestSize(digest))));
+  }
   info.id = FileId::FromHash128(rng(), rng());
   const std::string text = SerializeFileInfo(info);
-  // What a packed binary encoding would need: 8 bytes per checksum plus a
+  // What a packed binary encoding would need: the checksums' bytes plus a
   // header of roughly 64 bytes with the name.
-  const std::size_t binary = 64 + info.name.size() + 8 * info.chunk_hashes.size();
+  const std::size_t binary = 64 + info.name.size() + info.chunks.packed().size();
 
   std::vector<double> ms;
   for (int i = 0; i < 15; ++i) {
@@ -48,5 +58,7 @@ int main() {
   Bench("100 GiB, auto chunk size (16 MiB)", 100ull << 30, AutoChunkSize(100ull << 30));
   Bench("4 GiB, auto chunk size (2 MiB)", 4ull << 30, AutoChunkSize(4ull << 30));
   Bench("256 GiB at 256 KiB (max chunks)", 256ull << 30, 256 * 1024);
+  Bench("100 GiB, auto, --digest sha256", 100ull << 30, AutoChunkSize(100ull << 30), DigestAlgorithm::kSha256);
+  Bench("256 GiB at 256 KiB, sha256", 256ull << 30, 256 * 1024, DigestAlgorithm::kSha256);
   return 0;
 }

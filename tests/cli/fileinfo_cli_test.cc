@@ -37,6 +37,10 @@ TEST_CASE("fileinfo cli: --help on the program and every subcommand exits 0", "[
     CHECK(Has(r.out, "Usage"));
   }
   CHECK(Has(Fileinfo({"create", "--help"}).out, "--chunk-size"));
+  const std::string create_help = Fileinfo({"create", "--help"}).out;
+  CHECK(Has(create_help, "--digest"));
+  CHECK(Has(create_help, "sha256"));
+  CHECK(Has(create_help, "blake2b"));
 }
 
 TEST_CASE("fileinfo cli: usage errors exit 2 with one line", "[cli]") {
@@ -84,6 +88,48 @@ TEST_CASE("fileinfo cli: show --json is machine-readable and complete", "[cli]")
   CHECK(j["last_chunk_size"] == 1);
   CHECK(j["file_id"].get<std::string>().size() == 32);
   CHECK(j["chunks"].size() == 3);
+  CHECK(j["digest"] == "xxh3");
+  CHECK(j["chunks"][0].get<std::string>().size() == 16);
+}
+
+TEST_CASE("fileinfo cli: create --digest sha256 and blake2b; show and verify use the file's digest", "[cli][digest]") {
+  TempDir dir;
+  std::string data = RandomBytes(4 * kChunk + 10, 14);
+  WriteTestFile(dir.File("f"), data);
+  for (const std::string digest : {"sha256", "blake2b"}) {
+    INFO(digest);
+    const std::string fi = dir.File("f." + digest);
+    auto c = Fileinfo({"create", "--digest", digest, dir.File("f"), "-o", fi});
+    INFO(c.err);
+    REQUIRE(c.exit_code == 0);
+    CHECK(Has(c.out, "5 chunks of 256 KiB, " + digest + ", id "));
+    CHECK(Has(ReadTestFile(fi), "\ndigest = \"" + digest + "\"\n"));
+    auto j = nlohmann::json::parse(Fileinfo({"show", "--json", fi}).out);
+    CHECK(j["digest"] == digest);
+    CHECK(j["chunks"][4].get<std::string>().size() == 64);
+    CHECK(Has(Fileinfo({"show", fi}).out, "digest      " + digest));
+    CHECK(Has(Fileinfo({"show", "--chunks", fi}).out, digest == "sha256" ? "sha-256 " : "blake2b-256 "));
+    CHECK(Fileinfo({"verify", fi, dir.File("f")}).exit_code == 0);
+  }
+  data[3 * kChunk + 1] ^= 0x04;
+  WriteTestFile(dir.File("f"), data);
+  auto v = Fileinfo({"verify", dir.File("f.sha256"), dir.File("f")});
+  CHECK(v.exit_code == 1);
+  CHECK(Has(v.out, "bad chunk 3 "));
+  CHECK(Has(v.out, "damaged: 1 of 5 chunks bad"));
+}
+
+TEST_CASE("fileinfo cli: create --digest with an unknown name exits 2 with one line and writes nothing", "[cli][digest]") {
+  TempDir dir;
+  WriteTestFile(dir.File("f"), "data");
+  for (const char* bad : {"md5", "SHA256", ""}) {
+    INFO(bad);
+    auto r = Fileinfo({"create", "--digest", bad, dir.File("f")});
+    CHECK(r.exit_code == 2);
+    CheckOneLineError(r, "--digest: unknown digest");
+    CHECK(Has(r.err, "expected xxh3, sha256 or blake2b"));
+  }
+  CHECK(Fileinfo({"show", dir.File("f.fileinfo")}).exit_code == 2);  // none was written
 }
 
 TEST_CASE("fileinfo cli: verify lists a bad middle chunk and a bad short last chunk, exit 1", "[cli]") {

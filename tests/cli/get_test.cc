@@ -7,6 +7,7 @@
 // Timing: holders are slowed with upload_rate where a test must act in the
 // middle of a transfer; every wait is bounded.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -36,21 +37,6 @@ struct ForegroundHolder {
   ForegroundHolder(int coord_port, const std::string& extra_config) : peer(coord_port, extra_config) {
     proc = std::make_unique<ChildProcess>(peer.Args({"start-server", "--foreground"}), peer.dir.File("fg.log"));
     REQUIRE(WaitFor([&] { return ScriptedClient(peer.port).connected(); }, 5s));
-  }
-};
-
-// A coordinator, an honest holder (slow, so the liar surely gets requests)
-// and a FakeHolder that sends corrupt chunks, both listed as holders.
-struct HonestAndLiar {
-  MiniCoordinator co;
-  TestFile file;
-  Peer honest;
-  std::unique_ptr<FakeHolder> fake;
-  HonestAndLiar(std::size_t size, std::uint64_t seed) : file(size, seed), honest(co.port, "upload_rate = \"2M\"\n") {
-    honest.Start();
-    honest.Share(file.path, file.fileinfo);
-    fake = std::make_unique<FakeHolder>(file.info, co.port);
-    REQUIRE(WaitFor([&] { return co.Query(file.info.id).size() == 2; }, 5s));
   }
 };
 

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "fileinfo/checksum.h"
+#include "fileinfo/chunk_hasher.h"
 #include "peer/fetch_session.h"
 #include "tests/support/session_harness.h"
 #include "tests/support/temp_dir.h"
@@ -69,15 +69,17 @@ struct RecordingEvents : FetchEvents {
   }
 };
 
-// A file of two chunks (2 MiB, then 1 MiB) described, not stored: the
-// holder sends slices of `data`; and a FetchSession connected to a holder.
+// A file of two chunks (2 MiB, then 1 MiB) described, not stored, its chunks
+// checked with `digest`: the holder sends slices of `data`; and a
+// FetchSession connected to a holder.
 struct Fetching {
-  Fetching() : holder(*h.loop, HolderOptions()) {
+  explicit Fetching(DigestAlgorithm digest = kDefaultDigest) : holder(*h.loop, HolderOptions()) {
     auto file = std::make_shared<FileInfo>();
+    file->chunks = ChunkDigestList(digest);
     file->name = "f";
     file->size = data.size();
     file->chunk_size = kChunk;
-    for (std::uint32_t i = 0; i < 2; ++i) file->chunk_hashes.push_back(ChunkHash(data.data() + i * kChunk, Length(i)));
+    for (std::uint32_t i = 0; i < 2; ++i) file->chunks.Append(HashChunk(digest, data.data() + i * kChunk, Length(i)));
     file->id.bytes.fill(0x5a);
     info = file;
     FetchSession::Start(*h.loop, holder.address, 2s,
@@ -173,6 +175,22 @@ TEST_CASE("fetch: a CHUNK with one byte wrong is done, not good", "[fetch]") {
   // The session goes on: the next chunk is good.
   f.SendChunk({1, 1, kPiece}, f.data, kChunk);
   CHECK(f.Expect(3).back() == "done 1 good");
+}
+
+TEST_CASE("fetch: a CHUNK of a SHA-256 or BLAKE2b file is checked with that digest across its pieces", "[fetch]") {
+  for (DigestAlgorithm digest : {DigestAlgorithm::kSha256, DigestAlgorithm::kBlake2b}) {
+    INFO(DigestName(digest));
+    Fetching f(digest);
+    f.SendChunk({1, 0, kChunk}, f.data, 0);  // two pieces, streamed into one digest
+    CHECK(f.Expect(4).back() == "done 0 good");
+    std::string bad = f.data;
+    bad[kChunk + 17] ^= 0x40;  // chunk 1, one piece
+    f.SendChunk({1, 1, kPiece}, bad, kChunk);
+    CHECK(f.Expect(3).back() == "done 1 bad");
+    // The hasher starts afresh for the next chunk.
+    f.SendChunk({1, 1, kPiece}, f.data, kChunk);
+    CHECK(f.Expect(3).back() == "done 1 good");
+  }
 }
 
 TEST_CASE("fetch: a chunk the downloader declines, or stops writing, is drained and the stream stays in step",

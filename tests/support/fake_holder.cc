@@ -16,8 +16,15 @@ namespace lanswarm::testing {
 
 using namespace std::chrono_literals;
 
+FakeHolder::FakeHolder(const FileInfo& info, int coordinator_port, Payload payload, std::uint8_t id)
+    : FakeHolder(info, coordinator_port, Behaviour::kGarbage, std::move(payload), id) {}
+
 FakeHolder::FakeHolder(const FileInfo& info, int coordinator_port, Behaviour behaviour, std::uint8_t id)
-    : info_(info), behaviour_(behaviour), id_(id) {
+    : FakeHolder(info, coordinator_port, behaviour, nullptr, id) {}
+
+FakeHolder::FakeHolder(const FileInfo& info, int coordinator_port, Behaviour behaviour, Payload payload,
+                       std::uint8_t id)
+    : info_(info), behaviour_(behaviour), payload_(std::move(payload)), id_(id) {
   sockaddr_in addr;
   listen_fd_ = ListenOnLoopback(&addr);
   REQUIRE(listen_fd_ >= 0);
@@ -83,7 +90,7 @@ void FakeHolder::Serve(int fd) {
   const auth::Identity me = ScriptedClient::IdentityOf(id_);
   auth::AcceptorHandshake hs(kOpen, me, proto::Hello{});
   handshake_ = &hs;
-  LyingHolder lie(info_, behaviour_);
+  LyingHolder lie(info_, behaviour_, payload_);
   while (!stop_) {
     ReportIfDue();
     if (const Bytes due = lie.Due(SteadyClock::Instance().now()); !due.empty() && !SendAll(fd, due.data(), due.size())) {

@@ -25,12 +25,15 @@ namespace lanswarm::testing {
 class FakeHolder {
  public:
   using Behaviour = LyingHolder::Behaviour;
+  using Payload = LyingHolder::Payload;
 
   // Listens on a free loopback port, reports `info`'s file whole to the
   // coordinator at `coordinator_port` under ScriptedClient::IdOf(id), and
   // serves until destroyed.
   FakeHolder(const FileInfo& info, int coordinator_port, Behaviour behaviour = Behaviour::kGarbage,
              std::uint8_t id = 99);
+  // Behaviour::kGarbage, sending what `payload` makes (random bytes when null).
+  FakeHolder(const FileInfo& info, int coordinator_port, Payload payload, std::uint8_t id = 99);
   FakeHolder(const FakeHolder&) = delete;
   FakeHolder& operator=(const FakeHolder&) = delete;
   ~FakeHolder();
@@ -41,6 +44,8 @@ class FakeHolder {
   int connections() const { return connections_; }  // connections accepted
 
  private:
+  // Both of the above; the serving thread starts last.
+  FakeHolder(const FileInfo& info, int coordinator_port, Behaviour behaviour, Payload payload, std::uint8_t id);
   void Report();
   void ReportIfDue();
   void Loop();
@@ -51,6 +56,7 @@ class FakeHolder {
 
   FileInfo info_;
   Behaviour behaviour_;
+  Payload payload_;
   std::uint8_t id_;
   int listen_fd_ = -1;
   int port_ = 0;

@@ -6,10 +6,11 @@
 
 namespace lanswarm::testing {
 
-LyingHolder::LyingHolder(const FileInfo& info, Behaviour behaviour)
+LyingHolder::LyingHolder(const FileInfo& info, Behaviour behaviour, Payload payload)
     : info_(info),
       behaviour_(behaviour),
-      garbage_(behaviour == Behaviour::kGarbage ? RandomBytes(info.chunk_size, 666) : std::string()) {}
+      payload_(std::move(payload)),
+      garbage_(behaviour == Behaviour::kGarbage && !payload_ ? RandomBytes(info.chunk_size, 666) : std::string()) {}
 
 Bytes LyingHolder::Answer(const proto::Message& m, Clock::TimePoint now) {
   if (const auto* open = std::get_if<proto::Open>(&m)) {
@@ -27,7 +28,12 @@ Bytes LyingHolder::Answer(const proto::Message& m, Clock::TimePoint now) {
   Bytes out;
   if (behaviour_ == Behaviour::kGarbage) {
     out = proto::EncodeFrame(proto::ChunkHeader{req->slot, req->index, len});
-    out.insert(out.end(), garbage_.begin(), garbage_.begin() + len);
+    if (payload_) {
+      const std::string made = payload_(req->index, len);
+      out.insert(out.end(), made.begin(), made.end());
+    } else {
+      out.insert(out.end(), garbage_.begin(), garbage_.begin() + len);
+    }
   } else if (behaviour_ == Behaviour::kTrickle && !trickle_started_) {
     // Only the connection's first request: the header of a second CHUNK
     // would land in the middle of the first one's bytes.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,9 +28,12 @@ class LyingHolder {
     kMute,     // OPEN never answered
   };
   static constexpr Clock::Duration kTrickleEvery = std::chrono::seconds(1);
+  // For kGarbage: the `len` bytes to send for chunk `index` instead of
+  // random ones (crafted chunks, e.g. tests/support/xxh3_collision).
+  using Payload = std::function<std::string(std::uint32_t index, std::uint32_t len)>;
 
   // One connection's script. `info` must outlive it.
-  LyingHolder(const FileInfo& info, Behaviour behaviour);
+  LyingHolder(const FileInfo& info, Behaviour behaviour, Payload payload = nullptr);
 
   // The bytes to send in answer to one message from the getter (possibly
   // none): for an OPEN of the file a full BITFIELD (REJECT unknown file for
@@ -49,7 +53,8 @@ class LyingHolder {
  private:
   const FileInfo& info_;
   Behaviour behaviour_;
-  std::string garbage_;  // one chunk's worth, for kGarbage
+  Payload payload_;
+  std::string garbage_;  // one chunk's worth, for kGarbage without a payload
   std::uint32_t requests_ = 0;
   // kTrickle: whether its one CHUNK has begun, how many of its bytes are
   // still to send, and when the next one is due.

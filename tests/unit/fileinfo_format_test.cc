@@ -2,7 +2,7 @@
 // corruption must give a one-line error that names the problem.
 #include <catch2/catch.hpp>
 
-#include "common/hex.h"
+#include "fileinfo/chunk_hasher.h"
 #include "fileinfo/fileinfo.h"
 #include "tests/support/temp_dir.h"
 
@@ -10,13 +10,20 @@ namespace lanswarm {
 
 namespace {
 
-FileInfo Sample(std::uint64_t size = 3 * 256 * 1024 + 77) {
+constexpr DigestAlgorithm kAllDigests[] = {DigestAlgorithm::kXxh3, DigestAlgorithm::kSha256,
+                                            DigestAlgorithm::kBlake2b};
+
+// Checksums that differ per chunk; an XXH3 sample's are fixed numbers so
+// that its text can be spelled out below.
+FileInfo Sample(std::uint64_t size = 3 * 256 * 1024 + 77, DigestAlgorithm digest = kDefaultDigest) {
   FileInfo info;
   info.name = "disk image.qcow2";
   info.size = size;
   info.chunk_size = 256 * 1024;
+  info.chunks = ChunkDigestList(digest);
   for (std::uint64_t i = 0; i < ChunkCountFor(size, info.chunk_size); ++i) {
-    info.chunk_hashes.push_back(0x0123456789abcdefULL * (i + 1));
+    info.chunks.Append(digest == DigestAlgorithm::kXxh3 ? ChunkDigest::FromXxh3(0x0123456789abcdefULL * (i + 1))
+                                                        : HashChunk(digest, &i, sizeof i));
   }
   info.id = *FileId::FromHex("00112233445566778899aabbccddeeff");
   return info;
@@ -54,6 +61,87 @@ TEST_CASE("fileinfo: serialize, parse, serialize gives equal bytes", "[fileinfo]
     CHECK(*parsed == info);
     CHECK(SerializeFileInfo(*parsed) == text);
   }
+}
+
+TEST_CASE("fileinfo: every digest round-trips, its name and checksums kept", "[fileinfo][digest]") {
+  for (DigestAlgorithm digest : kAllDigests) {
+    for (std::uint64_t size : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{3 * 256 * 1024 + 77}}) {
+      INFO(DigestName(digest) << ", " << size << " bytes");
+      FileInfo info = Sample(size, digest);
+      REQUIRE(ValidateFileInfo(info).ok());
+      const std::string text = SerializeFileInfo(info);
+      auto parsed = ParseFileInfo(text, "x.fileinfo");
+      REQUIRE(parsed.ok());
+      CHECK(parsed->digest() == digest);
+      CHECK(*parsed == info);
+      CHECK(SerializeFileInfo(*parsed) == text);
+      // The key is written for the cryptographic digests only.
+      CHECK((text.find("\ndigest = ") != std::string::npos) == IsCryptographic(digest));
+    }
+  }
+}
+
+// The text every .fileinfo had before the digest key: an XXH3 file must
+// still be written byte for byte like this, so files, their diffs and
+// anything that compares them stay as they were.
+TEST_CASE("fileinfo: an XXH3 file is written exactly as before the digest key existed", "[fileinfo][digest]") {
+  CHECK(SerializeFileInfo(Sample()) ==
+        "# lanswarm fileinfo: the identity and chunk checksums of one file.\n"
+        "# Format: doc/fileinfo.md. Made by 'fileinfo create'.\n"
+        "lanswarm_fileinfo = 1\n"
+        "name = \"disk image.qcow2\"\n"
+        "size = 786509\n"
+        "chunk_size = 262144\n"
+        "chunk_count = 4\n"
+        "file_id = \"00112233445566778899aabbccddeeff\"  # XXH3-128 of the whole file\n"
+        "# XXH3-64 of each chunk, in order\n"
+        "chunks = [\n"
+        "  \"0123456789abcdef\",\n"
+        "  \"02468acf13579bde\",\n"
+        "  \"0369d0369d0369cd\",\n"
+        "  \"048d159e26af37bc\",\n"
+        "]\n");
+}
+
+TEST_CASE("fileinfo: a SHA-256 file names its digest before the id", "[fileinfo][digest]") {
+  const std::string text = SerializeFileInfo(Sample(1, DigestAlgorithm::kSha256));
+  CHECK(text.find("chunk_count = 1\ndigest = \"sha256\"\nfile_id = \"00112233445566778899aabbccddeeff\"  "
+                  "# SHA-256 of the chunk digests, first 16 bytes\n# SHA-256 of each chunk, in order\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("fileinfo: digest = \"xxh3\" written out reads as the default", "[fileinfo][digest]") {
+  const std::string text = SerializeFileInfo(Sample());
+  auto explicit_xxh3 = ParseFileInfo(Edited(text, "file_id = ", "digest = \"xxh3\"\nfile_id = "), "x.fileinfo");
+  REQUIRE(explicit_xxh3.ok());
+  CHECK(*explicit_xxh3 == Sample());
+}
+
+TEST_CASE("fileinfo: an unknown digest is one line naming it and the known ones", "[fileinfo][corrupt][digest]") {
+  const std::string text = SerializeFileInfo(Sample(3 * 256 * 1024 + 77, DigestAlgorithm::kSha256));
+  CHECK(Has(ErrorOf(Edited(text, "digest = \"sha256\"", "digest = \"md5\"")),
+            "key 'digest': unknown digest \"md5\" (expected xxh3, sha256 or blake2b)"));
+  CHECK(Has(ErrorOf(Edited(text, "digest = \"sha256\"", "digest = \"SHA256\"")), "unknown digest \"SHA256\""));
+  // A name with a newline in it still makes one line.
+  CHECK(Has(ErrorOf(Edited(text, "digest = \"sha256\"", "digest = \"sha\\n256\"")), "unknown digest"));
+  CHECK(Has(ErrorOf(Edited(text, "digest = \"sha256\"", "digest = 256")), "key 'digest': expected a string"));
+}
+
+TEST_CASE("fileinfo: a checksum must have its digest's length: 16 hex digits for xxh3, 64 for the others",
+          "[fileinfo][corrupt][digest]") {
+  // A SHA-256 checksum in an XXH3 file, by a missing digest key.
+  std::string sha = SerializeFileInfo(Sample(3 * 256 * 1024 + 77, DigestAlgorithm::kSha256));
+  CHECK(Has(ErrorOf(Edited(sha, "digest = \"sha256\"\n", "")), "checksum 0 is not 16 hex digits (digest xxh3)"));
+  // XXH3 checksums in a file that says blake2b.
+  const std::string xxh = SerializeFileInfo(Sample());
+  CHECK(Has(ErrorOf(Edited(xxh, "file_id = ", "digest = \"blake2b\"\nfile_id = ")),
+            "checksum 0 is not 64 hex digits (digest blake2b)"));
+  // One digit short, one too many, one not hex.
+  const FileInfo info = Sample(3 * 256 * 1024 + 77, DigestAlgorithm::kBlake2b);
+  const std::string text = SerializeFileInfo(info), h = info.chunks[2].ToHex();
+  CHECK(Has(ErrorOf(Edited(text, h, h.substr(1))), "checksum 2 is not 64 hex digits (digest blake2b)"));
+  CHECK(Has(ErrorOf(Edited(text, h, h + "0")), "checksum 2 is not 64 hex digits"));
+  CHECK(Has(ErrorOf(Edited(text, h, h.substr(1) + "x")), "checksum 2 is not 64 hex digits"));
 }
 
 TEST_CASE("fileinfo: save and load through a file, refusing to overwrite", "[fileinfo]") {
@@ -133,7 +221,7 @@ TEST_CASE("fileinfo: chunk count disagrees with size / chunk size", "[fileinfo][
 TEST_CASE("fileinfo: checksum list too short", "[fileinfo][corrupt]") {
   FileInfo info = Sample();
   std::string text = SerializeFileInfo(info);
-  text = Edited(text, "  \"" + HexU64(info.chunk_hashes.back()) + "\",\n", "");
+  text = Edited(text, "  \"" + info.chunks[info.chunk_count() - 1].ToHex() + "\",\n", "");
   CHECK(Has(ErrorOf(text), "3 checksums listed, chunk_count says 4"));
 }
 
@@ -144,8 +232,8 @@ TEST_CASE("fileinfo: checksum list too long", "[fileinfo][corrupt]") {
 
 TEST_CASE("fileinfo: checksum that is not 16 hex digits", "[fileinfo][corrupt]") {
   FileInfo info = Sample();
-  const std::string h = HexU64(info.chunk_hashes[1]);
-  CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), h, h.substr(0, 15) + "z")), "checksum 1 is not 16 hex digits"));
+  const std::string h = info.chunks[1].ToHex();
+  CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), h, h.substr(0, 15) + "z")), "checksum 1 is not 16 hex digits (digest xxh3)"));
   CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), h, h.substr(0, 15))), "checksum 1 is not 16 hex digits"));
   CHECK(Has(ErrorOf(Edited(SerializeFileInfo(info), "\"" + h + "\"", "12")), "element 1: expected a string"));
 }
@@ -217,7 +305,7 @@ TEST_CASE("ValidateFileName: accepts ordinary names, dots inside included", "[fi
 
 TEST_CASE("ValidateFileInfo: catches inconsistent structs", "[fileinfo]") {
   FileInfo info = Sample();
-  info.chunk_hashes.pop_back();
+  info.chunks.Resize(info.chunk_count() - 1);
   CHECK(Has(ValidateFileInfo(info).message(), "3 chunk checksums for 4 chunks"));
   info = Sample();
   info.chunk_size = 3000;

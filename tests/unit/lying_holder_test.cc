@@ -20,7 +20,7 @@ FileInfo ThreeAndABit() {
   info.name = "f.bin";
   info.chunk_size = 256 * 1024;
   info.size = 3 * 256 * 1024 + 100;
-  info.chunk_hashes.assign(4, 0);
+  info.chunks = ChunkDigestList(kDefaultDigest, 4);
   info.id.bytes.fill(0x42);
   return info;
 }

@@ -97,6 +97,23 @@ TEST_CASE("PrepareShare: a new file gets a .fileinfo and every chunk", "[peer]")
   CHECK(CheckOnDisk(*f).ok());
 }
 
+TEST_CASE("PrepareShare: --digest makes a SHA-256 .fileinfo; an existing one keeps its own digest", "[peer][digest]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(3 * kChunk + 5, 4);
+  testing::WriteTestFile(dir.File("a.bin"), data);
+  auto f = PrepareShare(dir.File("a.bin"), "", DigestAlgorithm::kSha256);
+  REQUIRE(f.ok());
+  CHECK(f->info.digest() == DigestAlgorithm::kSha256);
+  CHECK(f->verified.all());
+  CHECK(LoadFileInfo(f->fileinfo_path)->digest() == DigestAlgorithm::kSha256);
+  // Verified against with its own digest, whether or not it is named again.
+  CHECK(PrepareShare(dir.File("a.bin"), "")->verified.all());
+  CHECK(PrepareShare(dir.File("a.bin"), "", DigestAlgorithm::kSha256)->verified.all());
+  auto other = PrepareShare(dir.File("a.bin"), "", DigestAlgorithm::kBlake2b);
+  CHECK(other.status().code() == Status::Code::kInvalidArgument);
+  CHECK(Has(other.status().message(), "checks its chunks with sha256, not blake2b"));
+}
+
 TEST_CASE("PrepareShare: a damaged copy against its .fileinfo shares only good chunks", "[peer]") {
   TempDir dir;
   std::string data = testing::RandomBytes(4 * kChunk, 2);
@@ -199,7 +216,7 @@ TEST_CASE("BuildReport: 2 whole, 1 partial, 0 changed or empty, port only", "[pe
   auto file = [](std::uint8_t n, std::uint32_t chunks) {
     SharedFile f;
     f.info.id.bytes.fill(n);
-    f.info.chunk_hashes.resize(chunks);
+    f.info.chunks.Resize(chunks);
     f.verified = Bitfield(chunks, true);
     return f;
   };

@@ -2,9 +2,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
+#include <sodium.h>
 #include <xxhash.h>
 
+#include "fileinfo/chunk_hasher.h"
 #include "fileinfo/scan.h"
 #include "tests/support/temp_dir.h"
 
@@ -21,12 +25,44 @@ FileInfo Reference(const std::string& data, std::uint32_t chunk_size, const std:
   info.size = data.size();
   info.chunk_size = chunk_size;
   for (std::size_t off = 0; off < data.size(); off += chunk_size) {
-    info.chunk_hashes.push_back(XXH3_64bits(data.data() + off, std::min<std::size_t>(chunk_size, data.size() - off)));
+    info.chunks.Append(
+        ChunkDigest::FromXxh3(XXH3_64bits(data.data() + off, std::min<std::size_t>(chunk_size, data.size() - off))));
   }
   XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
   info.id = FileId::FromHash128(h.high64, h.low64);
   return info;
 }
+
+// The same for a cryptographic digest, straight from libsodium: each chunk's
+// digest, then the id over the digests (doc/fileinfo.md).
+FileInfo CryptoReference(const std::string& data, std::uint32_t chunk_size, const std::string& name,
+                         DigestAlgorithm digest) {
+  FileInfo info;
+  info.name = name;
+  info.size = data.size();
+  info.chunk_size = chunk_size;
+  info.chunks = ChunkDigestList(digest);
+  auto hash = [&](const void* p, std::size_t len) {
+    std::uint8_t out[32];
+    if (digest == DigestAlgorithm::kSha256) {
+      crypto_hash_sha256(out, static_cast<const unsigned char*>(p), len);
+    } else {
+      crypto_generichash(out, sizeof out, static_cast<const unsigned char*>(p), len, nullptr, 0);
+    }
+    return Bytes(out, out + sizeof out);
+  };
+  Bytes all;
+  for (std::size_t off = 0; off < data.size(); off += chunk_size) {
+    const Bytes d = hash(data.data() + off, std::min<std::size_t>(chunk_size, data.size() - off));
+    info.chunks.Append(ChunkDigest(digest, d));
+    all.insert(all.end(), d.begin(), d.end());
+  }
+  const Bytes id = hash(all.data(), all.size());
+  std::copy_n(id.begin(), FileId::kSize, info.id.bytes.begin());
+  return info;
+}
+
+constexpr DigestAlgorithm kCrypto[] = {DigestAlgorithm::kSha256, DigestAlgorithm::kBlake2b};
 
 }  // namespace
 
@@ -63,7 +99,7 @@ TEST_CASE("CreateFileInfo: same result for any thread count and memory budget", 
         last = done;
         ++calls;
       };
-      auto info = CreateFileInfo(dir.File("f"), 0, opts);
+      auto info = CreateFileInfo(dir.File("f"), 0, kDefaultDigest, opts);
       REQUIRE(info.ok());
       CHECK(*info == want);
       CHECK(ordered);
@@ -94,7 +130,7 @@ TEST_CASE("CreateFileInfo: chunks larger than the read piece are hashed across p
     INFO(threads);
     HashOptions opts;
     opts.threads = threads;
-    auto info = CreateFileInfo(dir.File("f"), 4 << 20, opts);
+    auto info = CreateFileInfo(dir.File("f"), 4 << 20, kDefaultDigest, opts);
     REQUIRE(info.ok());
     CHECK(info->chunk_count() == 3);
     CHECK(*info == Reference(data, 4 << 20, "f"));
@@ -114,7 +150,7 @@ TEST_CASE("HashFile: a file shorter than its layout is an error, not garbage", "
   testing::WriteTestFile(dir.File("f"), testing::RandomBytes(kChunk, 1));
   int fd = ::open(dir.File("f").c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
-  auto r = HashFile(fd, ChunkLayout(3 * kChunk, kChunk), "f");
+  auto r = HashFile(fd, ChunkLayout(3 * kChunk, kChunk), kDefaultDigest, "f");
   ::close(fd);
   CHECK(r.status().code() == Status::Code::kCorruption);
   CHECK(r.status().message().find("ends at byte 262144") != std::string::npos);
@@ -177,6 +213,82 @@ TEST_CASE("VerifyFile: zero-byte file against its fileinfo", "[scan]") {
   auto report = VerifyFile(dir.File("empty"), *info);
   REQUIRE(report.ok());
   CHECK(report->whole());
+}
+
+}  // namespace lanswarm
+
+namespace lanswarm {
+
+TEST_CASE("CreateFileInfo: SHA-256 and BLAKE2b match libsodium for every size, chunk size and thread count",
+          "[scan][digest]") {
+  testing::TempDir dir;
+  struct Row {
+    std::size_t size;
+    std::uint32_t chunk_size;  // 4 MiB: chunks spanning four read pieces
+  };
+  const Row rows[] = {{0, kChunk},          {1, kChunk},           {kChunk, kChunk},
+                      {37 * kChunk + 12345, kChunk}, {10 * 1024 * 1024 + 5, 4 << 20}, {(3 << 20) + 9, 1 << 20}};
+  for (DigestAlgorithm digest : kCrypto) {
+    for (const Row& row : rows) {
+      const std::string data = testing::RandomBytes(row.size, row.size + 3);
+      testing::WriteTestFile(dir.File("f"), data);
+      const FileInfo want = CryptoReference(data, row.chunk_size, "f", digest);
+      for (unsigned threads : {1u, 2u, 3u}) {
+        INFO(DigestName(digest) << ", " << row.size << " bytes in chunks of " << row.chunk_size << ", " << threads
+                                << " threads");
+        HashOptions opts;
+        opts.threads = threads;
+        std::uint64_t last = 0;
+        bool growing = true;
+        opts.progress = [&](std::uint64_t done, std::uint64_t total) {
+          growing = growing && done > last && total == data.size();
+          last = done;
+        };
+        auto info = CreateFileInfo(dir.File("f"), row.chunk_size, digest, opts);
+        REQUIRE(info.ok());
+        CHECK(info->digest() == digest);
+        CHECK(*info == want);
+        CHECK(growing);
+        CHECK(last == data.size());
+      }
+    }
+  }
+}
+
+TEST_CASE("VerifyFile: a SHA-256 or BLAKE2b file finds one flipped byte and a cut tail", "[scan][digest]") {
+  testing::TempDir dir;
+  const std::string data = testing::RandomBytes(6 * kChunk + 100, 8);
+  for (DigestAlgorithm digest : kCrypto) {
+    INFO(DigestName(digest));
+    const FileInfo info = CryptoReference(data, kChunk, "f", digest);
+    testing::WriteTestFile(dir.File("f"), data);
+    auto whole = VerifyFile(dir.File("f"), info);
+    REQUIRE(whole.ok());
+    CHECK(whole->whole());
+
+    std::string damaged = data;
+    damaged[2 * kChunk + 1] ^= 0x10;
+    testing::WriteTestFile(dir.File("f"), damaged.substr(0, 5 * kChunk + 3));
+    auto report = VerifyFile(dir.File("f"), info);
+    REQUIRE(report.ok());
+    CHECK(report->bad_chunks == std::vector<std::uint32_t>{2, 5, 6});
+    CHECK_FALSE(report->id_matches);
+  }
+}
+
+TEST_CASE("HashFile: a SHA-256 file shorter than its layout is an error, with any thread count", "[scan][digest]") {
+  testing::TempDir dir;
+  testing::WriteTestFile(dir.File("f"), testing::RandomBytes(5 * kChunk + 1, 1));
+  int fd = ::open(dir.File("f").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  for (unsigned threads : {1u, 2u}) {
+    HashOptions opts;
+    opts.threads = threads;
+    auto r = HashFile(fd, ChunkLayout(12 * kChunk, kChunk), DigestAlgorithm::kSha256, "f", opts);
+    CHECK(r.status().code() == Status::Code::kCorruption);
+    CHECK(r.status().message().find("ends at byte") != std::string::npos);
+  }
+  ::close(fd);
 }
 
 }  // namespace lanswarm

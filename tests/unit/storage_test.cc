@@ -25,8 +25,8 @@ using testing::WriteTestFile;
 
 constexpr std::uint32_t kChunk = 256 << 10;
 
-FileInfo InfoOf(const std::string& path) {
-  auto info = CreateFileInfo(path, kChunk);
+FileInfo InfoOf(const std::string& path, DigestAlgorithm digest = kDefaultDigest) {
+  auto info = CreateFileInfo(path, kChunk, digest);
   REQUIRE(info.ok());
   return *info;
 }
@@ -132,6 +132,47 @@ TEST_CASE("storage: a chunk on disk is checked against its hash, short or damage
   REQUIRE(wronly >= 0);
   CHECK_FALSE(ChunkOnDiskMatches(wronly, info, 0).ok());  // unreadable: an error, not a mismatch
   ::close(wronly);
+}
+
+TEST_CASE("storage: a chunk on disk of a SHA-256 or BLAKE2b file is checked with that digest", "[storage][digest]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(2 * kChunk + 100, 9);
+  WriteTestFile(dir.File("src"), data);
+  for (DigestAlgorithm digest : {DigestAlgorithm::kSha256, DigestAlgorithm::kBlake2b}) {
+    CAPTURE(DigestName(digest));
+    const FileInfo info = InfoOf(dir.File("src"), digest);
+    std::string copy = data;
+    copy[2 * kChunk + 99] ^= 0x80;  // the last byte of the short last chunk
+    WriteTestFile(dir.File("out.partial"), copy);
+    const int fd = ::open(dir.File("out.partial").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    const bool expected[] = {true, true, false};
+    for (std::uint32_t i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      const Result<bool> same = ChunkOnDiskMatches(fd, info, i);
+      REQUIRE(same.ok());
+      CHECK(*same == expected[i]);
+    }
+    ::close(fd);
+  }
+}
+
+TEST_CASE("storage: resume of a SHA-256 file keeps only chunks whose SHA-256 matches", "[storage][digest]") {
+  TempDir dir;
+  const std::string data = testing::RandomBytes(4 * kChunk, 10);
+  WriteTestFile(dir.File("src"), data);
+  const FileInfo info = InfoOf(dir.File("src"), DigestAlgorithm::kSha256);
+  std::string partial = data;
+  partial[kChunk + 5] ^= 1;                                     // chunk 1 damaged
+  partial.replace(3 * kChunk, kChunk, std::string(kChunk, '\0'));  // chunk 3 never written
+  WriteTestFile(dir.File("out.partial"), partial);
+  auto r = ReservePartial(dir.File("out"), info, false);
+  REQUIRE(r.ok());
+  CHECK(r->resumed);
+  CHECK(r->held.has(0));
+  CHECK_FALSE(r->held.has(1));
+  CHECK(r->held.has(2));
+  CHECK_FALSE(r->held.has(3));
 }
 
 TEST_CASE("storage: a chunk larger than the read unit is checked in pieces", "[storage]") {

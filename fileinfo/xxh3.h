@@ -1,5 +1,7 @@
-// The two checksums of the format, and the one place that picks xxHash's
-// entry points.
+// XXH3, the fast non-cryptographic digest of the format (XXH3-64 per chunk,
+// XXH3-128 of the whole file as its id), and the one place that picks
+// xxHash's entry points. Callers outside fileinfo/ go through ChunkHasher
+// (fileinfo/chunk_hasher.h), which also knows the cryptographic digests.
 //
 // Normal builds call the _dispatch entry points, which choose SSE2, AVX2 or
 // AVX-512 at run time (about 4x faster than the portable code here). Debian
@@ -21,8 +23,8 @@
 
 namespace lanswarm {
 
-// XXH3-64 of one chunk: the per-chunk checksum.
-inline std::uint64_t ChunkHash(const void* data, std::size_t len) {
+// XXH3-64 (seed 0) of one chunk.
+inline std::uint64_t Xxh3_64(const void* data, std::size_t len) {
 #ifdef LANSWARM_STATIC
   return XXH3_64bits(data, len);
 #else
@@ -30,19 +32,19 @@ inline std::uint64_t ChunkHash(const void* data, std::size_t len) {
 #endif
 }
 
-// Streaming XXH3-64 of one chunk fed in pieces; equal to ChunkHash of the
+// Streaming XXH3-64 of one chunk fed in pieces; equal to Xxh3_64 of the
 // concatenation. For chunks larger than the hasher's read unit.
-class StreamingChunkHash {
+class Xxh3_64Stream {
  public:
   // The state is allocated by the library, so its layout may change between
   // xxHash versions without breaking us. Aborts only if malloc fails.
-  StreamingChunkHash() : state_(XXH3_createState()) {
+  Xxh3_64Stream() : state_(XXH3_createState()) {
     if (state_ == nullptr) std::abort();
     Reset();
   }
-  StreamingChunkHash(const StreamingChunkHash&) = delete;
-  StreamingChunkHash& operator=(const StreamingChunkHash&) = delete;
-  ~StreamingChunkHash() { XXH3_freeState(state_); }
+  Xxh3_64Stream(const Xxh3_64Stream&) = delete;
+  Xxh3_64Stream& operator=(const Xxh3_64Stream&) = delete;
+  ~Xxh3_64Stream() { XXH3_freeState(state_); }
 
   void Reset() { XXH3_64bits_reset(state_); }
   void Update(const void* data, std::size_t len) {
@@ -52,22 +54,24 @@ class StreamingChunkHash {
     XXH3_64bits_update_dispatch(state_, data, len);
 #endif
   }
+  // Leaves the state as it was: more Updates continue the same stream.
   std::uint64_t Digest() const { return XXH3_64bits_digest(state_); }
 
  private:
   XXH3_state_t* state_;
 };
 
-// Streaming XXH3-128 over a whole file, fed in order: the file id.
-class WholeFileHasher {
+// Streaming XXH3-128 over a whole file, fed in order: the file id of an
+// XXH3 .fileinfo.
+class Xxh3_128Stream {
  public:
-  WholeFileHasher() : state_(XXH3_createState()) {
+  Xxh3_128Stream() : state_(XXH3_createState()) {
     if (state_ == nullptr) std::abort();
     XXH3_128bits_reset(state_);
   }
-  WholeFileHasher(const WholeFileHasher&) = delete;
-  WholeFileHasher& operator=(const WholeFileHasher&) = delete;
-  ~WholeFileHasher() { XXH3_freeState(state_); }
+  Xxh3_128Stream(const Xxh3_128Stream&) = delete;
+  Xxh3_128Stream& operator=(const Xxh3_128Stream&) = delete;
+  ~Xxh3_128Stream() { XXH3_freeState(state_); }
 
   void Update(const void* data, std::size_t len) {
 #ifdef LANSWARM_STATIC
