@@ -17,6 +17,9 @@ class Clock {
   virtual TimePoint now() const = 0;
 };
 
+// A duration in seconds, for people and for rates.
+inline double ToSeconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+
 // The real monotonic clock (CLOCK_MONOTONIC).
 class SteadyClock final : public Clock {
  public:

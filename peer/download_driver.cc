@@ -14,7 +14,6 @@ namespace {
 // tie-break, which get the same seed, do not draw the same numbers.
 constexpr std::uint64_t kHolderSeedMix = 0x9e3779b97f4a7c15ULL;
 
-double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 
 // The local wall-clock time `left` from now, as HH:MM:SS, for people.
 std::string WallClockIn(Clock::Duration left) {
@@ -45,7 +44,7 @@ void DownloadDriver::Tick(Clock::TimePoint now) {
     if (Strike(stall.peer, BanReason::kStalls, now)) continue;
     const bool open = stall.kind == Stall::Kind::kOpen;
     Drop(stall.peer, fmt::format("{} within {:.0f} s", open ? "no answer to OPEN" : "no chunk from it",
-                                 Seconds(open ? kOpenTimeout : RequestTimeout(options_.chunk_size))));
+                                 ToSeconds(open ? kOpenTimeout : RequestTimeout(options_.chunk_size))));
   }
   // A slow holder's waiting requests go to faster ones; it keeps the chunk
   // it is sending.
@@ -200,7 +199,7 @@ bool DownloadDriver::Strike(PeerKey key, BanReason kind, Clock::TimePoint now) {
   const std::string why = BanCause(*ban);
   if (options_.log) {
     spdlog::warn("banned peer {} for {}: {}; not used for this file until {} (for {})", address, options_.file_name,
-                 why, WallClockIn(ban->until - now), FormatSeconds(Seconds(ban->until - now)));
+                 why, WallClockIn(ban->until - now), FormatSeconds(ToSeconds(ban->until - now)));
   }
   const std::string problem = "banned: " + why;
   holders_.NoteProblem(key, problem);

@@ -15,7 +15,6 @@ namespace lanswarm::peer {
 namespace {
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 
-double Seconds(Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
 Result<std::shared_ptr<Downloader>> Downloader::Start(const DownloadEnv& env, GetRequest request, DoneFn done) {
@@ -214,7 +213,7 @@ void Downloader::Finish(const Status& why) {
   finished_ = true;
   driver_.Stop();
   result_ = why;
-  elapsed_at_finish_ = Seconds(now() - started_);
+  elapsed_at_finish_ = ToSeconds(now() - started_);
   if (tick_timer_) env_.loop->CancelTimer(tick_timer_);
   tick_timer_ = 0;
   CloseSessions();
@@ -242,7 +241,7 @@ void Downloader::Finish(const Status& why) {
 
 nlohmann::json Downloader::Progress() const {
   const double rate = rate_.PerSecond();
-  const double elapsed = finished_ ? elapsed_at_finish_ : Seconds(now() - started_);
+  const double elapsed = finished_ ? elapsed_at_finish_ : ToSeconds(now() - started_);
   const std::uint64_t left = info_->size - std::min(info_->size, bytes_verified_);
   const Download& state = driver_.state();
   const HolderSet& holders = driver_.holders();

@@ -188,7 +188,9 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kReportArrives: {
       SyncTable();
       const Node& n = *nodes_[e.a];
-      if (!n.alive) return;  // a report on the wire when its sender died still lands; harmless either way
+      // Not filed once its sender is dead: a real one sent just before
+      // may land, and would expire after k x N as this peer does.
+      if (!n.alive) return;
       const proto::ReportEntry entry{file_, static_cast<proto::FileState>(e.b)};
       (void)table_->Report(IdOf(e.a), EndpointOf(e.a), std::span(&entry, 1));
       return;
@@ -354,7 +356,7 @@ void SwarmWorld::CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint3
 void SwarmWorld::CloseFromGetter(std::uint32_t node, peer::PeerKey key, const Status&) {
   auto it = nodes_[node]->out.find(key);
   if (it == nodes_[node]->out.end()) return;
-  CloseConn(it->second, true, true, "dropped");
+  CloseConn(it->second, true, true);
 }
 
 void SwarmWorld::Verified(std::uint32_t node, std::uint32_t index) {
@@ -378,7 +380,7 @@ void SwarmWorld::Finished(std::uint32_t node, const Status& why) {
   std::vector<std::uint32_t> out;
   for (const auto& [key, c] : n.out) out.push_back(c);
   std::sort(out.begin(), out.end());
-  for (std::uint32_t c : out) CloseConn(c, false, true, "done");
+  for (std::uint32_t c : out) CloseConn(c, false, true);
   n.out.clear();
   --open_getters_;
 }
@@ -480,7 +482,7 @@ void SwarmWorld::ForgetServing(Conn& c) {
 
 // --- Both ----------------------------------------------------------------
 
-void SwarmWorld::CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holder, const char*) {
+void SwarmWorld::CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holder) {
   Conn& c = conns_[conn];
   if (c.closed) return;
   c.closed = true;
@@ -513,7 +515,7 @@ void SwarmWorld::Kill(std::uint32_t index) {
     Conn& conn = conns_[c];
     if (conn.closed) continue;
     const bool is_getter = conn.getter == index;
-    CloseConn(c, false, false, "killed");
+    CloseConn(c, false, false);
     Schedule(config_.one_way, is_getter ? Kind::kClosedAtHolder : Kind::kClosedAtGetter, c);
   }
   n.out.clear();

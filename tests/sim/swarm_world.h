@@ -125,7 +125,7 @@ class SwarmWorld {
 
   // Both.
   void Kill(std::uint32_t node);
-  void CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holder, const char* why);
+  void CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holder);
   void Report(std::uint32_t node);
   void Query(std::uint32_t node);
   bool AllSettled() const;
