@@ -153,16 +153,23 @@ bench: deps
 	@tests/bench/peer_get.sh
 
 # The swarm simulator (doc/simulation.md): every scenario at N = 100 and
-# equal links at N = 1,000, 200 chunks of 256 KiB (`make sim`, about 2.5
-# minutes here, run by CI); `make sim-large`: N = 10,000 (hours with today's
-# policy, whose cost per chunk grows with N). One JSON line per run goes to
-# $(SIM_OUT)/results.jsonl; SIM_ARGS adds swarm_sim options.
+# equal links at N = 1,000, 200 chunks of 256 KiB, for the daemon's policy
+# and for the candidate (grants and trees, not in the daemon yet): `make
+# sim`, about 3.5 minutes here, run by CI. `make sim-large`: N = 10,000
+# (hours with the daemon's policy, whose cost per chunk grows with N). One
+# JSON line per run goes to $(SIM_OUT)/results.jsonl; SIM_ARGS adds
+# swarm_sim options.
+SIM_CANDIDATE := --grant-slots 2 --trees
 SIM_SCENARIOS := equal,fast-seed,slow-seed,weak-uplinks,slow-getters,churn,seed-leaves
 sim: deps
 	@$(SUBMAKE) MODE=release $(SIM)
 	@mkdir -p $(SIM_OUT)
+	@echo "The daemon's policy:"
 	@$(SIM) --scenario $(SIM_SCENARIOS) --n 100 --chunks 200 --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
 	@$(SIM) --scenario equal --n 1000 --chunks 200 --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
+	@echo "The candidate: holders grant two chunks at a time, tree children first (--grant-slots 2 --trees):"
+	@$(SIM) --scenario $(SIM_SCENARIOS) --n 100 --chunks 200 $(SIM_CANDIDATE) --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
+	@$(SIM) --scenario equal --n 1000 --chunks 200 $(SIM_CANDIDATE) --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
 
 sim-large: deps
 	@$(SUBMAKE) MODE=release $(SIM)

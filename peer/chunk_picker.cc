@@ -25,16 +25,26 @@ void ChunkPicker::MarkVerified(std::uint32_t index) {
   if (state_[index] == State::kNeeded) --needed_count_;
   state_[index] = State::kVerified;
   ++verified_count_;
+  Unuseful(index);
+}
+
+void ChunkPicker::Unuseful(std::uint32_t index) {
+  for (auto& [key, info] : peers_) {
+    if (info.has.size() == count_ && info.has.has(index)) --info.useful;
+  }
 }
 
 void ChunkPicker::OnPeerBitfield(PeerKey peer, const Bitfield& has) {
   PeerInfo& info = peers_[peer];
+  info.useful = 0;
   for (std::uint32_t i = 0; i < count_ && i < has.size(); ++i) {
     const bool had = info.has.size() == count_ && info.has.has(i);
     if (has.has(i) && !had) ++availability_[i];
     if (!has.has(i) && had) --availability_[i];
+    if (has.has(i) && state_[i] != State::kVerified) ++info.useful;
   }
   info.has = has.size() == count_ ? has : Bitfield(count_);
+  if (has.size() != count_) info.useful = 0;
 }
 
 void ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
@@ -44,6 +54,7 @@ void ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
   if (info.has.has(index)) return;
   info.has.set(index);
   ++availability_[index];
+  if (state_[index] != State::kVerified) ++info.useful;
 }
 
 void ChunkPicker::OnPeerGone(PeerKey peer) {
@@ -151,6 +162,7 @@ std::vector<PeerKey> ChunkPicker::OnVerified(std::uint32_t index, PeerKey peer) 
     if (state_[index] == State::kNeeded) --needed_count_;
     state_[index] = State::kVerified;
     ++verified_count_;
+    Unuseful(index);
   }
   std::sort(losers.begin(), losers.end());
   return losers;
@@ -180,6 +192,11 @@ std::size_t ChunkPicker::in_flight(PeerKey peer) const {
 bool ChunkPicker::has(PeerKey peer, std::uint32_t index) const {
   auto it = peers_.find(peer);
   return it != peers_.end() && index < count_ && it->second.has.size() == count_ && it->second.has.has(index);
+}
+
+std::uint32_t ChunkPicker::useful(PeerKey peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.useful;
 }
 
 }  // namespace lanswarm::peer

@@ -72,6 +72,9 @@ class ChunkPicker {
   std::size_t in_flight(PeerKey peer) const;
   // True when `peer`'s bitfield or a HAVE says it has chunk `index`.
   bool has(PeerKey peer, std::uint32_t index) const;
+  // How many chunks `peer` has that are not verified here: whether it is
+  // of any use (in flight elsewhere or not).
+  std::uint32_t useful(PeerKey peer) const;
 
  private:
   enum class State : std::uint8_t { kNeeded, kInFlight, kVerified };
@@ -79,7 +82,10 @@ class ChunkPicker {
     Bitfield has;
     std::unordered_set<std::uint32_t> requested;  // in flight from this peer
     std::unordered_set<std::uint32_t> late;       // of those, the ones marked late
+    std::uint32_t useful = 0;                     // chunks in `has` not verified here
   };
+  // `index` has just become verified: it is of no more use from anyone.
+  void Unuseful(std::uint32_t index);
   bool Failed(PeerKey peer, std::uint32_t index) const;
 
   // The pick order: fewer holders first, then the seeded random rank.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "common/backoff.h"
 
@@ -33,11 +34,33 @@ void Download::AddPeer(PeerKey peer, Clock::TimePoint now) {
   banned_.erase(peer);
 }
 
-void Download::OnBitfield(PeerKey peer, const Bitfield& has) {
+void Download::OnBitfield(PeerKey peer, const Bitfield& has, bool gated) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   it->second.ready = true;
+  it->second.gated = gated;
   picker_.OnPeerBitfield(peer, has);
+}
+
+void Download::OnGrant(PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end() && it->second.gated) ++it->second.grants;
+}
+
+std::uint32_t Download::ReturnGrants(PeerKey peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return 0;
+  return std::exchange(it->second.grants, 0);
+}
+
+bool Download::gated(PeerKey peer) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && it->second.gated;
+}
+
+std::uint32_t Download::grants(PeerKey peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.grants;
 }
 
 void Download::OnHave(PeerKey peer, std::uint32_t index) {
@@ -82,6 +105,26 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   if (!s.rate_started) {
     s.delivered.Add(now, 0);  // the rate counts from the first time we could ask
     s.rate_started = true;
+  }
+  if (s.gated) {
+    if (s.grants == 0) return {};
+    // One chunk per grant, whatever its pipeline would take, and no more
+    // than max_incoming from gated peers at once.
+    // A holder much slower than the others (a weak uplink) does not fill our
+    // link: its requests do not count.
+    const std::optional<Clock::Duration> median = MedianChunkTime(0);
+    std::size_t incoming = 0;
+    for (const auto& [key, other] : peers_) {
+      if (!other.gated) continue;
+      const bool slow = median && other.chunk_time > *median * kSlowFactor / 2;
+      incoming += slow ? 0 : other.queue.size();
+    }
+    if (incoming >= options_.max_incoming) return {};
+    std::vector<std::uint32_t> out =
+        picker_.Next(peer, std::min<std::size_t>(s.grants, options_.max_incoming - incoming));
+    s.grants -= static_cast<std::uint32_t>(out.size());
+    for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});
+    return out;
   }
   const std::size_t flying = picker_.in_flight(peer);
   const std::uint32_t depth = PipelineOf(s);

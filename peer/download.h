@@ -44,6 +44,10 @@ struct DownloadOptions {
   std::uint64_t seed = 0;            // the picker's tie-break
   std::uint32_t pipeline = 4;        // requests in flight per peer
   int endgame_duplicates = 2;
+  // Chunks coming from gated holders at once, over all of them: more grants
+  // are passed on, so that a holder's slot goes to someone whose link is
+  // free instead of sharing ours.
+  std::uint32_t max_incoming = 2;
   // The n-th failure of one chunk holds it back for min(cap, base * 2^(n-1))
   // before it is asked again; another holder is preferred meanwhile.
   Clock::Duration retry_base = std::chrono::milliseconds(100);
@@ -119,8 +123,19 @@ class Download {
   // A peer connected at `now` (its OPEN went out); it is asked for nothing
   // before its bitfield.
   void AddPeer(PeerKey peer, Clock::TimePoint now);
-  void OnBitfield(PeerKey peer, const Bitfield& has);
+  // `gated`: the peer sends only what it granted (peer/upload_scheduler):
+  // it is asked for one chunk per GRANT, and only then.
+  void OnBitfield(PeerKey peer, const Bitfield& has, bool gated = false);
   void OnHave(PeerKey peer, std::uint32_t index);
+  // A gated peer granted one chunk.
+  void OnGrant(PeerKey peer);
+  // Gives back the gated peer's unused grants (we pass: nothing to ask of
+  // it now); returns how many there were.
+  std::uint32_t ReturnGrants(PeerKey peer);
+  bool gated(PeerKey peer) const;
+  std::uint32_t grants(PeerKey peer) const;
+  // Whether the peer has any chunk not verified here.
+  bool Interesting(PeerKey peer) const { return picker_.useful(peer) > 0; }
   // Disconnected (or dropped by us): its requests go back to the picker.
   void OnPeerGone(PeerKey peer);
   // `bytes` of chunk data arrived from `peer` (see kProgressFloor).
@@ -197,6 +212,8 @@ class Download {
   struct PeerState {
     Clock::TimePoint added{};
     bool ready = false;             // bitfield seen
+    bool gated = false;             // asked only within its grants
+    std::uint32_t grants = 0;       // granted and not yet used
     bool stalled = false;           // reported by Tick; the caller is dropping it
     std::deque<Sent> queue;         // its requests in flight, in the order sent
     Clock::TimePoint last_delivery{};

@@ -28,7 +28,9 @@ DownloadDriver::DownloadDriver(const DriverOptions& options, const PeerId& self,
       bans_(bans),
       actions_(actions),
       state_(options.chunk_count, RequestTimeout(options.chunk_size),
-             DownloadOptions{.seed = options.seed, .pipeline = PipelineFor(options.chunk_size)}),
+             DownloadOptions{.seed = options.seed,
+                             .pipeline = PipelineFor(options.chunk_size),
+                             .max_incoming = options.max_incoming}),
       holders_(self, options.max_peers, options.seed ^ kHolderSeedMix) {}
 
 void DownloadDriver::Start(Clock::TimePoint now) {
@@ -63,6 +65,7 @@ void DownloadDriver::Tick(Clock::TimePoint now) {
   }
   if (holders_.QueryDue(now)) Query(now);
   ConnectMore(now);
+  Wake();  // also after a held chunk's retry wait, which no request's end marks
   PumpAll(now);
 }
 
@@ -80,6 +83,13 @@ void DownloadDriver::OnHolders(const Result<std::vector<proto::Holder>>& holders
   holders_.OnQueryAnswered(answer, state_.active_peers(), now);
   if (!answer.ok()) return;
   holders_.OnHolders(*holders);
+  ConnectMore(now);
+}
+
+void DownloadDriver::Prefer(const std::vector<proto::Holder>& list, Clock::TimePoint now) {
+  if (finished_) return;
+  holders_.OnHolders(list);
+  for (const proto::Holder& h : list) holders_.Prefer(h.peer);
   ConnectMore(now);
 }
 
@@ -101,6 +111,32 @@ void DownloadDriver::Pump(PeerKey key, Clock::TimePoint now) {
   if (finished_ || !state_.connected(key)) return;
   std::vector<std::uint32_t> next = state_.Next(key, now);
   if (!next.empty()) actions_.Request(key, next);
+  if (state_.gated(key)) UpdateInterest(key);
+}
+
+void DownloadDriver::UpdateInterest(PeerKey key) {
+  auto [it, fresh] = interest_.try_emplace(key, false);
+  if (state_.ReturnGrants(key) > 0) {
+    // A grant we cannot use now (our link is full, or all it has is on its
+    // way from others): given back, and no more until something of ours
+    // ends (Wake). Staying interested would have it grant us again at once.
+    it->second = false;
+    resting_.insert(key);
+    return actions_.Interest(key, false, true);
+  }
+  if (resting_.count(key) != 0) return;
+  const bool want = state_.Interesting(key);
+  if (it->second == want) return;  // a new holder starts out thinking we want nothing
+  it->second = want;
+  actions_.Interest(key, want, false);
+}
+
+void DownloadDriver::Wake() { resting_.clear(); }
+
+void DownloadDriver::OnGrant(PeerKey key, Clock::TimePoint now) {
+  if (finished_) return;
+  state_.OnGrant(key);
+  Pump(key, now);
 }
 
 void DownloadDriver::OnConnected(PeerKey key, Clock::TimePoint now) {
@@ -108,8 +144,8 @@ void DownloadDriver::OnConnected(PeerKey key, Clock::TimePoint now) {
   state_.AddPeer(key, now);
 }
 
-void DownloadDriver::OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now) {
-  state_.OnBitfield(key, has);
+void DownloadDriver::OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now, bool gated) {
+  state_.OnBitfield(key, has, gated);
   if (options_.log) spdlog::debug("{} holds {} of {} chunks", HolderName(key), has.count_set(), has.size());
   Pump(key, now);
 }
@@ -132,6 +168,7 @@ void DownloadDriver::OnChunk(PeerKey key, std::uint32_t index, bool good, Clock:
     }
     Strike(key, BanReason::kBadChunks, now);
   }
+  Wake();
   if (v.verified) {
     actions_.Verified(index);
     for (PeerKey loser : v.cancel) actions_.CancelRequest(loser, index);
@@ -154,6 +191,9 @@ void DownloadDriver::OnReject(PeerKey key, std::uint32_t index, proto::RejectRea
     Drop(key, "it does not serve this file");
     return;
   }
+  // A gated holder's refusal leaves its grant in place (a busy one means
+  // the grant had lapsed there).
+  if (state_.gated(key) && why != proto::RejectReason::kBusy) state_.OnGrant(key);
   if (why == proto::RejectReason::kElsewhere || why == proto::RejectReason::kBusy) {
     // Not a fault of the holder: ask others first, this one again later.
     state_.OnDeferred(key, index, now);
@@ -161,12 +201,16 @@ void DownloadDriver::OnReject(PeerKey key, std::uint32_t index, proto::RejectRea
     state_.OnReject(key, index, now);
   }
   if (why == proto::RejectReason::kChanged) Drop(key, "its copy changed on disk");
+  Wake();
   PumpAll(now);
 }
 
 void DownloadDriver::OnClosed(PeerKey key, const Status& why, bool was_connected, Clock::TimePoint now) {
   if (holders_.Find(key) == nullptr || finished_) return;
   state_.OnPeerGone(key);
+  interest_.erase(key);
+  resting_.erase(key);
+  Wake();
   holders_.OnClosed(key, why, now);
   if (options_.log) {
     if (was_connected) {

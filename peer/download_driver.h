@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,9 @@ class DriverActions {
   virtual void Connect(PeerKey key, const HolderSet::Holder& holder) = 0;
   virtual void Request(PeerKey key, const std::vector<std::uint32_t>& chunks) = 0;
   virtual void CancelRequest(PeerKey key, std::uint32_t index) = 0;
+  // Tell a gated holder whether we want anything it has; with `pass`, also
+  // give back its grants (nothing to ask of it now).
+  virtual void Interest(PeerKey key, bool interested, bool pass) = 0;
   // Close the connection to `key` (dropped, banned); OnClosed follows.
   virtual void Close(PeerKey key, const Status& why) = 0;
   // The chunk is verified: record it and announce it (HAVE, report).
@@ -52,6 +57,7 @@ struct DriverOptions {
   std::uint32_t chunk_count = 0;
   std::uint64_t chunk_size = 0;
   std::uint32_t max_peers = 32;   // holders downloaded from at once
+  std::uint32_t max_incoming = 2; // DownloadOptions::max_incoming
   std::uint64_t seed = 0;         // the picker's tie-break and the holder shuffle
   std::chrono::seconds holder_timeout{60};  // give up after this long without data
   bool log = true;                // warn/info lines through spdlog (the simulator turns them off)
@@ -72,8 +78,12 @@ class DownloadDriver {
 
   void Tick(Clock::TimePoint now);
   void OnHolders(const Result<std::vector<proto::Holder>>& holders, Clock::TimePoint now);
+  // Holders to connect before any other (our parents in a structure).
+  void Prefer(const std::vector<proto::Holder>& holders, Clock::TimePoint now);
   void OnConnected(PeerKey key, Clock::TimePoint now);
-  void OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now);
+  // `gated`: the holder sends only what it grants (OnGrant).
+  void OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now, bool gated = false);
+  void OnGrant(PeerKey key, Clock::TimePoint now);
   void OnHave(PeerKey key, std::uint32_t index, Clock::TimePoint now);
   // `bytes` of a chunk we need arrived from `key`: the download is not idle
   // (the give-up clock), and the holder is not stalling (kProgressFloor).
@@ -108,6 +118,11 @@ class DownloadDriver {
   void ConnectMore(Clock::TimePoint now);
   void PumpAll(Clock::TimePoint now);
   void Pump(PeerKey key, Clock::TimePoint now);
+  // A gated holder learns when our interest changes, and gets back grants
+  // we cannot use.
+  void UpdateInterest(PeerKey key);
+  // A request of ours ended: holders we passed may be of use again.
+  void Wake();
   void Drop(PeerKey key, const std::string& why);
   // Counts a strike of `kind` against `key` in the ban list; at its
   // threshold bans the holder for this file and closes it. True when it banned.
@@ -120,6 +135,8 @@ class DownloadDriver {
   DriverActions& actions_;
   Download state_;
   HolderSet holders_;
+  std::map<PeerKey, bool> interest_;  // what each gated holder was told last
+  std::set<PeerKey> resting_;         // gated holders we passed a grant of
   Clock::TimePoint idle_since_{};
   bool finished_ = false;
   const char* phase_ = "starting";

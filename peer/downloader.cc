@@ -116,6 +116,9 @@ void Downloader::CancelRequest(PeerKey key, std::uint32_t index) {
   if (FetchSession* session = SessionOf(key)) session->Cancel(index);
 }
 
+// No holder is gated yet (BITFIELD carries no such flag): never called.
+void Downloader::Interest(PeerKey, bool, bool) {}
+
 void Downloader::Close(PeerKey key, const Status& why) {
   if (FetchSession* session = SessionOf(key)) session->Close(why);
 }

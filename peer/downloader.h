@@ -97,6 +97,7 @@ class Downloader : public FetchEvents, DriverActions, public std::enable_shared_
   void Connect(PeerKey key, const HolderSet::Holder& holder) override;
   void Request(PeerKey key, const std::vector<std::uint32_t>& chunks) override;
   void CancelRequest(PeerKey key, std::uint32_t index) override;
+  void Interest(PeerKey key, bool interested, bool pass) override;
   void Close(PeerKey key, const Status& why) override;
   void Verified(std::uint32_t index) override;
   void Finished(const Status& why) override { Finish(why); }

@@ -31,6 +31,7 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
   // nothing to sort, however many holders a large swarm has named.
   if (busy >= max_peers_) return {};
   struct Candidate {
+    bool preferred;
     bool partial;
     int failures;
     PeerKey key;
@@ -38,12 +39,13 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
   std::vector<Candidate> candidates;
   for (const auto& [key, h] : holders_) {
     if (!(h.connected || h.connecting) && !banned(h.id) && now >= h.retry_at) {
-      candidates.push_back(Candidate{h.state != proto::FileState::kWhole, h.failures, key});
+      candidates.push_back(Candidate{h.preferred, h.state != proto::FileState::kWhole, h.failures, key});
     }
   }
   // Shuffled first, so that the stable sort leaves ties in random order.
   std::shuffle(candidates.begin(), candidates.end(), rng_);
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) {
+    if (x.preferred != y.preferred) return x.preferred;
     if (x.partial != y.partial) return !x.partial;
     return x.failures < y.failures;
   });
@@ -51,6 +53,10 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
   std::vector<PeerKey> keys;
   for (std::size_t i = 0; i < candidates.size() && i < room; ++i) keys.push_back(candidates[i].key);
   return keys;
+}
+
+void HolderSet::Prefer(const PeerId& id) {
+  if (auto it = keys_.find(id); it != keys_.end()) holders_[it->second].preferred = true;
 }
 
 void HolderSet::OnConnecting(PeerKey key) {

@@ -52,6 +52,7 @@ class HolderSet {
     bool connecting = false;
     bool connected = false;
     int failures = 0;  // connections lost in a row, since its last good chunk
+    bool preferred = false;  // connected before any other (Prefer)
     Clock::TimePoint retry_at{};
     std::string last_error;  // the last problem seen with it; empty when none
   };
@@ -74,6 +75,10 @@ class HolderSet {
   // busy, waiting out a failure, or `banned`; never brings the busy count
   // past max_peers. Call OnConnecting for each key actually connected.
   std::vector<PeerKey> NextToConnect(Clock::TimePoint now, const std::function<bool(const PeerId&)>& banned);
+
+  // The holder (listed before) is one of ours in a structure: it is
+  // connected before any other.
+  void Prefer(const PeerId& id);
 
   void OnConnecting(PeerKey key);
   void OnConnected(PeerKey key);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/sim/plot.sh RESULTS.jsonl OUT.png: makespan / t_min against N (log2
-# axis), one line per scenario, from swarm_sim's JSON lines; runs of the
-# same scenario and N are averaged. Needs python3 and gnuplot.
+# axis), one line per scenario and policy (the daemon's, or grants and
+# trees: --grant-slots with --trees), from swarm_sim's JSON lines; runs of
+# the same line and N are averaged. Needs python3 and gnuplot.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 RESULTS.jsonl OUT.png" >&2; exit 2; }
 command -v gnuplot >/dev/null || { echo "$0: gnuplot is missing (apt-get install gnuplot-nox)" >&2; exit 1; }
@@ -14,7 +15,12 @@ with open(sys.argv[1]) as f:
     for line in f:
         d = json.loads(line)
         if d["completed"] > 0:
-            runs[(d["scenario"], d["n"])].append(d["ratio"])
+            name = d["scenario"]
+            if d.get("grant_slots", 0) > 0:
+                name += ", grants" + (" and trees" if d.get("trees") else "")
+            else:
+                name += ", the daemon's policy"
+            runs[(name, d["n"])].append(d["ratio"])
 for scenario in sorted({s for s, _ in runs}):
     print(f'"{scenario}"')
     for (s, n), r in sorted(runs.items(), key=lambda kv: kv[0][1]):

@@ -64,6 +64,10 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   c.one_way = p.one_way;
   c.download_peers = p.download_peers;
   c.upload = p.upload;
+  c.grants = p.grant_slots > 0;
+  c.grant_slots = p.grant_slots;
+  c.max_incoming = p.max_incoming;
+  c.trees = p.trees;
   c.seed = p.seed;
   HostSpec seed{.up = u, .down = u};
   if (p.name == "fast-seed") seed.up = seed.down = 4 * u;

@@ -22,6 +22,9 @@ struct ScenarioParams {
   Nanos one_way = 1'000'000;
   std::uint32_t download_peers = 32;
   sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
+  std::uint32_t grant_slots = 0;
+  std::uint32_t max_incoming = 2;
+  bool trees = false;  // a getter's chunks from gated holders at once  // 0: holders serve every request at once; else they grant, this many at once
   // What TCP/IPv4 over Ethernet carries of a link's rate: a 1448-byte
   // segment payload (MSS with timestamps) per 1514-byte frame. Capacities
   // are the rate times this; t_min stays at the nominal rate, as the

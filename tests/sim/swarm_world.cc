@@ -49,6 +49,9 @@ enum class SwarmWorld::Kind : std::uint8_t {
   kChunk,          // a = conn, b = index: its last byte arrived
   kClosedAtGetter, // a = conn
   kClosedAtHolder, // a = conn
+  kInterest,       // a = conn, b = interested, c = pass: at the holder
+  kGrant,          // a = conn: at the getter
+  kGrantCheck,     // a = holder: unused grants may have lapsed
   kSettleAll,
 };
 
@@ -74,6 +77,9 @@ class SwarmWorld::Actions final : public peer::DriverActions {
     w_.Request(node_, key, chunks);
   }
   void CancelRequest(peer::PeerKey key, std::uint32_t index) override { w_.CancelRequest(node_, key, index); }
+  void Interest(peer::PeerKey key, bool interested, bool pass) override {
+    w_.Interest(node_, key, interested, pass);
+  }
   void Close(peer::PeerKey key, const Status& why) override { w_.CloseFromGetter(node_, key, why); }
   void Verified(std::uint32_t index) override { w_.Verified(node_, index); }
   void Finished(const Status& why) override { w_.Finished(node_, why); }
@@ -91,6 +97,7 @@ struct SwarmWorld::Node {
   std::uint32_t delivered_count = 0;
   std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
   sim::UploadSlots slots;
+  std::optional<peer::UploadScheduler> sched;  // WorldConfig::grants
   peer::BanList bans;
   std::unique_ptr<Actions> actions;
   std::unique_ptr<peer::DownloadDriver> driver;
@@ -110,6 +117,7 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
     n->host = net_.AddHost(spec.up, spec.down);
     n->getter = getter;
     n->slots = sim::UploadSlots(config_.upload);
+    if (config_.grants) n->sched.emplace(peer::UploadOptions{.slots = config_.grant_slots});
     n->have = Bitfield(chunk_count_);
     n->delivered = Bitfield(chunk_count_);
     n->outcome.start = spec.start;
@@ -129,6 +137,11 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
   for (const HostSpec& s : config_.seeds) add(s, false);
   for (const HostSpec& s : config_.getters) add(s, true);
   open_getters_ = static_cast<std::uint32_t>(config_.getters.size());
+  if (config_.trees) {
+    std::vector<double> uploads;
+    for (const HostSpec& g : config_.getters) uploads.push_back(g.up);
+    tree_.emplace(uploads);
+  }
   Schedule(100'000'000, Kind::kSettleAll, 0);
 }
 
@@ -230,7 +243,7 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kBitfield: {
       Conn& c = conns_[e.a];
       Bitfield has = std::move(bitfields_[e.b]);
-      if (!c.closed) nodes_[c.getter]->driver->OnBitfield(c.key, has, Time());
+      if (!c.closed) nodes_[c.getter]->driver->OnBitfield(c.key, has, Time(), nodes_[c.holder]->sched.has_value());
       return;
     }
     case Kind::kHave: {
@@ -241,6 +254,11 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kRequest: {
       Conn& c = conns_[e.a];
       if (c.closed) return;
+      if (auto& sched = nodes_[c.holder]->sched; sched && !sched->OnRequest(e.a)) {
+        // Its grant lapsed: asked again when it is granted again.
+        Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
+        return;
+      }
       if (!nodes_[c.holder]->slots.Admit(e.a)) {
         Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
         return;
@@ -275,6 +293,21 @@ void SwarmWorld::Dispatch(const Event& e) {
       return;
     }
     case Kind::kClosedAtHolder: return ForgetServing(conns_[e.a]);
+    case Kind::kInterest: {
+      Conn& c = conns_[e.a];
+      Node& h = *nodes_[c.holder];
+      if (c.closed || !h.sched || !h.alive) return;
+      h.sched->SetInterested(e.a, e.b != 0, e.c != 0);
+      return RunGrants(c.holder);
+    }
+    case Kind::kGrant: {
+      Conn& c = conns_[e.a];
+      if (!c.closed) nodes_[c.getter]->driver->OnGrant(c.key, Time());
+      return;
+    }
+    case Kind::kGrantCheck:
+      if (nodes_[e.a]->alive) RunGrants(e.a);
+      return;
     case Kind::kSettleAll:
       net_.Settle(now_, true);
       Schedule(100'000'000, Kind::kSettleAll, 0);
@@ -298,10 +331,20 @@ void SwarmWorld::StartGetter(std::uint32_t index) {
                               .chunk_count = chunk_count_,
                               .chunk_size = config_.chunk_size,
                               .max_peers = config_.download_peers,
+                              .max_incoming = config_.max_incoming,
                               .seed = config_.seed * 1'000'003 + index,
                               .log = false};
   n.driver = std::make_unique<peer::DownloadDriver>(options, IdOf(index), n.bans, *n.actions);
   n.driver->Start(Time());
+  if (config_.trees) {
+    std::vector<proto::Holder> parents;
+    for (int t = 0; t < 2; ++t) {
+      const std::uint32_t p = TreeParent(index, t);
+      const bool whole = !nodes_[p]->getter;
+      parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), whole ? proto::FileState::kWhole : proto::FileState::kPartial});
+    }
+    n.driver->Prefer(parents, Time());
+  }
   // Ticks at a random phase: daemons are not in step.
   Schedule(static_cast<Nanos>(rng_() % 100'000'000), Kind::kTick, index);
 }
@@ -348,6 +391,13 @@ void SwarmWorld::Request(std::uint32_t node, peer::PeerKey key, const std::vecto
   for (std::uint32_t index : chunks) Schedule(config_.one_way, Kind::kRequest, it->second, index);
 }
 
+void SwarmWorld::Interest(std::uint32_t node, peer::PeerKey key, bool interested, bool pass) {
+  auto it = nodes_[node]->out.find(key);
+  if (it != nodes_[node]->out.end()) {
+    Schedule(config_.one_way, Kind::kInterest, it->second, interested ? 1 : 0, pass ? 1 : 0);
+  }
+}
+
 void SwarmWorld::CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint32_t index) {
   auto it = nodes_[node]->out.find(key);
   if (it != nodes_[node]->out.end()) Schedule(config_.one_way, Kind::kCancel, it->second, index);
@@ -391,6 +441,13 @@ void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index, std::ui
   Node& g = *nodes_[c.getter];
   peer::DownloadDriver& d = *g.driver;
   d.OnData(c.key, rest, Time());
+  Node& h = *nodes_[c.holder];
+  if (config_.seed_leaves_after_one_copy && !h.getter && h.alive && !h.delivered.has(index)) {
+    // One full copy has left once every chunk has reached a getter once
+    // (on arrival: bytes the seed sent just before it went still land).
+    h.delivered.set(index);
+    if (++h.delivered_count == chunk_count_) Schedule(0, Kind::kKill, c.holder);
+  }
   // As peer/fetch_session: a chunk nobody wants any more is dropped unseen.
   if (d.Wanted(index)) {
     d.OnChunk(c.key, index, true, Time());
@@ -405,6 +462,10 @@ void SwarmWorld::OnOpen(std::uint32_t conn) {
   Conn& c = conns_[conn];
   if (c.closed) return;
   c.open_at_holder = true;
+  if (config_.trees && nodes_[c.holder]->sched &&
+      (TreeParent(c.getter, 0) == c.holder || TreeParent(c.getter, 1) == c.holder)) {
+    nodes_[c.holder]->sched->SetFavoured(conn, true);
+  }
   bitfields_.push_back(nodes_[c.holder]->have);
   Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
 }
@@ -417,12 +478,14 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     if (index >= chunk_count_ || !h.have.has(index)) {
       c.queue.pop_front();
       h.slots.Drop(conn);
+      if (h.sched) h.sched->OnRefused(conn, Time());
       Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
       continue;
     }
     if (!h.slots.TryStart(conn)) return;  // in line for a slot
     c.queue.pop_front();
     if (h.spread && !h.spread->ShouldSend(index)) {
+      if (h.sched) h.sched->OnRefused(conn, Time());
       Schedule(config_.one_way, Kind::kReject, conn, index,
                static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
       PumpLine(c.holder, h.slots.Done(conn));
@@ -454,12 +517,9 @@ void SwarmWorld::OnFlowDone(FlowId flow) {
   // Those in line for a slot first, then this connection's next request.
   PumpLine(c.holder, h.slots.Done(conn));
   Pump(conn);
-  if (config_.seed_leaves_after_one_copy && !h.getter && h.alive) {
-    // One full copy has left once every chunk has been delivered once.
-    if (!h.delivered.has(c.sending)) {
-      h.delivered.set(c.sending);
-      if (++h.delivered_count == chunk_count_) Kill(c.holder);
-    }
+  if (h.sched) {
+    h.sched->OnSent(conn);
+    RunGrants(c.holder);
   }
 }
 
@@ -478,6 +538,27 @@ void SwarmWorld::ForgetServing(Conn& c) {
   const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
   std::erase(h.in, conn);
   if (h.alive) PumpLine(c.holder, h.slots.Forget(conn));
+  if (h.alive && h.sched) {
+    h.sched->Forget(conn);
+    RunGrants(c.holder);
+  }
+}
+
+std::uint32_t SwarmWorld::TreeParent(std::uint32_t getter, int t) const {
+  const auto seeds = static_cast<std::uint32_t>(config_.seeds.size());
+  const std::uint32_t p = tree_->Parent(getter - seeds, t);
+  return p == peer::SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
+}
+
+void SwarmWorld::RunGrants(std::uint32_t holder) {
+  Node& h = *nodes_[holder];
+  const std::vector<peer::UploadScheduler::ConnKey> grants = h.sched->Grants(Time());
+  for (peer::UploadScheduler::ConnKey c : grants) {
+    Schedule(config_.one_way, Kind::kGrant, static_cast<std::uint32_t>(c));
+  }
+  if (!grants.empty()) {
+    Schedule(std::chrono::nanoseconds(peer::UploadOptions{}.grant_timeout).count() + 1, Kind::kGrantCheck, holder);
+  }
 }
 
 // --- Both ----------------------------------------------------------------

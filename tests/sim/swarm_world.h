@@ -30,6 +30,8 @@
 #include "peer/ban_list.h"
 #include "peer/download_driver.h"
 #include "peer/spread_tracker.h"
+#include "peer/swarm_tree.h"
+#include "peer/upload_scheduler.h"
 #include "tests/sim/upload_slots.h"
 #include "tests/sim/flow_network.h"
 
@@ -50,6 +52,15 @@ struct WorldConfig {
   // 0 slots: the daemon's rule (every connection sends at once); else the
   // experiment of tests/sim/upload_slots.h.
   sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
+  // Holders grant (peer/upload_scheduler) instead of serving every request
+  // at once; grant_slots is UploadOptions::slots.
+  bool grants = false;
+  std::uint32_t grant_slots = 2;
+  std::uint32_t max_incoming = 2;
+  // Two interior-disjoint binary trees over the getters (SplitStream's
+  // shape): each getter connects to its two parents first, and a holder
+  // grants its children before others. Needs grants.
+  bool trees = false;
   std::chrono::seconds report_interval{10};
   std::uint32_t expiry_multiple = 3;
   bool seed_leaves_after_one_copy = false;
@@ -109,6 +120,7 @@ class SwarmWorld {
   void Connect(std::uint32_t node, peer::PeerKey key, const PeerId& holder);
   void Request(std::uint32_t node, peer::PeerKey key, const std::vector<std::uint32_t>& chunks);
   void CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint32_t index);
+  void Interest(std::uint32_t node, peer::PeerKey key, bool interested, bool pass);
   void CloseFromGetter(std::uint32_t node, peer::PeerKey key, const Status& why);
   void Verified(std::uint32_t node, std::uint32_t index);
   void Finished(std::uint32_t node, const Status& why);
@@ -122,6 +134,11 @@ class SwarmWorld {
   void ForgetServing(Conn& c);
   // Offers each connection in `line` its chance at a free slot, in order.
   void PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line);
+  // A getter's parent in tree t (0 or 1): a node index.
+  std::uint32_t TreeParent(std::uint32_t getter, int t) const;
+  std::optional<peer::SwarmTree> tree_;  // WorldConfig::trees; members are getters in node order
+  // Sends the GRANTs the holder's scheduler gives now.
+  void RunGrants(std::uint32_t holder);
 
   // Both.
   void Kill(std::uint32_t node);

@@ -204,4 +204,22 @@ TEST_CASE("picker: a late mark ends with its request", "[picker]") {
   CHECK(p.Next(1, 1).empty());
 }
 
+TEST_CASE("picker: a peer is useful while it has a chunk not verified here", "[picker]") {
+  ChunkPicker p(4, 1);
+  p.MarkVerified(0);
+  p.OnPeerBitfield(7, Bits("1100"));
+  CHECK(p.useful(7) == 1);  // chunk 1
+  p.OnPeerHave(7, 2);
+  p.OnPeerHave(7, 2);  // twice counts once
+  CHECK(p.useful(7) == 2);
+  p.OnPeerBitfield(8, Bits("0110"));
+  CHECK(p.useful(8) == 2);
+  REQUIRE(p.Next(8, 1).size() == 1);
+  p.OnVerified(1, 8);
+  p.OnVerified(2, 8);
+  CHECK(p.useful(7) == 0);
+  CHECK(p.useful(8) == 0);
+  CHECK(p.useful(9) == 0);  // unknown
+}
+
 }  // namespace lanswarm::peer

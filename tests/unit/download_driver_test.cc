@@ -48,6 +48,9 @@ class Recorder final : public DriverActions {
   void CancelRequest(PeerKey key, std::uint32_t index) override {
     lines.push_back(fmt::format("cancel {} {}", key, index));
   }
+  void Interest(PeerKey key, bool interested, bool pass) override {
+    lines.push_back(fmt::format("interest {} {}{}", key, interested ? "yes" : "no", pass ? " pass" : ""));
+  }
   void Close(PeerKey key, const Status& why) override { lines.push_back(fmt::format("close {}: {}", key, why.message())); }
   void Verified(std::uint32_t index) override { lines.push_back(fmt::format("verified {}", index)); }
   void Finished(const Status& why) override { lines.push_back("finished: " + (why.ok() ? "ok" : why.message())); }
@@ -184,6 +187,60 @@ TEST_CASE("driver: REJECT of the whole file drops the holder; a lost holder's ch
   f.driver.OnClosed(1, Status::IOError("reset"), true, f.t);
   CHECK(f.driver.state().active_peers() == 0);
   CHECK(f.driver.holders().Find(1)->last_error.empty() == false);
+}
+
+TEST_CASE("driver: a gated holder is asked one chunk per grant, told our interest, and given back what we cannot use") {
+  Fixture f(3);
+  f.driver.Start(f.t);
+  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
+  f.driver.OnConnected(1, f.t);
+  f.actions.Take();
+  f.driver.OnBitfield(1, f.All(3), f.t, /*gated=*/true);
+  CHECK(f.actions.Take() == std::vector<std::string>{"interest 1 yes"});  // nothing asked before a grant
+  f.driver.OnGrant(1, f.t);
+  std::vector<std::string> lines = f.actions.Take();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("request 1 ", 0) == 0);
+  const auto first = static_cast<std::uint32_t>(std::stoul(lines[0].substr(10)));
+  // A refusal keeps the grant: another chunk is asked at once.
+  f.driver.OnReject(1, first, proto::RejectReason::kMissing, f.t);
+  lines = f.actions.Take();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("request 1 ", 0) == 0);
+  const auto second = static_cast<std::uint32_t>(std::stoul(lines[0].substr(10)));
+  CHECK(second != first);
+  f.driver.OnData(1, 256 * 1024, f.t);
+  f.driver.OnChunk(1, second, true, f.t);
+  CHECK(f.actions.Take() == std::vector<std::string>{fmt::format("verified {}", second)});
+  // Two grants: the two chunks left (the refused one too: no other
+  // holder has it).
+  f.driver.OnGrant(1, f.t);
+  f.driver.OnGrant(1, f.t);
+  lines = f.actions.Take();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].rfind("request 1 ", 0) == 0);
+  CHECK(lines[1] == fmt::format("request 1 {}", first));
+  // Two chunks on their way is max_incoming: a third grant is passed back,
+  // and we rest until a request of ours ends.
+  f.driver.OnGrant(1, f.t);
+  CHECK(f.actions.Take() == std::vector<std::string>{"interest 1 no pass"});
+  f.driver.OnHave(1, 0, f.t);
+  CHECK(f.actions.Take().empty());
+  f.driver.OnData(1, 256 * 1024, f.t);
+  f.driver.OnChunk(1, first, true, f.t);
+  CHECK(f.actions.Take() == std::vector<std::string>{fmt::format("verified {}", first), "interest 1 yes"});
+}
+
+TEST_CASE("driver: a holder with nothing we lack is not told we are interested") {
+  Fixture f(1);
+  f.driver.Start(f.t);
+  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
+  f.driver.OnConnected(1, f.t);
+  f.actions.Take();
+  f.driver.OnBitfield(1, Bitfield(1), f.t, true);
+  CHECK(f.actions.Take().empty());
+  f.driver.OnHave(1, 0, f.t);
+  CHECK(f.actions.Take() == std::vector<std::string>{"interest 1 yes"});
 }
 
 }  // namespace lanswarm::peer
