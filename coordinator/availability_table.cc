@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/sodium_init.h"
+#include "common/swarm_tree.h"
 
 namespace lanswarm::coordinator {
 
@@ -231,11 +232,47 @@ std::vector<proto::Holder> AvailabilityTable::Query(const FileId& file, const pr
   const auto now = clock_.now();
   const std::size_t n = holders.size();
   const std::size_t start = n == 0 ? 0 : rotation_++ % n;
+  // The asker's parents in the file's two trees first (common/swarm_tree: the
+  // members are the file's holders in the order of their slots; a root's
+  // parent is a whole copy).
+  std::uint32_t parents[2] = {kNone, kNone};
+  if (asker_index != kNone && limits_.max_holders_per_answer >= 2) {
+    const std::uint32_t file_index = it->second;
+    const auto& files = peers_[asker_index].files;
+    auto mine = std::lower_bound(files.begin(), files.end(), file_index,
+                                 [](const PeerFile& f, std::uint32_t fi) { return IndexOf(f.packed) < fi; });
+    if (mine != files.end() && IndexOf(mine->packed) == file_index && StateOf(mine->packed) == proto::FileState::kPartial) {
+      for (int t = 0; t < 2; ++t) {
+        const std::uint32_t p = SwarmTree::EqualParent(mine->slot, static_cast<std::uint32_t>(n), t);
+        std::uint32_t chosen = kNone;
+        if (p != SwarmTree::kSource) {
+          chosen = holders[p];
+        } else {
+          for (std::size_t k = 0; k < n; ++k) {
+            const std::uint32_t h = holders[(start + k) % n];
+            if (StateOf(h) == proto::FileState::kWhole && !Expired(peers_[IndexOf(h)], now)) {
+              chosen = h;
+              break;
+            }
+          }
+        }
+        if (chosen == kNone || IndexOf(chosen) == asker_index || Expired(peers_[IndexOf(chosen)], now)) continue;
+        if (t == 1 && parents[0] != kNone && IndexOf(parents[0]) == IndexOf(chosen)) continue;
+        parents[t] = chosen;
+        const Peer& peer = peers_[IndexOf(chosen)];
+        out.push_back(proto::Holder{peer.id, peer.endpoint, StateOf(chosen), proto::kHolderParent});
+      }
+    }
+  }
+  auto is_parent = [&](std::uint32_t h) {
+    return (parents[0] != kNone && IndexOf(parents[0]) == IndexOf(h)) ||
+           (parents[1] != kNone && IndexOf(parents[1]) == IndexOf(h));
+  };
   // Two passes over the same rotation: whole copies, then partial ones.
   for (proto::FileState want : {proto::FileState::kWhole, proto::FileState::kPartial}) {
     for (std::size_t k = 0; k < n && out.size() < limits_.max_holders_per_answer; ++k) {
       const std::uint32_t h = holders[(start + k) % n];
-      if (StateOf(h) != want || IndexOf(h) == asker_index) continue;
+      if (StateOf(h) != want || IndexOf(h) == asker_index || is_parent(h)) continue;
       const Peer& peer = peers_[IndexOf(h)];
       if (Expired(peer, now)) continue;
       out.push_back(proto::Holder{peer.id, peer.endpoint, want});

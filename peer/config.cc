@@ -61,6 +61,7 @@ Result<Config> LoadConfig(const std::string& path) {
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.hello_timeout", 1, 600, &l.hello_timeout));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("limits.idle_timeout", 10, 86400, &l.idle_timeout));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("download_peers", 1, 1000, &c.download_peers));
+  LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("upload_slots", 0, 64, &c.upload_slots));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("ban_after_bad_chunks", 1, 1000, &c.ban_after_bad_chunks));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("ban_after_stalls", 1, 1000, &c.ban_after_stalls));
   LANSWARM_RETURN_IF_ERROR(doc.SetIfPresent("ban_cooldown", 1, 7 * 86400, &c.ban_cooldown));

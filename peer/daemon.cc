@@ -173,6 +173,7 @@ void Daemon::StartTimers() {
   loop_->AddPeriodic(std::chrono::seconds(1), [this] {
     const Clock::TimePoint now = loop_->clock().now();
     upload_rate_.Add(now, serving_->uploaded_bytes);
+    serving_->RunGrants();  // grants unused for UploadOptions::grant_timeout lapse
     for (const Ban& b : node_->bans().Expire(now)) {
       spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
     }

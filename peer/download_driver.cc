@@ -86,13 +86,6 @@ void DownloadDriver::OnHolders(const Result<std::vector<proto::Holder>>& holders
   ConnectMore(now);
 }
 
-void DownloadDriver::Prefer(const std::vector<proto::Holder>& list, Clock::TimePoint now) {
-  if (finished_) return;
-  holders_.OnHolders(list);
-  for (const proto::Holder& h : list) holders_.Prefer(h.peer);
-  ConnectMore(now);
-}
-
 void DownloadDriver::ConnectMore(Clock::TimePoint now) {
   if (finished_) return;
   const auto banned = [&](const proto::PeerId& id) { return bans_.Banned(options_.file, id, now); };
@@ -115,20 +108,22 @@ void DownloadDriver::Pump(PeerKey key, Clock::TimePoint now) {
 }
 
 void DownloadDriver::UpdateInterest(PeerKey key) {
-  auto [it, fresh] = interest_.try_emplace(key, false);
+  auto [it, fresh] = interest_.try_emplace(key, 0);  // a new holder starts out thinking we want nothing
+  const HolderSet::Holder* h = holders_.Find(key);
+  const std::uint8_t parent = h != nullptr && h->preferred ? proto::kParent : 0;
   if (state_.ReturnGrants(key) > 0) {
     // A grant we cannot use now (our link is full, or all it has is on its
     // way from others): given back, and no more until something of ours
     // ends (Wake). Staying interested would have it grant us again at once.
-    it->second = false;
+    it->second = parent;
     resting_.insert(key);
-    return actions_.Interest(key, false, true);
+    return actions_.Interest(key, proto::kPass | parent);
   }
   if (resting_.count(key) != 0) return;
-  const bool want = state_.Interesting(key);
-  if (it->second == want) return;  // a new holder starts out thinking we want nothing
-  it->second = want;
-  actions_.Interest(key, want, false);
+  const std::uint8_t flags = (state_.Interesting(key) ? proto::kInterested : 0) | parent;
+  if (it->second == flags) return;
+  it->second = flags;
+  actions_.Interest(key, flags);
 }
 
 void DownloadDriver::Wake() { resting_.clear(); }

@@ -40,9 +40,10 @@ class DriverActions {
   virtual void Connect(PeerKey key, const HolderSet::Holder& holder) = 0;
   virtual void Request(PeerKey key, const std::vector<std::uint32_t>& chunks) = 0;
   virtual void CancelRequest(PeerKey key, std::uint32_t index) = 0;
-  // Tell a gated holder whether we want anything it has; with `pass`, also
-  // give back its grants (nothing to ask of it now).
-  virtual void Interest(PeerKey key, bool interested, bool pass) = 0;
+  // Tell a gated holder whether we want anything it has (proto::Interest's
+  // flags: kInterested, kPass to give back its grants, kParent when it is
+  // our parent in a tree).
+  virtual void Interest(PeerKey key, std::uint8_t flags) = 0;
   // Close the connection to `key` (dropped, banned); OnClosed follows.
   virtual void Close(PeerKey key, const Status& why) = 0;
   // The chunk is verified: record it and announce it (HAVE, report).
@@ -78,8 +79,6 @@ class DownloadDriver {
 
   void Tick(Clock::TimePoint now);
   void OnHolders(const Result<std::vector<proto::Holder>>& holders, Clock::TimePoint now);
-  // Holders to connect before any other (our parents in a structure).
-  void Prefer(const std::vector<proto::Holder>& holders, Clock::TimePoint now);
   void OnConnected(PeerKey key, Clock::TimePoint now);
   // `gated`: the holder sends only what it grants (OnGrant).
   void OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoint now, bool gated = false);
@@ -135,7 +134,7 @@ class DownloadDriver {
   DriverActions& actions_;
   Download state_;
   HolderSet holders_;
-  std::map<PeerKey, bool> interest_;  // what each gated holder was told last
+  std::map<PeerKey, std::uint8_t> interest_;  // the flags each gated holder was sent last
   std::set<PeerKey> resting_;         // gated holders we passed a grant of
   Clock::TimePoint idle_since_{};
   bool finished_ = false;

@@ -116,8 +116,9 @@ void Downloader::CancelRequest(PeerKey key, std::uint32_t index) {
   if (FetchSession* session = SessionOf(key)) session->Cancel(index);
 }
 
-// No holder is gated yet (BITFIELD carries no such flag): never called.
-void Downloader::Interest(PeerKey, bool, bool) {}
+void Downloader::Interest(PeerKey key, std::uint8_t flags) {
+  if (FetchSession* session = SessionOf(key)) session->Interest(flags);
+}
 
 void Downloader::Close(PeerKey key, const Status& why) {
   if (FetchSession* session = SessionOf(key)) session->Close(why);
@@ -129,7 +130,11 @@ void Downloader::OnFetchConnected(PeerKey key, FetchSession* session) {
   driver_.OnConnected(key, now());
 }
 
-void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has) { driver_.OnBitfield(key, has, now()); }
+void Downloader::OnFetchBitfield(PeerKey key, const Bitfield& has, bool gated) {
+  driver_.OnBitfield(key, has, now(), gated);
+}
+
+void Downloader::OnFetchGrant(PeerKey key) { driver_.OnGrant(key, now()); }
 
 void Downloader::OnFetchHave(PeerKey key, std::uint32_t index) { driver_.OnHave(key, index, now()); }
 

@@ -78,7 +78,8 @@ class Downloader : public FetchEvents, DriverActions, public std::enable_shared_
 
   // FetchEvents
   void OnFetchConnected(PeerKey key, FetchSession* session) override;
-  void OnFetchBitfield(PeerKey key, const Bitfield& has) override;
+  void OnFetchBitfield(PeerKey key, const Bitfield& has, bool gated) override;
+  void OnFetchGrant(PeerKey key) override;
   void OnFetchHave(PeerKey key, std::uint32_t index) override;
   bool OnFetchChunkStart(PeerKey key, std::uint32_t index) override;
   bool OnFetchPiece(PeerKey key, std::uint32_t index, std::uint32_t offset, const std::uint8_t* data,
@@ -97,7 +98,7 @@ class Downloader : public FetchEvents, DriverActions, public std::enable_shared_
   void Connect(PeerKey key, const HolderSet::Holder& holder) override;
   void Request(PeerKey key, const std::vector<std::uint32_t>& chunks) override;
   void CancelRequest(PeerKey key, std::uint32_t index) override;
-  void Interest(PeerKey key, bool interested, bool pass) override;
+  void Interest(PeerKey key, std::uint8_t flags) override;
   void Close(PeerKey key, const Status& why) override;
   void Verified(std::uint32_t index) override;
   void Finished(const Status& why) override { Finish(why); }

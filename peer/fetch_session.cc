@@ -61,6 +61,11 @@ void FetchSession::Cancel(std::uint32_t index) {
   session_->Send(proto::Cancel{kSlot, index});
 }
 
+void FetchSession::Interest(std::uint8_t flags) {
+  if (session_ == nullptr || session_->closing()) return;
+  session_->Send(proto::Interest{kSlot, flags});
+}
+
 void FetchSession::Close(const Status& why) {
   if (session_ != nullptr) session_->Close(why);
 }
@@ -76,7 +81,10 @@ void FetchSession::OnMessage(net::Session& s, const proto::Message& m) {
     if (b->chunk_count != count) {
       return s.Fail(proto::ErrorCode::kProtocol, fmt::format("BITFIELD for {} chunks, the file has {}", b->chunk_count, count));
     }
-    events->OnFetchBitfield(key_, Bitfield::FromBytes(count, b->bits));
+    events->OnFetchBitfield(key_, Bitfield::FromBytes(count, b->bits), (b->flags & proto::kBitfieldGrants) != 0);
+  } else if (const auto* g = std::get_if<proto::Grant>(&m)) {
+    if (g->slot != kSlot) return s.Fail(proto::ErrorCode::kProtocol, "GRANT for a slot never opened");
+    events->OnFetchGrant(key_);
   } else if (const auto* have = std::get_if<proto::Have>(&m)) {
     if (have->slot != kSlot) return s.Fail(proto::ErrorCode::kProtocol, "HAVE for a slot never opened");
     if (have->index >= count) {

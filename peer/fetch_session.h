@@ -33,7 +33,9 @@ class FetchEvents {
  public:
   virtual ~FetchEvents() = default;
   virtual void OnFetchConnected(PeerKey key, FetchSession* session) = 0;
-  virtual void OnFetchBitfield(PeerKey key, const Bitfield& has) = 0;
+  // `gated`: the holder sends only what it grants (OnFetchGrant).
+  virtual void OnFetchBitfield(PeerKey key, const Bitfield& has, bool gated) = 0;
+  virtual void OnFetchGrant(PeerKey key) = 0;
   virtual void OnFetchHave(PeerKey key, std::uint32_t index) = 0;
   // A chunk's data begins: false to receive and drop it (already verified).
   virtual bool OnFetchChunkStart(PeerKey key, std::uint32_t index) = 0;
@@ -65,6 +67,8 @@ class FetchSession : public net::SessionHandler {
 
   void Request(const std::vector<std::uint32_t>& chunks);
   void Cancel(std::uint32_t index);
+  // INTEREST with proto::Interest's flags.
+  void Interest(std::uint8_t flags);
   void Close(const Status& why);
   PeerKey key() const { return key_; }
 

@@ -20,6 +20,7 @@ void HolderSet::OnHolders(const std::vector<proto::Holder>& list) {
     holder.id = h.peer;
     holder.endpoint = h.endpoint;
     holder.state = h.state;
+    holder.preferred = (h.flags & proto::kHolderParent) != 0;
   }
 }
 
@@ -53,10 +54,6 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
   std::vector<PeerKey> keys;
   for (std::size_t i = 0; i < candidates.size() && i < room; ++i) keys.push_back(candidates[i].key);
   return keys;
-}
-
-void HolderSet::Prefer(const PeerId& id) {
-  if (auto it = keys_.find(id); it != keys_.end()) holders_[it->second].preferred = true;
 }
 
 void HolderSet::OnConnecting(PeerKey key) {

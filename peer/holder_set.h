@@ -52,7 +52,7 @@ class HolderSet {
     bool connecting = false;
     bool connected = false;
     int failures = 0;  // connections lost in a row, since its last good chunk
-    bool preferred = false;  // connected before any other (Prefer)
+    bool preferred = false;  // our parent in a tree, as the coordinator last said: connected first
     Clock::TimePoint retry_at{};
     std::string last_error;  // the last problem seen with it; empty when none
   };
@@ -63,22 +63,19 @@ class HolderSet {
 
   // --- The table ------------------------------------------------------
 
-  // Adds or updates each listed holder (address and state), except self and
-  // those whose state is kGone. A holder keeps its key for the download's
+  // Adds or updates each listed holder (address, state, and whether it is
+  // our tree parent: kHolderParent), except self and those whose state is
+  // kGone. A holder keeps its key for the download's
   // lifetime, however often it is listed.
   void OnHolders(const std::vector<proto::Holder>& list);
 
-  // The keys to connect to now, in order: whole copies first, then those
+  // The keys to connect to now, in order: tree parents, whole copies, then those
   // that failed least, in a seeded random order within that (so that with
   // more holders than max_peers each getter picks a different set and
   // every one's upload link is someone's source). Skips holders that are
   // busy, waiting out a failure, or `banned`; never brings the busy count
   // past max_peers. Call OnConnecting for each key actually connected.
   std::vector<PeerKey> NextToConnect(Clock::TimePoint now, const std::function<bool(const PeerId&)>& banned);
-
-  // The holder (listed before) is one of ours in a structure: it is
-  // connected before any other.
-  void Prefer(const PeerId& id);
 
   void OnConnecting(PeerKey key);
   void OnConnected(PeerKey key);

@@ -62,11 +62,23 @@ void ServeContext::BroadcastHave(const FileId& id, std::uint32_t index) {
   for (ServeSession* s : sessions) s->SendHave(id, index);
 }
 
-ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx) : ctx_(std::move(ctx)) { ctx_->sessions.insert(this); }
+void ServeContext::RunGrants() {
+  if (!grants) return;
+  for (UploadScheduler::ConnKey key : grants->Grants(clock.now())) {
+    auto it = by_id.find(key >> 16);
+    if (it != by_id.end()) it->second->SendGrant(static_cast<std::uint16_t>(key & 0xffff));
+  }
+}
+
+ServeSession::ServeSession(std::shared_ptr<ServeContext> ctx) : ctx_(std::move(ctx)), id_(ctx_->next_session_id++) {
+  ctx_->sessions.insert(this);
+  ctx_->by_id[id_] = this;
+}
 
 ServeSession::~ServeSession() {
   *alive_ = false;
   ctx_->sessions.erase(this);
+  ctx_->by_id.erase(id_);
 }
 
 void ServeSession::OnClosed(net::Session& s, const Status& why) {
@@ -78,7 +90,43 @@ void ServeSession::OnClosed(net::Session& s, const Status& why) {
   }
   spread_sent_.clear();
   ctx_->sessions.erase(this);
+  ctx_->by_id.erase(id_);
   session_ = nullptr;
+  if (ctx_->grants) {
+    for (const auto& [slot, file] : slots_) ctx_->grants->Forget(KeyOf(slot));
+    ctx_->RunGrants();
+  }
+}
+
+void ServeSession::OnSent(net::Session& s) {
+  // A granted chunk has left once the send queue is empty (the kernel has
+  // it): its slot goes to the next getter in line.
+  if (!granted_out_.empty() && s.unsent_bytes() == 0 && ctx_->grants) {
+    for (std::uint16_t slot : granted_out_) ctx_->grants->OnSent(KeyOf(slot));
+    granted_out_.clear();
+    ctx_->RunGrants();
+  }
+  Pump();
+}
+
+void ServeSession::SendGrant(std::uint16_t slot) {
+  if (session_ == nullptr || session_->closing()) {
+    if (ctx_->grants) ctx_->grants->Forget(KeyOf(slot));
+    return;
+  }
+  session_->Send(proto::Grant{slot});
+}
+
+void ServeSession::OnInterest(const proto::Interest& i) {
+  if (!ctx_->grants || !slots_.count(i.slot)) return;  // not granting, or a file never opened: ignored
+  takes_grants_ = true;
+  ctx_->grants->SetFavoured(KeyOf(i.slot), (i.flags & proto::kParent) != 0);
+  ctx_->grants->SetInterested(KeyOf(i.slot), (i.flags & proto::kInterested) != 0, (i.flags & proto::kPass) != 0);
+  ctx_->RunGrants();
+}
+
+void ServeSession::Refused(const Pending& p) {
+  if (p.granted && ctx_->grants) ctx_->grants->OnRefused(KeyOf(p.slot), ctx_->clock.now());
 }
 
 void ServeSession::Reject(std::uint16_t slot, std::uint32_t index, proto::RejectReason why) {
@@ -93,11 +141,21 @@ void ServeSession::OnMessage(net::Session& s, const proto::Message& m) {
       return s.Fail(proto::ErrorCode::kLimit, fmt::format("more than {} files open on one connection", kMaxSlots));
     }
     slots_[open->slot] = open->file;
-    s.Send(proto::Bitfield{open->slot, f->verified.size(), f->verified.bytes()});
+    const std::uint8_t flags = ctx_->grants ? proto::kBitfieldGrants : 0;
+    s.Send(proto::Bitfield{open->slot, f->verified.size(), f->verified.bytes(), flags});
   } else if (const auto* req = std::get_if<proto::Request>(&m)) {
     OnRequest(*req);
   } else if (const auto* cancel = std::get_if<proto::Cancel>(&m)) {
-    std::erase_if(queue_, [&](const Pending& p) { return p.slot == cancel->slot && p.index == cancel->index; });
+    std::erase_if(queue_, [&](const Pending& p) {
+      if (p.slot != cancel->slot || p.index != cancel->index) return false;
+      if (p.granted && ctx_->grants) {
+        ctx_->grants->OnSent(KeyOf(p.slot));  // abandoned: the slot is free
+        ctx_->RunGrants();
+      }
+      return true;
+    });
+  } else if (const auto* interest = std::get_if<proto::Interest>(&m)) {
+    OnInterest(*interest);
   } else if (std::holds_alternative<proto::Have>(m) || std::holds_alternative<proto::Bitfield>(m)) {
     // A downloader has no reason to send these; harmless, ignored.
   } else {
@@ -109,15 +167,27 @@ void ServeSession::OnMessage(net::Session& s, const proto::Message& m) {
 void ServeSession::OnRequest(const proto::Request& r) {
   auto slot = slots_.find(r.slot);
   if (slot == slots_.end()) return Reject(r.slot, r.index, proto::RejectReason::kNotOpen);
+  // A getter that takes grants asks within them; one that never said its
+  // interest (an older or simpler client) is served as it asks.
+  const bool granted = ctx_->grants && ctx_->grants->OnRequest(KeyOf(r.slot));
+  if (takes_grants_ && !granted) return Reject(r.slot, r.index, proto::RejectReason::kBusy);
+  const Pending p{r.slot, r.index, granted};
   const SharedFile* f = ctx_->registry.Find(slot->second);
-  if (f == nullptr || f->changed) return Reject(r.slot, r.index, proto::RejectReason::kChanged);
-  if (r.index >= f->info.chunk_count()) return Reject(r.slot, r.index, proto::RejectReason::kOutOfRange);
-  if (!f->verified.has(r.index)) return Reject(r.slot, r.index, proto::RejectReason::kMissing);
-  if (queue_.size() >= ctx_->config.limits.max_requests_per_connection) {
-    return Reject(r.slot, r.index, proto::RejectReason::kBusy);
+  proto::RejectReason why{};
+  if (f == nullptr || f->changed) {
+    why = proto::RejectReason::kChanged;
+  } else if (r.index >= f->info.chunk_count()) {
+    why = proto::RejectReason::kOutOfRange;
+  } else if (!f->verified.has(r.index)) {
+    why = proto::RejectReason::kMissing;
+  } else if (queue_.size() >= ctx_->config.limits.max_requests_per_connection) {
+    why = proto::RejectReason::kBusy;
+  } else {
+    queue_.push_back(p);
+    return Pump();
   }
-  queue_.push_back({r.slot, r.index});
-  Pump();
+  Refused(p);
+  Reject(r.slot, r.index, why);
 }
 
 void ServeSession::Pump() {
@@ -127,6 +197,7 @@ void ServeSession::Pump() {
   SharedFile* f = slot == slots_.end() ? nullptr : ctx_->registry.Find(slot->second);
   if (f == nullptr || f->changed) {
     queue_.pop_front();
+    Refused(next);
     Reject(next.slot, next.index, proto::RejectReason::kChanged);
     return Pump();
   }
@@ -144,6 +215,7 @@ void ServeSession::Pump() {
   if (auto spread = ctx_->spread.find(f->info.id); spread != ctx_->spread.end()) {
     if (!spread->second.ShouldSend(next.index)) {
       queue_.pop_front();
+      Refused(next);
       Reject(next.slot, next.index, proto::RejectReason::kElsewhere);
       return Pump();
     }
@@ -157,6 +229,7 @@ void ServeSession::Pump() {
   auto handle = ctx_->Open(*f);
   if (!handle) {
     queue_.pop_front();
+    Refused(next);
     Reject(next.slot, next.index, proto::RejectReason::kChanged);
     return Pump();
   }
@@ -179,6 +252,7 @@ void ServeSession::OnChunkRead(const FileId& id, Pending next, const std::shared
   if (session_ == nullptr || session_->closing()) return;
   SharedFile* file = ctx_->registry.Find(id);
   if (file == nullptr || file->changed) {
+    Refused(next);
     Reject(next.slot, next.index, proto::RejectReason::kChanged);
     return Pump();
   }
@@ -190,6 +264,7 @@ void ServeSession::OnChunkRead(const FileId& id, Pending next, const std::shared
     Status why = !got.ok() ? got.status()
                            : Status::Corruption(fmt::format("{}: chunk {} no longer matches its checksum", file->path,
                                                             next.index));
+    Refused(next);
     Reject(next.slot, next.index, proto::RejectReason::kChanged);
     if (ctx_->on_changed) ctx_->on_changed(*file, why);
     return Pump();
@@ -200,6 +275,7 @@ void ServeSession::OnChunkRead(const FileId& id, Pending next, const std::shared
     spdlog::debug("{}: sending chunk {} of {}", session_->peer().ToString(), next.index, file->info.name);
   }
   session_->SendChunk(proto::ChunkHeader{next.slot, next.index, len}, buf, 0);
+  if (next.granted) granted_out_.push_back(next.slot);
   ctx_->upload.Take(len);
   ctx_->uploaded_bytes += len;
   file->uploaded_bytes += len;

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "peer/config.h"
 #include "peer/registry.h"
 #include "peer/spread_tracker.h"
+#include "peer/upload_scheduler.h"
 
 namespace lanswarm::peer {
 
@@ -59,7 +61,9 @@ struct ServeContext {
   // `registry` must outlive this (peer/node owns it).
   ServeContext(const Clock& c, const Config& cfg, Registry& reg)
       : clock(c), config(cfg), registry(reg),
-        upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {}
+        upload(c, cfg.upload_rate, std::max<std::uint64_t>(cfg.upload_rate / 10, 1 << 20)) {
+    if (cfg.upload_slots > 0) grants.emplace(UploadOptions{.slots = cfg.upload_slots});
+  }
 
   // Opens (once) the data file of `f`; null with a log line when it cannot.
   std::shared_ptr<FileHandle> Open(const SharedFile& f);
@@ -74,6 +78,9 @@ struct ServeContext {
   void TrackSpread(const SharedFile& f);
   // Pushes HAVE to every session that has `id` open.
   void BroadcastHave(const FileId& id, std::uint32_t index);
+  // Sends the GRANTs the scheduler gives now (after any change, and once a
+  // second for grants that lapsed).
+  void RunGrants();
 
   const Clock& clock;
   Config config;
@@ -82,6 +89,11 @@ struct ServeContext {
   std::shared_ptr<BufferPool> buffers = std::make_shared<BufferPool>(64);
   std::unordered_map<FileId, std::shared_ptr<FileHandle>> handles;
   std::unordered_set<ServeSession*> sessions;
+  // The uploader's choice (config upload_slots > 0): keys are a session's
+  // id << 16 | the getter's slot.
+  std::optional<UploadScheduler> grants;
+  std::unordered_map<std::uint64_t, ServeSession*> by_id;
+  std::uint64_t next_session_id = 1;
   std::unordered_map<FileId, SpreadTracker> spread;
   std::uint64_t uploaded_bytes = 0;
   // Called when a served file turns out changed on disk (its chunk failed).
@@ -97,17 +109,24 @@ class ServeSession : public net::SessionHandler {
 
   void OnReady(net::Session& s) override { session_ = &s; }
   void OnMessage(net::Session& s, const proto::Message& m) override;
-  void OnSent(net::Session&) override { Pump(); }
+  void OnSent(net::Session&) override;
   bool busy() const override { return !queue_.empty() || reading_; }
   void OnClosed(net::Session& s, const Status& why) override;
 
   void SendHave(const FileId& id, std::uint32_t index);
+  void SendGrant(std::uint16_t slot);
+  std::uint64_t id() const { return id_; }
 
  private:
   struct Pending {
     std::uint16_t slot;
     std::uint32_t index;
+    bool granted = false;  // within a grant (the scheduler's slot is its)
   };
+  UploadScheduler::ConnKey KeyOf(std::uint16_t slot) const { return id_ << 16 | slot; }
+  void OnInterest(const proto::Interest& i);
+  // The granted request for `slot` was refused, or dropped unsent.
+  void Refused(const Pending& p);
   void OnRequest(const proto::Request& r);
   void Reject(std::uint16_t slot, std::uint32_t index, proto::RejectReason why);
   // Starts the next read when the connection has room and the cap allows.
@@ -117,6 +136,9 @@ class ServeSession : public net::SessionHandler {
                    Result<std::size_t> got);
 
   std::shared_ptr<ServeContext> ctx_;
+  std::uint64_t id_;
+  bool takes_grants_ = false;               // it sent INTEREST: it asks only within grants
+  std::vector<std::uint16_t> granted_out_;  // slots whose granted chunk is in the send queue
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // read callbacks check it
   net::Session* session_ = nullptr;  // set once ready, null once closed
   std::unordered_map<std::uint16_t, FileId> slots_;

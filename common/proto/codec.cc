@@ -9,7 +9,7 @@ namespace lanswarm::proto {
 
 namespace {
 
-constexpr std::size_t kHolderSize = 16 + kEndpointBytes + 1;
+constexpr std::size_t kHolderSize = 16 + kEndpointBytes + 2;
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -77,6 +77,7 @@ void EncodePayload(const Holders& m, Bytes* out) {
     PutBytes(out, ByteView(h.peer));
     PutEndpoint(out, h.endpoint);
     PutU8(out, static_cast<std::uint8_t>(h.state));
+    PutU8(out, h.flags);
   }
 }
 void EncodePayload(const StatsRequest& m, Bytes* out) { PutU32(out, m.request_id); }
@@ -97,6 +98,12 @@ void EncodePayload(const Bitfield& m, Bytes* out) {
   PutU16(out, m.slot);
   PutU32(out, m.chunk_count);
   PutBytes(out, m.bits);
+  PutU8(out, m.flags);
+}
+void EncodePayload(const Grant& m, Bytes* out) { PutU16(out, m.slot); }
+void EncodePayload(const Interest& m, Bytes* out) {
+  PutU16(out, m.slot);
+  PutU8(out, m.flags);
 }
 void EncodeSlotIndex(std::uint16_t slot, std::uint32_t index, Bytes* out) {
   PutU16(out, slot);
@@ -274,6 +281,8 @@ Why Decode(ByteReader& r, Holders* m) {
     LANSWARM_TRY(ReadEndpoint(r, &h.endpoint));
     if (h.endpoint.family == 0) return "HOLDERS holder without an address";
     LANSWARM_TRY(ReadState(r, &h.state));
+    if (!r.ReadU8(&h.flags)) return Truncated("HOLDERS");
+    if ((h.flags & ~kHolderParent) != 0) return fmt::format("HOLDERS holder flags {:#x} are unknown", h.flags);
   }
   return {};
 }
@@ -321,6 +330,18 @@ Why Decode(ByteReader& r, Bitfield* m) {
     return "BITFIELD has bits set past its chunk count";
   }
   m->bits.assign(v.begin(), v.end());
+  if (!r.ReadU8(&m->flags)) return Truncated("BITFIELD");
+  if ((m->flags & ~kBitfieldGrants) != 0) return fmt::format("BITFIELD flags {:#x} are unknown", m->flags);
+  return {};
+}
+
+Why Decode(ByteReader& r, Grant* m) { return r.ReadU16(&m->slot) ? Why() : Truncated("GRANT"); }
+
+Why Decode(ByteReader& r, Interest* m) {
+  if (!r.ReadU16(&m->slot) || !r.ReadU8(&m->flags)) return Truncated("INTEREST");
+  if ((m->flags & ~(kInterested | kPass | kParent)) != 0) {
+    return fmt::format("INTEREST flags {:#x} are unknown", m->flags);
+  }
   return {};
 }
 
@@ -379,6 +400,8 @@ const char* MessageTypeName(MessageType type) {
     case MessageType::kChunk: return "CHUNK";
     case MessageType::kReject: return "REJECT";
     case MessageType::kCancel: return "CANCEL";
+    case MessageType::kGrant: return "GRANT";
+    case MessageType::kInterest: return "INTEREST";
   }
   return "UNKNOWN";
 }
@@ -400,6 +423,8 @@ MessageType TypeOf(const Message& m) {
                         [](const ChunkHeader&) { return MessageType::kChunk; },
                         [](const Reject&) { return MessageType::kReject; },
                         [](const Cancel&) { return MessageType::kCancel; },
+                        [](const Grant&) { return MessageType::kGrant; },
+                        [](const Interest&) { return MessageType::kInterest; },
                     },
                     m);
 }
@@ -449,6 +474,8 @@ Decoded DecodeFrame(ByteView in, std::uint32_t max_payload, Message* out) {
     case MessageType::kChunk: decode = DecodeInto<ChunkHeader>; break;
     case MessageType::kReject: decode = DecodeInto<Reject>; break;
     case MessageType::kCancel: decode = DecodeInto<Cancel>; break;
+    case MessageType::kGrant: decode = DecodeInto<Grant>; break;
+    case MessageType::kInterest: decode = DecodeInto<Interest>; break;
   }
   if (decode == nullptr) {
     d.state = DecodeState::kError;

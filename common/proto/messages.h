@@ -20,7 +20,7 @@ namespace lanswarm::proto {
 
 // "LSWM" read as a little-endian u32.
 inline constexpr std::uint32_t kMagic = 0x4D57534C;
-inline constexpr std::uint16_t kProtocolVersion = 2;
+inline constexpr std::uint16_t kProtocolVersion = 3;
 // [u32 payload length][u8 type]
 inline constexpr std::size_t kFrameHeaderSize = 5;
 // Hard ceiling on a frame's payload; connections may set lower limits.
@@ -55,6 +55,8 @@ enum class MessageType : std::uint8_t {
   kChunk = 36,
   kReject = 37,
   kCancel = 38,
+  kGrant = 39,
+  kInterest = 40,
 };
 
 const char* MessageTypeName(MessageType type);
@@ -153,10 +155,15 @@ struct Query {
   friend bool operator==(const Query&, const Query&) = default;
 };
 
+// Holder::flags: the holder is the asker's parent in one of the file's two
+// trees (common/swarm_tree): connect to it first, and say so in INTEREST.
+inline constexpr std::uint8_t kHolderParent = 1;
+
 struct Holder {
   PeerId peer{};
   Endpoint endpoint;
   FileState state = FileState::kWhole;
+  std::uint8_t flags = 0;  // kHolder*; unknown bits are refused
   friend bool operator==(const Holder&, const Holder&) = default;
 };
 
@@ -191,12 +198,35 @@ struct Open {
   friend bool operator==(const Open&, const Open&) = default;
 };
 
+// Bitfield::flags: this holder sends only what it grants (GRANT): ask it
+// for one chunk per grant, and tell it with INTEREST whether you want any.
+inline constexpr std::uint8_t kBitfieldGrants = 1;
+
 // Verified chunks: bit i is byte i / 8, mask 1 << (i % 8). Spare bits are 0.
 struct Bitfield {
   std::uint16_t slot = 0;
   std::uint32_t chunk_count = 0;
   Bytes bits;  // exactly ceil(chunk_count / 8) bytes
+  std::uint8_t flags = 0;  // kBitfield*; unknown bits are refused
   friend bool operator==(const Bitfield&, const Bitfield&) = default;
+};
+
+// Holder to getter: you may REQUEST one chunk of the slot's file now.
+struct Grant {
+  std::uint16_t slot = 0;
+  friend bool operator==(const Grant&, const Grant&) = default;
+};
+
+// Interest::flags.
+inline constexpr std::uint8_t kInterested = 1;  // the getter wants a chunk this holder has
+inline constexpr std::uint8_t kPass = 2;        // it gives back its grants (nothing to ask now)
+inline constexpr std::uint8_t kParent = 4;      // the holder is its parent in a tree: grant it first
+
+// Getter to holder, about the slot's file; each replaces the last.
+struct Interest {
+  std::uint16_t slot = 0;
+  std::uint8_t flags = 0;  // kInterested | kPass | kParent; unknown bits are refused
+  friend bool operator==(const Interest&, const Interest&) = default;
 };
 
 struct Have {
@@ -247,7 +277,7 @@ struct Cancel {
 };
 
 using Message = std::variant<Hello, Error, Auth, Report, Query, Holders, StatsRequest, Stats, Open, Bitfield,
-                             Have, Request, ChunkHeader, Reject, Cancel>;
+                             Have, Request, ChunkHeader, Reject, Cancel, Grant, Interest>;
 
 MessageType TypeOf(const Message& m);
 

@@ -40,9 +40,10 @@ struct RecordingEvents : FetchEvents {
     session = s;
     events.push_back("connected");
   }
-  void OnFetchBitfield(PeerKey, const Bitfield& has) override {
-    events.push_back("bitfield " + testing::BitString(has.size(), has.bytes()));
+  void OnFetchBitfield(PeerKey, const Bitfield& has, bool gated) override {
+    events.push_back("bitfield " + testing::BitString(has.size(), has.bytes()) + (gated ? " gated" : ""));
   }
+  void OnFetchGrant(PeerKey) override { events.push_back("grant"); }
   void OnFetchHave(PeerKey, std::uint32_t index) override { events.push_back(fmt::format("have {}", index)); }
   bool OnFetchChunkStart(PeerKey, std::uint32_t index) override {
     events.push_back(fmt::format("start {}", index));

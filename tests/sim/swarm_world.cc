@@ -49,7 +49,7 @@ enum class SwarmWorld::Kind : std::uint8_t {
   kChunk,          // a = conn, b = index: its last byte arrived
   kClosedAtGetter, // a = conn
   kClosedAtHolder, // a = conn
-  kInterest,       // a = conn, b = interested, c = pass: at the holder
+  kInterest,       // a = conn, b = proto::Interest's flags: at the holder
   kGrant,          // a = conn: at the getter
   kGrantCheck,     // a = holder: unused grants may have lapsed
   kSettleAll,
@@ -77,9 +77,7 @@ class SwarmWorld::Actions final : public peer::DriverActions {
     w_.Request(node_, key, chunks);
   }
   void CancelRequest(peer::PeerKey key, std::uint32_t index) override { w_.CancelRequest(node_, key, index); }
-  void Interest(peer::PeerKey key, bool interested, bool pass) override {
-    w_.Interest(node_, key, interested, pass);
-  }
+  void Interest(peer::PeerKey key, std::uint8_t flags) override { w_.Interest(node_, key, flags); }
   void Close(peer::PeerKey key, const Status& why) override { w_.CloseFromGetter(node_, key, why); }
   void Verified(std::uint32_t index) override { w_.Verified(node_, index); }
   void Finished(const Status& why) override { w_.Finished(node_, why); }
@@ -211,6 +209,7 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kQueryArrives: {
       SyncTable();
       answers_.push_back(table_->Query(file_, IdOf(e.a)));
+      if (config_.trees) MarkParents(e.a, answers_.back());
       Schedule(config_.one_way, Kind::kHolders, e.a, static_cast<std::uint32_t>(answers_.size() - 1));
       return;
     }
@@ -297,7 +296,9 @@ void SwarmWorld::Dispatch(const Event& e) {
       Conn& c = conns_[e.a];
       Node& h = *nodes_[c.holder];
       if (c.closed || !h.sched || !h.alive) return;
-      h.sched->SetInterested(e.a, e.b != 0, e.c != 0);
+      // As peer/serve_session does with INTEREST.
+      h.sched->SetFavoured(e.a, (e.b & proto::kParent) != 0);
+      h.sched->SetInterested(e.a, (e.b & proto::kInterested) != 0, (e.b & proto::kPass) != 0);
       return RunGrants(c.holder);
     }
     case Kind::kGrant: {
@@ -336,15 +337,6 @@ void SwarmWorld::StartGetter(std::uint32_t index) {
                               .log = false};
   n.driver = std::make_unique<peer::DownloadDriver>(options, IdOf(index), n.bans, *n.actions);
   n.driver->Start(Time());
-  if (config_.trees) {
-    std::vector<proto::Holder> parents;
-    for (int t = 0; t < 2; ++t) {
-      const std::uint32_t p = TreeParent(index, t);
-      const bool whole = !nodes_[p]->getter;
-      parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), whole ? proto::FileState::kWhole : proto::FileState::kPartial});
-    }
-    n.driver->Prefer(parents, Time());
-  }
   // Ticks at a random phase: daemons are not in step.
   Schedule(static_cast<Nanos>(rng_() % 100'000'000), Kind::kTick, index);
 }
@@ -391,11 +383,9 @@ void SwarmWorld::Request(std::uint32_t node, peer::PeerKey key, const std::vecto
   for (std::uint32_t index : chunks) Schedule(config_.one_way, Kind::kRequest, it->second, index);
 }
 
-void SwarmWorld::Interest(std::uint32_t node, peer::PeerKey key, bool interested, bool pass) {
+void SwarmWorld::Interest(std::uint32_t node, peer::PeerKey key, std::uint8_t flags) {
   auto it = nodes_[node]->out.find(key);
-  if (it != nodes_[node]->out.end()) {
-    Schedule(config_.one_way, Kind::kInterest, it->second, interested ? 1 : 0, pass ? 1 : 0);
-  }
+  if (it != nodes_[node]->out.end()) Schedule(config_.one_way, Kind::kInterest, it->second, flags);
 }
 
 void SwarmWorld::CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint32_t index) {
@@ -462,10 +452,6 @@ void SwarmWorld::OnOpen(std::uint32_t conn) {
   Conn& c = conns_[conn];
   if (c.closed) return;
   c.open_at_holder = true;
-  if (config_.trees && nodes_[c.holder]->sched &&
-      (TreeParent(c.getter, 0) == c.holder || TreeParent(c.getter, 1) == c.holder)) {
-    nodes_[c.holder]->sched->SetFavoured(conn, true);
-  }
   bitfields_.push_back(nodes_[c.holder]->have);
   Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
 }
@@ -544,10 +530,27 @@ void SwarmWorld::ForgetServing(Conn& c) {
   }
 }
 
+// The coordinator flags the asker's tree parents in its answer; here the
+// trees come from the scenario's host list (their uploads), so the answer
+// the table gave is amended the same way: the parents first, flagged.
+void SwarmWorld::MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const {
+  for (auto& h : answer) h.flags = 0;
+  std::vector<proto::Holder> parents;
+  for (int t = 0; t < 2; ++t) {
+    const std::uint32_t p = TreeParent(asker, t);
+    if (!nodes_[p]->alive || (t == 1 && TreeParent(asker, 0) == p)) continue;
+    std::erase_if(answer, [&](const proto::Holder& h) { return h.peer == IdOf(p); });
+    const proto::FileState state = nodes_[p]->getter && !nodes_[p]->whole ? proto::FileState::kPartial
+                                                                           : proto::FileState::kWhole;
+    parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), state, proto::kHolderParent});
+  }
+  answer.insert(answer.begin(), parents.begin(), parents.end());
+}
+
 std::uint32_t SwarmWorld::TreeParent(std::uint32_t getter, int t) const {
   const auto seeds = static_cast<std::uint32_t>(config_.seeds.size());
   const std::uint32_t p = tree_->Parent(getter - seeds, t);
-  return p == peer::SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
+  return p == SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
 }
 
 void SwarmWorld::RunGrants(std::uint32_t holder) {

@@ -30,7 +30,7 @@
 #include "peer/ban_list.h"
 #include "peer/download_driver.h"
 #include "peer/spread_tracker.h"
-#include "peer/swarm_tree.h"
+#include "common/swarm_tree.h"
 #include "peer/upload_scheduler.h"
 #include "tests/sim/upload_slots.h"
 #include "tests/sim/flow_network.h"
@@ -120,7 +120,7 @@ class SwarmWorld {
   void Connect(std::uint32_t node, peer::PeerKey key, const PeerId& holder);
   void Request(std::uint32_t node, peer::PeerKey key, const std::vector<std::uint32_t>& chunks);
   void CancelRequest(std::uint32_t node, peer::PeerKey key, std::uint32_t index);
-  void Interest(std::uint32_t node, peer::PeerKey key, bool interested, bool pass);
+  void Interest(std::uint32_t node, peer::PeerKey key, std::uint8_t flags);
   void CloseFromGetter(std::uint32_t node, peer::PeerKey key, const Status& why);
   void Verified(std::uint32_t node, std::uint32_t index);
   void Finished(std::uint32_t node, const Status& why);
@@ -136,7 +136,8 @@ class SwarmWorld {
   void PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line);
   // A getter's parent in tree t (0 or 1): a node index.
   std::uint32_t TreeParent(std::uint32_t getter, int t) const;
-  std::optional<peer::SwarmTree> tree_;  // WorldConfig::trees; members are getters in node order
+  void MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const;
+  std::optional<SwarmTree> tree_;  // WorldConfig::trees; members are getters in node order
   // Sends the GRANTs the holder's scheduler gives now.
   void RunGrants(std::uint32_t holder);
 

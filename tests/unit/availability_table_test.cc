@@ -83,6 +83,33 @@ TEST_CASE("table: a reported file lists its holder with address and state", "[ta
   CHECK(t.table->stats().entries == 1);
 }
 
+TEST_CASE("table: a getter's two tree parents come first, flagged; roots get a whole copy", "[table]") {
+  Fixture t;
+  // Holder slots in report order: the seed 1, then getters 2, 3, 4.
+  REQUIRE(t.Report(1, {Whole(7)}).ok());
+  for (std::uint8_t g : {2, 3, 4}) REQUIRE(t.Report(g, {Partial(7)}).ok());
+  auto parents = [&](std::uint8_t asker) {
+    std::vector<int> out;
+    for (const auto& h : t.table->Query(File(7), Peer(asker))) {
+      if (h.flags & proto::kHolderParent) out.push_back(h.peer[0]);
+    }
+    return out;
+  };
+  // Members are slots 0..3; tree 0 in order, tree 1 reversed (common/swarm_tree).
+  CHECK(parents(2) == std::vector<int>{1, 4});  // slot 1: slot 0 in tree 0, slot 3 in tree 1
+  CHECK(parents(4) == std::vector<int>{2, 1});  // slot 3: slot 1; the root of tree 1: a whole copy
+  CHECK(parents(3) == std::vector<int>{1, 4});  // slot 2: slot 0; slot 3
+  // Parents are listed once, first; the rest follow without the flag.
+  const auto answer = t.table->Query(File(7), Peer(2));
+  REQUIRE(answer.size() == 3);
+  CHECK(answer[0].peer == Peer(1));
+  CHECK(answer[1].peer == Peer(4));
+  CHECK(answer[2].flags == 0);
+  // A whole copy asking (or a stranger) gets no parents.
+  CHECK(parents(1).empty());
+  CHECK(parents(99).empty());
+}
+
 TEST_CASE("table: a report replaces the previous one whole", "[table]") {
   Fixture t;
   REQUIRE(t.Report(1, {Whole(1), Whole(2), Partial(3)}).ok());

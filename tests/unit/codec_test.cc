@@ -45,7 +45,9 @@ std::vector<Message> Samples() {
   v6.family = 6;
   v6.address.fill(0xFE);
   v6.port = 6882;
-  Holders holders{7, Id(3), {{PeerId{1}, V4(10, 0, 0, 2, 6882), FileState::kWhole}, {PeerId{2}, v6, FileState::kPartial}}};
+  Holders holders{7, Id(3),
+                  {{PeerId{1}, V4(10, 0, 0, 2, 6882), FileState::kWhole},
+                   {PeerId{2}, v6, FileState::kPartial, kHolderParent}}};
   return {
       hello,
       open_connector,
@@ -60,13 +62,16 @@ std::vector<Message> Samples() {
       Stats{5, {{"peers", 10000}, {"entries", 1000000}, {"rss_bytes", 123456789}}},
       Open{3, Id(4)},
       Bitfield{3, 11, {0xFF, 0x05}},
-      Bitfield{0, 0, {}},
+      Bitfield{0, 0, {}, kBitfieldGrants},
       Have{3, 1048575},
       Request{3, 17},
       ChunkHeader{3, 17, 16u << 20},
       Reject{3, kWholeFile, RejectReason::kUnknownFile},
       Reject{3, 9, RejectReason::kElsewhere},
       Cancel{3, 17},
+      Grant{3},
+      Interest{3, kInterested | kParent},
+      Interest{3, kPass},
   };
 }
 
@@ -217,9 +222,9 @@ TEST_CASE("malformed: count x size overflow is refused before allocating", "[cod
   Bytes holders;
   PutU32(&holders, 1);
   PutBytes(&holders, Bytes(16, 0));
-  PutU32(&holders, 0x80000000);  // x 36 overflows 32 bits
-  PutBytes(&holders, Bytes(36, 0));
-  CHECK(Has(ErrorOf(RawFrame(18, holders)), "HOLDERS holder count 2147483648 x 36 bytes"));
+  PutU32(&holders, 0x80000000);  // x 37 overflows 32 bits
+  PutBytes(&holders, Bytes(37, 0));
+  CHECK(Has(ErrorOf(RawFrame(18, holders)), "HOLDERS holder count 2147483648 x 37 bytes"));
 
   Bytes stats;
   PutU32(&stats, 1);
@@ -236,8 +241,20 @@ TEST_CASE("malformed: trailing bytes", "[codec][malformed]") {
   Bytes payload = {1, 0, 2, 0, 0, 0};  // a valid HAVE
   payload.push_back(0xEE);
   CHECK(Has(ErrorOf(RawFrame(34, payload)), "1 trailing bytes after HAVE"));
-  Bytes bf = {0, 0, 8, 0, 0, 0, 0xFF, 0x00};  // 8 chunks need 1 byte, 2 given
+  Bytes bf = {0, 0, 8, 0, 0, 0, 0xFF, 0x00, 0x00};  // 8 chunks need 1 byte and the flags, 3 given
   CHECK(Has(ErrorOf(RawFrame(33, bf)), "1 trailing bytes after BITFIELD"));
+}
+
+TEST_CASE("malformed: unknown flags in BITFIELD, HOLDERS and INTEREST are refused", "[codec][malformed]") {
+  Bytes bf = {0, 0, 8, 0, 0, 0, 0xFF, 0x02};
+  CHECK(Has(ErrorOf(RawFrame(33, bf)), "BITFIELD flags 0x2 are unknown"));
+  Bytes no_flags = {0, 0, 8, 0, 0, 0, 0xFF};  // a version 2 BITFIELD
+  CHECK(Has(ErrorOf(RawFrame(33, no_flags)), "truncated BITFIELD"));
+  Holders h{1, FileId{}, {{PeerId{1}, Endpoint{4, {10, 0, 0, 1}, 6882}, FileState::kWhole, 0x80}}};
+  CHECK(Has(ErrorOf(EncodeFrame(h)), "HOLDERS holder flags 0x80 are unknown"));
+  CHECK(Has(ErrorOf(EncodeFrame(Interest{1, 8})), "INTEREST flags 0x8 are unknown"));
+  CHECK(Has(ErrorOf(RawFrame(40, Bytes{1, 0})), "truncated INTEREST"));
+  CHECK(Has(ErrorOf(RawFrame(39, Bytes{1})), "truncated GRANT"));
 }
 
 TEST_CASE("malformed: HELLO with bad magic, empty version range, unknown role, long auth, bad signature",

@@ -48,8 +48,9 @@ class Recorder final : public DriverActions {
   void CancelRequest(PeerKey key, std::uint32_t index) override {
     lines.push_back(fmt::format("cancel {} {}", key, index));
   }
-  void Interest(PeerKey key, bool interested, bool pass) override {
-    lines.push_back(fmt::format("interest {} {}{}", key, interested ? "yes" : "no", pass ? " pass" : ""));
+  void Interest(PeerKey key, std::uint8_t flags) override {
+    lines.push_back(fmt::format("interest {} {}{}{}", key, flags & proto::kInterested ? "yes" : "no",
+                                flags & proto::kPass ? " pass" : "", flags & proto::kParent ? " parent" : ""));
   }
   void Close(PeerKey key, const Status& why) override { lines.push_back(fmt::format("close {}: {}", key, why.message())); }
   void Verified(std::uint32_t index) override { lines.push_back(fmt::format("verified {}", index)); }

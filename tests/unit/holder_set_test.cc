@@ -324,13 +324,16 @@ TEST_CASE("holder set: each give-up reason in its words", "[holder_set]") {
 
 TEST_CASE("holder set: preferred holders (tree parents) are connected before whole copies", "[holder_set]") {
   HolderSet set(kSelf, 2, 1);
-  set.OnHolders({At(1), At(2), At(3, FileState::kPartial), At(4, FileState::kPartial)});
-  set.Prefer(Id(3));
-  set.Prefer(Id(4));
-  set.Prefer(Id(9));  // not listed: nothing to prefer
+  proto::Holder p3 = At(3, FileState::kPartial), p4 = At(4, FileState::kPartial);
+  p3.flags = p4.flags = proto::kHolderParent;
+  set.OnHolders({At(1), At(2), p3, p4});
   FakeClock clock;
   const Keys next = set.NextToConnect(clock.now(), NoBans);
   CHECK(std::set<PeerKey>(next.begin(), next.end()) == std::set<PeerKey>{3, 4});
+  CHECK(set.Find(3)->preferred);
+  // Listed again without the flag: no longer a parent.
+  set.OnHolders({At(3, FileState::kPartial)});
+  CHECK(!set.Find(3)->preferred);
 }
 
 }  // namespace lanswarm::peer

@@ -5,9 +5,9 @@
 
 #include <map>
 
-#include "peer/swarm_tree.h"
+#include "common/swarm_tree.h"
 
-namespace lanswarm::peer {
+namespace lanswarm {
 
 namespace {
 // Children per member, per tree; and checks that each member's path to the
@@ -47,6 +47,16 @@ TEST_CASE("swarm tree: equal members are interior in one tree only, two children
   }
 }
 
+TEST_CASE("swarm tree: EqualParent is the tree of equal uploads") {
+  for (std::uint32_t n : {1u, 2u, 7u, 64u, 1001u}) {
+    const SwarmTree tree(std::vector<double>(n, 3.0));
+    for (std::uint32_t m = 0; m < n; ++m) {
+      for (int t = 0; t < 2; ++t) CHECK(SwarmTree::EqualParent(m, n, t) == tree.Parent(m, t));
+    }
+    CHECK(SwarmTree::EqualParent(n, n, 0) == SwarmTree::kSource);
+  }
+}
+
 TEST_CASE("swarm tree: weak uplinks are leaves in both trees; out of range is the source") {
   // Members 1, 3, 5, 7 upload at a quarter.
   std::vector<double> up{4, 1, 4, 1, 4, 1, 4, 1};
@@ -62,4 +72,4 @@ TEST_CASE("swarm tree: weak uplinks are leaves in both trees; out of range is th
   CHECK(SwarmTree(std::vector<double>{}).size() == 0);
 }
 
-}  // namespace lanswarm::peer
+}  // namespace lanswarm

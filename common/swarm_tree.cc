@@ -1,9 +1,9 @@
-#include "peer/swarm_tree.h"
+#include "common/swarm_tree.h"
 
 #include <algorithm>
 #include <numeric>
 
-namespace lanswarm::peer {
+namespace lanswarm {
 
 SwarmTree::SwarmTree(const std::vector<double>& uploads) {
   const auto n = static_cast<std::uint32_t>(uploads.size());
@@ -28,4 +28,13 @@ std::uint32_t SwarmTree::Parent(std::uint32_t member, int tree) const {
   return pos == 0 ? kSource : order_[tree][(pos - 1) / 2];
 }
 
-}  // namespace lanswarm::peer
+std::uint32_t SwarmTree::EqualParent(std::uint32_t member, std::uint32_t n, int tree) {
+  if (member >= n || tree < 0 || tree > 1) return kSource;
+  // Tree 0 takes the members in order, tree 1 in reverse order.
+  const std::uint32_t pos = tree == 0 ? member : n - 1 - member;
+  if (pos == 0) return kSource;
+  const std::uint32_t up = (pos - 1) / 2;
+  return tree == 0 ? up : n - 1 - up;
+}
+
+}  // namespace lanswarm

@@ -28,7 +28,7 @@
 #include <limits>
 #include <vector>
 
-namespace lanswarm::peer {
+namespace lanswarm {
 
 class SwarmTree {
  public:
@@ -45,9 +45,14 @@ class SwarmTree {
   }
   std::uint32_t size() const { return static_cast<std::uint32_t>(order_[0].size()); }
 
+  // The same for n members of equal upload, without building anything:
+  // member i's parent in tree t, in O(1) (the coordinator's case: it knows
+  // no uploads, and answers every query).
+  static std::uint32_t EqualParent(std::uint32_t member, std::uint32_t n, int tree);
+
  private:
   std::array<std::vector<std::uint32_t>, 2> order_;  // position -> member
   std::array<std::vector<std::uint32_t>, 2> pos_;    // member -> position
 };
 
-}  // namespace lanswarm::peer
+}  // namespace lanswarm
