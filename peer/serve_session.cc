@@ -99,12 +99,16 @@ void ServeSession::OnClosed(net::Session& s, const Status& why) {
 }
 
 void ServeSession::OnSent(net::Session& s) {
-  // A granted chunk has left once the send queue is empty (the kernel has
-  // it): its slot goes to the next getter in line.
-  if (!granted_out_.empty() && s.unsent_bytes() == 0 && ctx_->grants) {
-    for (std::uint16_t slot : granted_out_) ctx_->grants->OnSent(KeyOf(slot));
-    granted_out_.clear();
-    ctx_->RunGrants();
+  // A granted chunk whose last byte the kernel has taken has left: its slot
+  // goes to the next getter in line.
+  if (!granted_out_.empty() && ctx_->grants) {
+    const std::uint64_t sent = s.sent_bytes();
+    const auto done = std::erase_if(granted_out_, [&](const auto& g) {
+      if (g.second > sent) return false;
+      ctx_->grants->OnSent(KeyOf(g.first));
+      return true;
+    });
+    if (done > 0) ctx_->RunGrants();
   }
   Pump();
 }
@@ -275,7 +279,7 @@ void ServeSession::OnChunkRead(const FileId& id, Pending next, const std::shared
     spdlog::debug("{}: sending chunk {} of {}", session_->peer().ToString(), next.index, file->info.name);
   }
   session_->SendChunk(proto::ChunkHeader{next.slot, next.index, len}, buf, 0);
-  if (next.granted) granted_out_.push_back(next.slot);
+  if (next.granted) granted_out_.emplace_back(next.slot, session_->sent_bytes() + session_->unsent_bytes());
   ctx_->upload.Take(len);
   ctx_->uploaded_bytes += len;
   file->uploaded_bytes += len;

@@ -138,7 +138,9 @@ class ServeSession : public net::SessionHandler {
   std::shared_ptr<ServeContext> ctx_;
   std::uint64_t id_;
   bool takes_grants_ = false;               // it sent INTEREST: it asks only within grants
-  std::vector<std::uint16_t> granted_out_;  // slots whose granted chunk is in the send queue
+  // Granted chunks in the send queue: their slot, and the session's
+  // sent_bytes() once their last byte has left.
+  std::vector<std::pair<std::uint16_t, std::uint64_t>> granted_out_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // read callbacks check it
   net::Session* session_ = nullptr;  // set once ready, null once closed
   std::unordered_map<std::uint16_t, FileId> slots_;

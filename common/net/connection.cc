@@ -138,6 +138,7 @@ void Connection::OnSend(int res) {
   const std::size_t copied_before = std::min(item.sent, item.bytes.size());
   item.sent += static_cast<std::size_t>(res);
   unsent_bytes_ -= static_cast<std::size_t>(res);
+  sent_bytes_ += static_cast<std::uint64_t>(res);
   unsent_copied_ -= std::min(item.sent, item.bytes.size()) - copied_before;
   if (item.sent < item.size()) {
     MaybeSend();  // a short send: resume where it stopped

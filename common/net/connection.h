@@ -61,6 +61,9 @@ class Connection {
   std::uint64_t id() const { return id_; }
   // Bytes queued (or delayed) and not yet acknowledged by the kernel.
   std::size_t unsent_bytes() const { return unsent_bytes_; }
+  // Bytes the kernel has taken since the connection began: with
+  // unsent_bytes, when a given queued byte has left.
+  std::uint64_t sent_bytes() const { return sent_bytes_; }
   // Of those, the bytes copied into the queue (frames), not slices of
   // shared buffers (chunk data): what replies to a client that never
   // reads would pile up.
@@ -149,6 +152,7 @@ class Connection {
   struct msghdr* send_msg_ = nullptr;
   struct iovec* send_iov_ = nullptr;
   std::size_t unsent_bytes_ = 0;
+  std::uint64_t sent_bytes_ = 0;
   std::size_t unsent_copied_ = 0;
 
   // The kernel reads the connect timeout when the SQE is submitted, after

@@ -68,6 +68,8 @@ void Session::SendChunk(const proto::ChunkHeader& header, std::shared_ptr<const 
 
 std::size_t Session::unsent_bytes() const { return conn_ == nullptr ? 0 : conn_->unsent_bytes() + held_.size(); }
 
+std::uint64_t Session::sent_bytes() const { return conn_ == nullptr ? 0 : conn_->sent_bytes(); }
+
 void Session::Fail(proto::ErrorCode code, const std::string& reason) {
   if (closing()) return;
   if (options_.counters != nullptr) ++options_.counters->protocol_errors;

@@ -142,6 +142,9 @@ class Session final : public ConnectionHandler {
   const proto::Hello& theirs() const { return theirs_; }
   // Bytes queued, and not yet taken by the kernel.
   std::size_t unsent_bytes() const;
+  // Bytes the kernel has taken on this connection (Connection::sent_bytes):
+  // a byte queued now has left once this reaches sent_bytes() + unsent_bytes().
+  std::uint64_t sent_bytes() const;
   Clock::TimePoint opened() const { return opened_; }
   // The last time bytes came in (while we were reading) or left: what the
   // idle timeout counts from. A client that sends requests but never reads

@@ -242,4 +242,38 @@ TEST_CASE("serve: the upload cap holds reads until the clock has paid the debt; 
   CHECK_THAT(c->why.message(), Contains("closed by peer"));
 }
 
+TEST_CASE("serve: with upload_slots, downloaders that say their interest are granted a chunk each, in turn",
+          "[serve][grants]") {
+  Config config;
+  config.upload_slots = 1;
+  Served s("1111", config);
+  auto a = s.Client(false);
+  auto b = s.Client(false);
+  CHECK(s.Exchange(*a, Frames({proto::Open{1, s.info.id}}), 1) == Lines{"BITFIELD 1 1111 grants"});
+  CHECK(s.Exchange(*b, Frames({proto::Open{1, s.info.id}}), 1) == Lines{"BITFIELD 1 1111 grants"});
+  CHECK(s.Exchange(*a, Frames({proto::Interest{1, proto::kInterested}}), 1) == Lines{"GRANT 1"});
+  // The one slot is a's: b waits, and its REQUEST without a grant is refused.
+  CHECK(s.Exchange(*b, Frames({proto::Interest{1, proto::kInterested}, proto::Request{1, 0}}), 1) ==
+        Lines{"REJECT 1 0 busy"});
+  // a uses its grant; once the chunk has left, b is granted.
+  CHECK(s.Exchange(*a, Frames({proto::Request{1, 2}}), 1) == Lines{Served::ChunkLine(2)});
+  REQUIRE(s.h.RunUntil([&] { return !b->events.empty() && b->events.back() == "GRANT 1"; }));
+  // A refused REQUEST keeps the grant for another.
+  CHECK(s.Exchange(*b, Frames({proto::Request{1, 7}}), 1) == Lines{"REJECT 1 7 out_of_range"});
+  CHECK(s.Exchange(*b, Frames({proto::Request{1, 1}}), 1) == Lines{Served::ChunkLine(1)});
+  // a, still interested, had gone to the back of the line: its turn again.
+  REQUIRE(s.h.RunUntil([&] { return a->events.back() == "GRANT 1"; }));
+  // Passing gives the slot to b at once.
+  CHECK(s.Exchange(*a, Frames({proto::Interest{1, proto::kInterested | proto::kPass}}), 0).empty());
+  REQUIRE(s.h.RunUntil([&] { return b->events.back() == "GRANT 1"; }));
+  CHECK(s.ctx->grants->busy() == 1);
+  // A downloader that never says its interest is served as it asks.
+  auto c = s.Client(false);
+  CHECK(s.Exchange(*c, Frames({proto::Open{1, s.info.id}, proto::Request{1, 3}}), 2) ==
+        Lines{"BITFIELD 1 1111 grants", Served::ChunkLine(3)});
+  // Closing b frees its slot for a.
+  b->session->Close();
+  REQUIRE(s.h.RunUntil([&] { return a->events.back() == "GRANT 1"; }));
+}
+
 }  // namespace lanswarm::peer

@@ -100,6 +100,8 @@ swarm_peer() {
     echo "report_interval = $SWARM_REPORT_INTERVAL"
     echo "simulated_latency_ms = $SWARM_LATENCY_MS"
     echo "log_level = \"${SWARM_PEER_LOG_LEVEL:-info}\""
+    # SWARM_PEER_TOML: extra lines for every peer (e.g. "upload_slots = 0").
+    [ -z "${SWARM_PEER_TOML:-}" ] || printf '%b\n' "$SWARM_PEER_TOML"
     local line
     for line in "$@"; do echo "$line"; done
     swarm_auth_toml

@@ -81,7 +81,11 @@ inline std::string Describe(const proto::Message& m) {
   const std::string name = proto::MessageTypeName(proto::TypeOf(m));
   if (const auto* e = std::get_if<proto::Error>(&m)) return fmt::format("ERROR {}: {}", ErrorCodeName(e->code), e->reason);
   if (const auto* o = std::get_if<proto::Open>(&m)) return fmt::format("OPEN {}", o->slot);
-  if (const auto* b = std::get_if<proto::Bitfield>(&m)) return fmt::format("BITFIELD {} {}", b->slot, BitString(b->chunk_count, b->bits));
+  if (const auto* b = std::get_if<proto::Bitfield>(&m)) {
+    return fmt::format("BITFIELD {} {}{}", b->slot, BitString(b->chunk_count, b->bits),
+                       b->flags & proto::kBitfieldGrants ? " grants" : "");
+  }
+  if (const auto* g = std::get_if<proto::Grant>(&m)) return fmt::format("GRANT {}", g->slot);
   if (const auto* h = std::get_if<proto::Have>(&m)) return fmt::format("HAVE {} {}", h->slot, h->index);
   if (const auto* r = std::get_if<proto::Request>(&m)) return fmt::format("REQUEST {} {}", r->slot, r->index);
   if (const auto* c = std::get_if<proto::ChunkHeader>(&m)) return fmt::format("CHUNK {} {} {}", c->slot, c->index, c->length);

@@ -262,6 +262,11 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   CHECK(Has(LoadConfig(dir.File("typo.toml")).status().message(), "key 'listne': unknown key"));
   testing::WriteTestFile(dir.File("zero.toml"), "download_peers = 0\n");
   CHECK(Has(LoadConfig(dir.File("zero.toml")).status().message(), "key 'download_peers'"));
+  CHECK(c->upload_slots == 0);  // grants are off by default
+  testing::WriteTestFile(dir.File("slots.toml"), "upload_slots = 2\n");
+  CHECK(LoadConfig(dir.File("slots.toml"))->upload_slots == 2);
+  testing::WriteTestFile(dir.File("slots65.toml"), "upload_slots = 65\n");
+  CHECK(Has(LoadConfig(dir.File("slots65.toml")).status().message(), "key 'upload_slots'"));
   CHECK(c->ban_after_bad_chunks == 3);
   CHECK(c->ban_cooldown == 600s);
   testing::WriteTestFile(dir.File("ban.toml"), "ban_after_bad_chunks = 5\nban_cooldown = 60\n");
