@@ -32,10 +32,8 @@ struct Config {
   } limits;
   std::uint32_t download_peers = 32;  // holders one download fetches from at once
   // Chunks this peer sends at once over all its connections to getters that
-  // take grants (peer/upload_scheduler); 0: every request at once. Off by
-  // default until a swarm with stalling holders is as fast with it as
-  // without (doc/benchmarks.md, "Grants").
-  std::uint32_t upload_slots = 0;
+  // take grants (peer/upload_scheduler); 0: every request at once.
+  std::uint32_t upload_slots = 2;
   // Bad peers (peer/ban_list.h): a holder whose chunks of a file fail their
   // checksum ban_after_bad_chunks times, or whose requests for it stall
   // ban_after_stalls times in a row (BanPolicy says why 3), is not used for

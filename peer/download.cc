@@ -129,6 +129,15 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   const std::size_t flying = picker_.in_flight(peer);
   const std::uint32_t depth = PipelineOf(s);
   if (flying >= depth) return {};
+  if (s.delivered_count == 0) {
+    bool proven_gated = false;
+    std::size_t probes = 0;
+    for (const auto& [key, other] : peers_) {
+      proven_gated |= other.gated && other.delivered_count > 0;
+      if (!other.gated && other.delivered_count == 0) probes += other.queue.size();
+    }
+    if (proven_gated && probes >= kProbesBesideGrants) return {};
+  }
   std::vector<std::uint32_t> out = picker_.Next(peer, depth - flying);
   for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});
   return out;

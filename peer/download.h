@@ -88,6 +88,14 @@ inline constexpr std::uint64_t kProgressFloor = 8 * 1024;
 // How long a connected peer may take to answer OPEN with its BITFIELD: the
 // request timeout's floor. The answer is a few bytes from memory, so a peer
 // that is this late is a staller holding one of our max_peers places.
+// While a gated peer (one that grants) has delivered, peers on probation
+// that do not grant hold at most this many of our requests together. A
+// gated holder is asked only when it grants, so without the bound every
+// chunk that comes free goes to whichever new holder is asked first, and a
+// crowd of stalling holders (make test-faults, hostile_swarm) keeps the
+// chunks from the seed for their whole timeout, one after another.
+inline constexpr std::size_t kProbesBesideGrants = 4;
+
 inline constexpr Clock::Duration kOpenTimeout = std::chrono::seconds(4);
 
 // A peer Tick found stalling: the caller drops it, and it counts toward a

@@ -12,6 +12,11 @@ HolderSet::HolderSet(const PeerId& self, std::uint32_t max_peers, std::uint64_t 
     : self_(self), max_peers_(max_peers), rng_(seed) {}
 
 void HolderSet::OnHolders(const std::vector<proto::Holder>& list) {
+  // The parents are the ones the latest answer names: the trees change as
+  // the swarm does, and a getter with stale parents would have holders
+  // favour more than their two children.
+  for (PeerKey key : parents_) holders_[key].preferred = false;
+  parents_.clear();
   for (const proto::Holder& h : list) {
     if (h.peer == self_ || h.state == proto::FileState::kGone) continue;
     auto [it, fresh] = keys_.emplace(h.peer, next_key_);
@@ -21,6 +26,7 @@ void HolderSet::OnHolders(const std::vector<proto::Holder>& list) {
     holder.endpoint = h.endpoint;
     holder.state = h.state;
     holder.preferred = (h.flags & proto::kHolderParent) != 0;
+    if (holder.preferred) parents_.push_back(it->second);
   }
 }
 
@@ -28,9 +34,18 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
                                               const std::function<bool(const PeerId&)>& banned) {
   std::size_t busy = 0;
   for (const auto& [key, h] : holders_) busy += (h.connected || h.connecting) ? 1 : 0;
+  auto ready = [&](const Holder& h) { return !(h.connected || h.connecting) && !banned(h.id) && now >= h.retry_at; };
   // Called on every tick: with every slot taken (the usual case) there is
-  // nothing to sort, however many holders a large swarm has named.
-  if (busy >= max_peers_) return {};
+  // nothing to sort, however many holders a large swarm has named. Our tree
+  // parents get a place even then (max_peers + 2 at most): the trees change
+  // as the swarm does, and a new parent must not wait for a place to free.
+  if (busy >= max_peers_) {
+    std::vector<PeerKey> keys;
+    for (PeerKey key : parents_) {
+      if (busy + keys.size() < max_peers_ + 2 && ready(holders_[key])) keys.push_back(key);
+    }
+    return keys;
+  }
   struct Candidate {
     bool preferred;
     bool partial;
@@ -39,7 +54,7 @@ std::vector<PeerKey> HolderSet::NextToConnect(Clock::TimePoint now,
   };
   std::vector<Candidate> candidates;
   for (const auto& [key, h] : holders_) {
-    if (!(h.connected || h.connecting) && !banned(h.id) && now >= h.retry_at) {
+    if (ready(h)) {
       candidates.push_back(Candidate{h.preferred, h.state != proto::FileState::kWhole, h.failures, key});
     }
   }

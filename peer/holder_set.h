@@ -63,9 +63,9 @@ class HolderSet {
 
   // --- The table ------------------------------------------------------
 
-  // Adds or updates each listed holder (address, state, and whether it is
-  // our tree parent: kHolderParent), except self and those whose state is
-  // kGone. A holder keeps its key for the download's
+  // Adds or updates each listed holder (address, state), except self and
+  // those whose state is kGone. Our tree parents are the holders this
+  // answer flags kHolderParent, and no others. A holder keeps its key for the download's
   // lifetime, however often it is listed.
   void OnHolders(const std::vector<proto::Holder>& list);
 
@@ -74,7 +74,8 @@ class HolderSet {
   // more holders than max_peers each getter picks a different set and
   // every one's upload link is someone's source). Skips holders that are
   // busy, waiting out a failure, or `banned`; never brings the busy count
-  // past max_peers. Call OnConnecting for each key actually connected.
+  // past max_peers, except for our tree parents (max_peers + 2). Call
+  // OnConnecting for each key actually connected.
   std::vector<PeerKey> NextToConnect(Clock::TimePoint now, const std::function<bool(const PeerId&)>& banned);
 
   void OnConnecting(PeerKey key);
@@ -116,6 +117,7 @@ class HolderSet {
   std::mt19937_64 rng_;
 
   std::map<PeerKey, Holder> holders_;  // ordered: the shuffle and GiveUpReason depend on it
+  std::vector<PeerKey> parents_;       // the preferred ones (two at most)
   std::map<PeerId, PeerKey> keys_;
   PeerKey next_key_ = 1;
 

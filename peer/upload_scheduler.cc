@@ -4,44 +4,45 @@
 
 namespace lanswarm::peer {
 
-void UploadScheduler::Free(ConnState& s) {
-  if (s.slot == Slot::kNone) return;
-  s.slot = Slot::kNone;
-  --busy_;
-}
-
 void UploadScheduler::Enqueue(ConnKey conn, ConnState& s) {
-  if (s.in_line || !s.interested || s.slot != Slot::kNone) return;
+  if (s.in_line || !s.interested || s.granted.size() + s.sending >= kPerConnection) return;
   s.in_line = true;
   (s.favoured ? favoured_line_ : line_).push_back(conn);
+}
+
+void UploadScheduler::ReturnGrants(ConnState& s) {
+  busy_ -= static_cast<std::uint32_t>(s.granted.size());
+  s.granted.clear();
 }
 
 void UploadScheduler::SetInterested(ConnKey conn, bool interested, bool pass) {
   ConnState& s = conns_[conn];
   s.interested = interested;
-  if ((pass || !interested) && s.slot == Slot::kGranted) Free(s);
+  if (pass || !interested) ReturnGrants(s);
   Enqueue(conn, s);
 }
 
 bool UploadScheduler::OnRequest(ConnKey conn) {
   auto it = conns_.find(conn);
-  if (it == conns_.end() || it->second.slot != Slot::kGranted) return false;
-  it->second.slot = Slot::kSending;
+  if (it == conns_.end() || it->second.granted.empty()) return false;
+  it->second.granted.pop_front();  // the oldest grant is the one used
+  ++it->second.sending;
   return true;
 }
 
 void UploadScheduler::OnRefused(ConnKey conn, Clock::TimePoint now) {
   auto it = conns_.find(conn);
-  if (it == conns_.end() || it->second.slot != Slot::kSending) return;
-  it->second.slot = Slot::kGranted;
-  it->second.granted_at = now;
+  if (it == conns_.end() || it->second.sending == 0) return;
+  --it->second.sending;
+  it->second.granted.push_back(now);
   granted_.push_back(conn);
 }
 
 void UploadScheduler::OnSent(ConnKey conn) {
   auto it = conns_.find(conn);
-  if (it == conns_.end() || it->second.slot != Slot::kSending) return;
-  Free(it->second);
+  if (it == conns_.end() || it->second.sending == 0) return;
+  --it->second.sending;
+  --busy_;
   // Its turn is over: to the back of the line while it still wants more.
   Enqueue(conn, it->second);
 }
@@ -49,19 +50,24 @@ void UploadScheduler::OnSent(ConnKey conn) {
 void UploadScheduler::Forget(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  Free(it->second);
-  conns_.erase(it);  // its key in line_ is skipped when reached
+  busy_ -= static_cast<std::uint32_t>(it->second.granted.size()) + it->second.sending;
+  conns_.erase(it);  // its keys in the lines and in granted_ are skipped when reached
 }
 
 std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint now) {
   // At most `slots` grants exist, so this is short however many connections.
   std::erase_if(granted_, [&](ConnKey key) {
     auto it = conns_.find(key);
-    if (it == conns_.end() || it->second.slot != Slot::kGranted) return true;
-    if (now - it->second.granted_at < options_.grant_timeout) return false;
-    Free(it->second);
-    Enqueue(key, it->second);
-    return true;
+    if (it == conns_.end() || it->second.granted.empty()) return true;
+    ConnState& s = it->second;
+    bool lapsed = false;
+    while (!s.granted.empty() && now - s.granted.front() >= options_.grant_timeout) {
+      s.granted.pop_front();
+      --busy_;
+      lapsed = true;
+    }
+    if (lapsed) Enqueue(key, s);
+    return s.granted.empty();
   });
   std::vector<ConnKey> out;
   while (busy_ < options_.slots && !(line_.empty() && favoured_line_.empty())) {
@@ -72,12 +78,13 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     if (it == conns_.end() || !it->second.in_line) continue;
     ConnState& s = it->second;
     s.in_line = false;
-    if (!s.interested || s.slot != Slot::kNone) continue;
-    s.slot = Slot::kGranted;
-    s.granted_at = now;
+    if (!s.interested || s.granted.size() + s.sending >= kPerConnection) continue;
+    if (s.granted.empty()) granted_.push_back(key);
+    s.granted.push_back(now);
     ++busy_;
-    granted_.push_back(key);
     out.push_back(key);
+    // A second slot only after everyone who waits has had one.
+    Enqueue(key, s);
   }
   return out;
 }
@@ -86,8 +93,8 @@ Clock::TimePoint UploadScheduler::NextExpiry() const {
   Clock::TimePoint at = Clock::TimePoint::max();
   for (ConnKey key : granted_) {
     auto it = conns_.find(key);
-    if (it != conns_.end() && it->second.slot == Slot::kGranted) {
-      at = std::min(at, it->second.granted_at + options_.grant_timeout);
+    if (it != conns_.end() && !it->second.granted.empty()) {
+      at = std::min(at, it->second.granted.front() + options_.grant_timeout);
     }
   }
   return at;

@@ -14,11 +14,14 @@
 // The contract per connection: the getter says whether it wants anything
 // this node has (SetInterested); the scheduler grants an interested
 // connection one chunk when a slot is free, in turn (least recently granted
-// first); the grant is used by one REQUEST (OnRequest), which then holds the
-// slot until the chunk has left (OnSent); a request the holder refuses
-// (REJECT) leaves the grant in place for another request; a grant unused
-// after grant_timeout, returned (the getter passes: SetInterested with
-// pass), or on a closed connection, frees its slot.
+// first; a connection gets a second slot, kPerConnection at most, only
+// after every other that waits has had one, so a lone getter keeps the
+// link busy across the grants' round trips); each grant is used by one
+// REQUEST (OnRequest), which then holds the slot until the chunk has left
+// (OnSent); a request the holder refuses (REJECT) leaves the grant in place
+// for another request; grants unused after grant_timeout, returned (the
+// getter passes: SetInterested with pass), or on a closed connection, free
+// their slots.
 //
 // Pure: connections are the caller's keys, time an argument.
 #pragma once
@@ -77,27 +80,28 @@ class UploadScheduler {
   // When the oldest unused grant expires; TimePoint::max() when none.
   Clock::TimePoint NextExpiry() const;
 
+  static constexpr std::size_t kPerConnection = 2;
+
   std::uint32_t busy() const { return busy_; }
   std::uint32_t slots() const { return options_.slots; }
   std::size_t waiting() const { return line_.size() + favoured_line_.size(); }
 
  private:
-  enum class Slot : std::uint8_t { kNone, kGranted, kSending };
   struct ConnState {
     bool interested = false;
     bool favoured = false;
     bool in_line = false;
-    Slot slot = Slot::kNone;
-    Clock::TimePoint granted_at{};
+    std::deque<Clock::TimePoint> granted;  // unused grants, oldest first
+    std::uint32_t sending = 0;             // requests granted and not yet sent
   };
-  void Free(ConnState& s);
   void Enqueue(ConnKey conn, ConnState& s);
+  void ReturnGrants(ConnState& s);
 
   UploadOptions options_;
   std::unordered_map<ConnKey, ConnState> conns_;
   std::deque<ConnKey> line_;  // interested, no slot; may hold stale keys (checked on use)
   std::deque<ConnKey> favoured_line_;  // the same for favoured connections
-  std::vector<ConnKey> granted_;  // holding an unused grant (or stale: checked on use)
+  std::vector<ConnKey> granted_;  // holding unused grants (or stale: checked on use)
   std::uint32_t busy_ = 0;        // slots granted or sending
 };
 

@@ -41,7 +41,7 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"upload_waiting", p.upload.max_waiting},
           {"grant_slots", p.grant_slots},
           {"max_incoming", p.max_incoming},
-          {"trees", p.trees},
+          {"trees_by_upload", p.trees_by_upload},
           {"t_min_s", s.t_min_s},
           {"makespan_s", s.makespan_s},
           {"p50_s", s.p50_s},
@@ -87,9 +87,11 @@ int main(int argc, char** argv) {
   app.add_option("--download-peers", base.download_peers, "the peer's download_peers")->check(CLI::Range(1u, 1000u));
   app.add_option("--upload-slots", base.upload.slots, "chunks a node sends at once (0: no limit)");
   app.add_option("--upload-waiting", base.upload.max_waiting, "requests waiting for a slot before REJECT(busy)");
-  app.add_option("--grant-slots", base.grant_slots, "holders grant this many chunks at once (0: serve all at once)");
+  app.add_option("--grant-slots", base.grant_slots,
+                 "the daemon's upload_slots: chunks a holder grants at once (0: every request at once, the old rule)");
   app.add_option("--max-incoming", base.max_incoming, "a getter's chunks from granting holders at once");
-  app.add_flag("--trees", base.trees, "two interior-disjoint trees over the getters (with --grant-slots)");
+  app.add_flag("--trees-by-upload", base.trees_by_upload,
+               "tree parents from the hosts' uploads, not the coordinator's report order (an experiment)");
   app.add_option("--goodput", base.goodput, "the share of a link's rate TCP carries (1448/1514)")
       ->check(CLI::Range(0.1, 1.0));
   app.add_option("--out", out, "append one JSON line per run to this file");

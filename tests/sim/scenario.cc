@@ -67,7 +67,7 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   c.grants = p.grant_slots > 0;
   c.grant_slots = p.grant_slots;
   c.max_incoming = p.max_incoming;
-  c.trees = p.trees;
+  c.trees_by_upload = p.trees_by_upload;
   c.seed = p.seed;
   HostSpec seed{.up = u, .down = u};
   if (p.name == "fast-seed") seed.up = seed.down = 4 * u;

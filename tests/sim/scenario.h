@@ -22,9 +22,14 @@ struct ScenarioParams {
   Nanos one_way = 1'000'000;
   std::uint32_t download_peers = 32;
   sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
-  std::uint32_t grant_slots = 0;
-  std::uint32_t max_incoming = 2;
-  bool trees = false;  // a getter's chunks from gated holders at once  // 0: holders serve every request at once; else they grant, this many at once
+  // The daemon's upload_slots: holders grant this many chunks at once; 0,
+  // the rule before grants: every request at once.
+  std::uint32_t grant_slots = 2;
+  std::uint32_t max_incoming = 2;  // DownloadOptions::max_incoming
+  // An experiment: the trees built from the hosts' uploads (weak uplinks
+  // leaves), as a coordinator could if peers reported an upload figure;
+  // without it the parents are the coordinator's, from the real table.
+  bool trees_by_upload = false;
   // What TCP/IPv4 over Ethernet carries of a link's rate: a 1448-byte
   // segment payload (MSS with timestamps) per 1514-byte frame. Capacities
   // are the rate times this; t_min stays at the nominal rate, as the

@@ -135,7 +135,7 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
   for (const HostSpec& s : config_.seeds) add(s, false);
   for (const HostSpec& s : config_.getters) add(s, true);
   open_getters_ = static_cast<std::uint32_t>(config_.getters.size());
-  if (config_.trees) {
+  if (config_.trees_by_upload) {
     std::vector<double> uploads;
     for (const HostSpec& g : config_.getters) uploads.push_back(g.up);
     tree_.emplace(uploads);
@@ -209,7 +209,7 @@ void SwarmWorld::Dispatch(const Event& e) {
     case Kind::kQueryArrives: {
       SyncTable();
       answers_.push_back(table_->Query(file_, IdOf(e.a)));
-      if (config_.trees) MarkParents(e.a, answers_.back());
+      if (config_.trees_by_upload) MarkParents(e.a, answers_.back());
       Schedule(config_.one_way, Kind::kHolders, e.a, static_cast<std::uint32_t>(answers_.size() - 1));
       return;
     }
@@ -530,9 +530,9 @@ void SwarmWorld::ForgetServing(Conn& c) {
   }
 }
 
-// The coordinator flags the asker's tree parents in its answer; here the
-// trees come from the scenario's host list (their uploads), so the answer
-// the table gave is amended the same way: the parents first, flagged.
+// The table flags the asker's tree parents in its answer (report order);
+// with trees_by_upload they come from the scenario's host list (their
+// uploads) instead, so the answer is amended: those parents first, flagged.
 void SwarmWorld::MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const {
   for (auto& h : answer) h.flags = 0;
   std::vector<proto::Holder> parents;

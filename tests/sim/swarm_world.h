@@ -57,10 +57,10 @@ struct WorldConfig {
   bool grants = false;
   std::uint32_t grant_slots = 2;
   std::uint32_t max_incoming = 2;
-  // Two interior-disjoint binary trees over the getters (SplitStream's
-  // shape): each getter connects to its two parents first, and a holder
-  // grants its children before others. Needs grants.
-  bool trees = false;
+  // The tree parents the coordinator names (common/swarm_tree) come from
+  // the real table, in report order; with this, from the getters' uploads
+  // instead (ScenarioParams::trees_by_upload).
+  bool trees_by_upload = false;
   std::chrono::seconds report_interval{10};
   std::uint32_t expiry_multiple = 3;
   bool seed_leaves_after_one_copy = false;
@@ -137,7 +137,7 @@ class SwarmWorld {
   // A getter's parent in tree t (0 or 1): a node index.
   std::uint32_t TreeParent(std::uint32_t getter, int t) const;
   void MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const;
-  std::optional<SwarmTree> tree_;  // WorldConfig::trees; members are getters in node order
+  std::optional<SwarmTree> tree_;  // WorldConfig::trees_by_upload; members are getters in node order
   // Sends the GRANTs the holder's scheduler gives now.
   void RunGrants(std::uint32_t holder);
 

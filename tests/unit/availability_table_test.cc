@@ -95,15 +95,17 @@ TEST_CASE("table: a getter's two tree parents come first, flagged; roots get a w
     }
     return out;
   };
-  // Members are slots 0..3; tree 0 in order, tree 1 reversed (common/swarm_tree).
-  CHECK(parents(2) == std::vector<int>{1, 4});  // slot 1: slot 0 in tree 0, slot 3 in tree 1
-  CHECK(parents(4) == std::vector<int>{2, 1});  // slot 3: slot 1; the root of tree 1: a whole copy
-  CHECK(parents(3) == std::vector<int>{1, 4});  // slot 2: slot 0; slot 3
+  // Members are the partial holders 2, 3, 4; tree 0 in order, tree 1
+  // reversed (common/swarm_tree); the roots' parent is the whole copy.
+  CHECK(parents(2) == std::vector<int>{1, 4});  // root of tree 0; in tree 1 under 4
+  CHECK(parents(3) == std::vector<int>{2, 4});  // under 2 in tree 0, under 4 in tree 1
+  CHECK(parents(4) == std::vector<int>{2, 1});  // under 2 in tree 0; root of tree 1
   // Parents are listed once, first; the rest follow without the flag.
-  const auto answer = t.table->Query(File(7), Peer(2));
+  const auto answer = t.table->Query(File(7), Peer(3));
   REQUIRE(answer.size() == 3);
-  CHECK(answer[0].peer == Peer(1));
+  CHECK(answer[0].peer == Peer(2));
   CHECK(answer[1].peer == Peer(4));
+  CHECK(answer[2].peer == Peer(1));
   CHECK(answer[2].flags == 0);
   // A whole copy asking (or a stranger) gets no parents.
   CHECK(parents(1).empty());

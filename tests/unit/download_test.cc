@@ -312,3 +312,57 @@ TEST_CASE("download: REJECT elsewhere with no other holder asks the seed again a
 }
 
 }  // namespace lanswarm::peer
+
+namespace lanswarm::peer {
+
+TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming at once", "[download][grants]") {
+  FakeClock clock;
+  DownloadOptions o = testing::Options(4);
+  o.max_incoming = 2;
+  Download d(10, 4s, o);
+  for (PeerKey k : {1, 2}) {
+    d.AddPeer(k, clock.now());
+    d.OnBitfield(k, testing::All(10), /*gated=*/true);
+    CHECK(d.gated(k));
+    CHECK(d.Interesting(k));
+  }
+  CHECK(d.Next(1, clock.now()).empty());  // no grant yet
+  d.OnGrant(1);
+  d.OnGrant(1);
+  d.OnGrant(1);
+  CHECK(d.Next(1, clock.now()).size() == 2);  // max_incoming
+  CHECK(d.grants(1) == 1);
+  d.OnGrant(2);
+  CHECK(d.Next(2, clock.now()).empty());  // still two on their way
+  CHECK(d.ReturnGrants(2) == 1);
+  CHECK(d.ReturnGrants(1) == 1);
+  CHECK(d.grants(1) == 0);
+}
+
+TEST_CASE("download: beside a proven gated peer, peers on probation hold four requests at most",
+          "[download][grants]") {
+  FakeClock clock;
+  Download d(40, 4s, testing::Options(4));
+  d.AddPeer(1, clock.now());
+  d.OnBitfield(1, testing::All(40), true);
+  d.OnGrant(1);
+  const Picks first = d.Next(1, clock.now());
+  REQUIRE(first.size() == 1);
+  // Before the gated peer has delivered, every new peer is probed.
+  for (PeerKey k = 10; k < 16; ++k) {
+    d.AddPeer(k, clock.now());
+    d.OnBitfield(k, testing::All(40));
+    CHECK(d.Next(k, clock.now()).size() == 1);
+  }
+  d.OnChunk(1, first[0], true, clock.now() + 10ms);
+  // Now six probes are out, past the four: a new peer is not asked...
+  d.AddPeer(20, clock.now());
+  d.OnBitfield(20, testing::All(40));
+  CHECK(d.Next(20, clock.now()).empty());
+  // ... until the probes are down to fewer than four.
+  for (PeerKey k = 10; k < 13; ++k) d.OnPeerGone(k);
+  CHECK(d.Next(20, clock.now()).size() == 1);
+  CHECK(d.Next(21, clock.now()).empty());  // unknown
+}
+
+}  // namespace lanswarm::peer

@@ -331,9 +331,11 @@ TEST_CASE("holder set: preferred holders (tree parents) are connected before who
   const Keys next = set.NextToConnect(clock.now(), NoBans);
   CHECK(std::set<PeerKey>(next.begin(), next.end()) == std::set<PeerKey>{3, 4});
   CHECK(set.Find(3)->preferred);
-  // Listed again without the flag: no longer a parent.
+  // Listed again without the flag: no longer a parent; nor is 4, which
+  // this answer does not name.
   set.OnHolders({At(3, FileState::kPartial)});
   CHECK(!set.Find(3)->preferred);
+  CHECK(!set.Find(4)->preferred);
 }
 
 }  // namespace lanswarm::peer

@@ -262,9 +262,9 @@ TEST_CASE("peer config: defaults, sizes, shared files and errors", "[peer]") {
   CHECK(Has(LoadConfig(dir.File("typo.toml")).status().message(), "key 'listne': unknown key"));
   testing::WriteTestFile(dir.File("zero.toml"), "download_peers = 0\n");
   CHECK(Has(LoadConfig(dir.File("zero.toml")).status().message(), "key 'download_peers'"));
-  CHECK(c->upload_slots == 0);  // grants are off by default
-  testing::WriteTestFile(dir.File("slots.toml"), "upload_slots = 2\n");
-  CHECK(LoadConfig(dir.File("slots.toml"))->upload_slots == 2);
+  CHECK(c->upload_slots == 2);
+  testing::WriteTestFile(dir.File("slots.toml"), "upload_slots = 0\n");
+  CHECK(LoadConfig(dir.File("slots.toml"))->upload_slots == 0);
   testing::WriteTestFile(dir.File("slots65.toml"), "upload_slots = 65\n");
   CHECK(Has(LoadConfig(dir.File("slots65.toml")).status().message(), "key 'upload_slots'"));
   CHECK(c->ban_after_bad_chunks == 3);
