@@ -37,8 +37,6 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"rate_bits", p.rate_bits},
           {"download_peers", p.download_peers},
           {"goodput", p.goodput},
-          {"upload_slots", p.upload.slots},
-          {"upload_waiting", p.upload.max_waiting},
           {"grant_slots", p.grant_slots},
           {"max_incoming", p.max_incoming},
           {"trees_by_upload", p.trees_by_upload},
@@ -85,8 +83,6 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-kib", chunk_kib, "chunk size, KiB")->check(CLI::Range(256u, 16384u));
   app.add_option("--latency-ms", latency_ms, "one-way latency of every message")->check(CLI::NonNegativeNumber);
   app.add_option("--download-peers", base.download_peers, "the peer's download_peers")->check(CLI::Range(1u, 1000u));
-  app.add_option("--upload-slots", base.upload.slots, "chunks a node sends at once (0: no limit)");
-  app.add_option("--upload-waiting", base.upload.max_waiting, "requests waiting for a slot before REJECT(busy)");
   app.add_option("--grant-slots", base.grant_slots,
                  "the daemon's upload_slots: chunks a holder grants at once (0: every request at once, the old rule)");
   app.add_option("--max-incoming", base.max_incoming, "a getter's chunks from granting holders at once");

@@ -63,7 +63,6 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   c.file_size = static_cast<std::uint64_t>(p.chunks) * p.chunk_size;
   c.one_way = p.one_way;
   c.download_peers = p.download_peers;
-  c.upload = p.upload;
   c.grants = p.grant_slots > 0;
   c.grant_slots = p.grant_slots;
   c.max_incoming = p.max_incoming;

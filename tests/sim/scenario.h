@@ -21,7 +21,6 @@ struct ScenarioParams {
   std::uint64_t chunk_size = 256 * 1024;
   Nanos one_way = 1'000'000;
   std::uint32_t download_peers = 32;
-  sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
   // The daemon's upload_slots: holders grant this many chunks at once; 0,
   // the rule before grants: every request at once.
   std::uint32_t grant_slots = 2;

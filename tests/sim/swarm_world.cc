@@ -94,7 +94,6 @@ struct SwarmWorld::Node {
   Bitfield delivered;  // a seed's chunks that reached a getter, for seed_leaves_after_one_copy
   std::uint32_t delivered_count = 0;
   std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
-  sim::UploadSlots slots;
   std::optional<peer::UploadScheduler> sched;  // WorldConfig::grants
   peer::BanList bans;
   std::unique_ptr<Actions> actions;
@@ -114,7 +113,6 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
     auto n = std::make_unique<Node>();
     n->host = net_.AddHost(spec.up, spec.down);
     n->getter = getter;
-    n->slots = sim::UploadSlots(config_.upload);
     if (config_.grants) n->sched.emplace(peer::UploadOptions{.slots = config_.grant_slots});
     n->have = Bitfield(chunk_count_);
     n->delivered = Bitfield(chunk_count_);
@@ -258,18 +256,19 @@ void SwarmWorld::Dispatch(const Event& e) {
         Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
         return;
       }
-      if (!nodes_[c.holder]->slots.Admit(e.a)) {
-        Schedule(config_.one_way, Kind::kReject, e.a, e.b, static_cast<std::uint32_t>(proto::RejectReason::kBusy));
-        return;
-      }
       c.queue.push_back(e.b);
       return Pump(e.a);
     }
     case Kind::kCancel: {
       Conn& c = conns_[e.a];
       if (c.closed) return;
+      // As peer/serve_session: a granted request dropped unsent frees its slot.
+      Node& h = *nodes_[c.holder];
       const std::size_t dropped = std::erase(c.queue, e.b);
-      for (std::size_t i = 0; i < dropped; ++i) nodes_[c.holder]->slots.Drop(e.a);
+      if (h.sched && dropped > 0) {
+        for (std::size_t i = 0; i < dropped; ++i) h.sched->OnSent(e.a);
+        RunGrants(c.holder);
+      }
       return;
     }
     case Kind::kReject: {
@@ -463,18 +462,15 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     const std::uint32_t index = c.queue.front();
     if (index >= chunk_count_ || !h.have.has(index)) {
       c.queue.pop_front();
-      h.slots.Drop(conn);
       if (h.sched) h.sched->OnRefused(conn, Time());
       Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
       continue;
     }
-    if (!h.slots.TryStart(conn)) return;  // in line for a slot
     c.queue.pop_front();
     if (h.spread && !h.spread->ShouldSend(index)) {
       if (h.sched) h.sched->OnRefused(conn, Time());
       Schedule(config_.one_way, Kind::kReject, conn, index,
                static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
-      PumpLine(c.holder, h.slots.Done(conn));
       continue;
     }
     if (h.spread && !h.spread->spread()) {
@@ -500,18 +496,10 @@ void SwarmWorld::OnFlowDone(FlowId flow) {
   c.flow = kNoFlow;
   Schedule(config_.one_way, Kind::kChunk, conn, c.sending, c.sending_length - std::min(c.reported, c.sending_length));
   Node& h = *nodes_[c.holder];
-  // Those in line for a slot first, then this connection's next request.
-  PumpLine(c.holder, h.slots.Done(conn));
   Pump(conn);
   if (h.sched) {
     h.sched->OnSent(conn);
     RunGrants(c.holder);
-  }
-}
-
-void SwarmWorld::PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line) {
-  for (sim::UploadSlots::ConnKey c : line) {
-    if (!conns_[c].closed && conns_[c].holder == holder) Pump(static_cast<std::uint32_t>(c));
   }
 }
 
@@ -523,7 +511,6 @@ void SwarmWorld::ForgetServing(Conn& c) {
   c.spread_sent.clear();
   const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
   std::erase(h.in, conn);
-  if (h.alive) PumpLine(c.holder, h.slots.Forget(conn));
   if (h.alive && h.sched) {
     h.sched->Forget(conn);
     RunGrants(c.holder);

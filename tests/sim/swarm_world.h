@@ -32,7 +32,6 @@
 #include "peer/spread_tracker.h"
 #include "common/swarm_tree.h"
 #include "peer/upload_scheduler.h"
-#include "tests/sim/upload_slots.h"
 #include "tests/sim/flow_network.h"
 
 namespace lanswarm::sim {
@@ -49,9 +48,6 @@ struct WorldConfig {
   std::vector<HostSpec> seeds, getters;
   Nanos one_way = 1'000'000;          // one-way latency of every message (the testbed's 1 ms)
   std::uint32_t download_peers = 32;  // the daemon's config key
-  // 0 slots: the daemon's rule (every connection sends at once); else the
-  // experiment of tests/sim/upload_slots.h.
-  sim::UploadPolicy upload{.slots = 0, .max_waiting = 0};
   // Holders grant (peer/upload_scheduler) instead of serving every request
   // at once; grant_slots is UploadOptions::slots.
   bool grants = false;
@@ -132,8 +128,6 @@ class SwarmWorld {
   void Pump(std::uint32_t conn);
   void OnFlowDone(FlowId flow);
   void ForgetServing(Conn& c);
-  // Offers each connection in `line` its chance at a free slot, in order.
-  void PumpLine(std::uint32_t holder, const std::vector<sim::UploadSlots::ConnKey>& line);
   // A getter's parent in tree t (0 or 1): a node index.
   std::uint32_t TreeParent(std::uint32_t getter, int t) const;
   void MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const;
