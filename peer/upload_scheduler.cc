@@ -5,20 +5,23 @@
 namespace lanswarm::peer {
 
 void UploadScheduler::Enqueue(ConnKey conn, ConnState& s) {
-  if (s.in_line || !s.interested || s.granted.size() + s.sending >= kPerConnection) return;
+  // In line only for a first slot: second ones go to those that hold one
+  // when nobody waits (Grants).
+  if (s.in_line || !s.interested || s.granted.size() + s.sending > 0) return;
   s.in_line = true;
   (s.favoured ? favoured_line_ : line_).push_back(conn);
 }
 
-void UploadScheduler::ReturnGrants(ConnState& s) {
+void UploadScheduler::ReturnGrants(ConnKey conn, ConnState& s) {
   busy_ -= static_cast<std::uint32_t>(s.granted.size());
   s.granted.clear();
+  if (s.sending == 0) active_.erase(conn);
 }
 
 void UploadScheduler::SetInterested(ConnKey conn, bool interested, bool pass) {
   ConnState& s = conns_[conn];
   s.interested = interested;
-  if (pass || !interested) ReturnGrants(s);
+  if (pass || !interested) ReturnGrants(conn, s);
   Enqueue(conn, s);
 }
 
@@ -43,6 +46,7 @@ void UploadScheduler::OnSent(ConnKey conn) {
   if (it == conns_.end() || it->second.sending == 0) return;
   --it->second.sending;
   --busy_;
+  if (it->second.sending == 0 && it->second.granted.empty()) active_.erase(conn);
   // Its turn is over: to the back of the line while it still wants more.
   Enqueue(conn, it->second);
 }
@@ -51,7 +55,8 @@ void UploadScheduler::Forget(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   busy_ -= static_cast<std::uint32_t>(it->second.granted.size()) + it->second.sending;
-  conns_.erase(it);  // its keys in the lines and in granted_ are skipped when reached
+  conns_.erase(it);
+  active_.erase(conn);  // its keys in the lines and in granted_ are skipped when reached
 }
 
 std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint now) {
@@ -66,6 +71,7 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
       --busy_;
       lapsed = true;
     }
+    if (lapsed && s.granted.empty() && s.sending == 0) active_.erase(key);
     if (lapsed) Enqueue(key, s);
     return s.granted.empty();
   });
@@ -78,13 +84,28 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     if (it == conns_.end() || !it->second.in_line) continue;
     ConnState& s = it->second;
     s.in_line = false;
-    if (!s.interested || s.granted.size() + s.sending >= kPerConnection) continue;
-    if (s.granted.empty()) granted_.push_back(key);
+    if (!s.interested || s.granted.size() + s.sending > 0) continue;
+    granted_.push_back(key);
     s.granted.push_back(now);
     ++busy_;
+    active_.insert(key);
     out.push_back(key);
-    // A second slot only after everyone who waits has had one.
-    Enqueue(key, s);
+  }
+  // Nobody waits and slots are free: a second slot for those that hold one
+  // (a lone getter keeps the link busy across its grants' round trips).
+  if (busy_ < options_.slots && line_.empty() && favoured_line_.empty()) {
+    for (ConnKey key : std::vector<ConnKey>(active_.begin(), active_.end())) {
+      if (busy_ >= options_.slots) break;
+      auto it = conns_.find(key);
+      if (it == conns_.end()) continue;
+      ConnState& s = it->second;
+      const std::size_t held = s.granted.size() + s.sending;
+      if (!s.interested || held == 0 || held >= kPerConnection) continue;
+      if (s.granted.empty()) granted_.push_back(key);
+      s.granted.push_back(now);
+      ++busy_;
+      out.push_back(key);
+    }
   }
   return out;
 }

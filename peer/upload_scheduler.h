@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -95,13 +96,14 @@ class UploadScheduler {
     std::uint32_t sending = 0;             // requests granted and not yet sent
   };
   void Enqueue(ConnKey conn, ConnState& s);
-  void ReturnGrants(ConnState& s);
+  void ReturnGrants(ConnKey conn, ConnState& s);
 
   UploadOptions options_;
   std::unordered_map<ConnKey, ConnState> conns_;
   std::deque<ConnKey> line_;  // interested, no slot; may hold stale keys (checked on use)
   std::deque<ConnKey> favoured_line_;  // the same for favoured connections
   std::vector<ConnKey> granted_;  // holding unused grants (or stale: checked on use)
+  std::set<ConnKey> active_;  // holding a slot (granted or sending), by key: slots at most
   std::uint32_t busy_ = 0;        // slots granted or sending
 };
 

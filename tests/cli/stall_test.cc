@@ -127,7 +127,11 @@ TEST_CASE("get: holders that claim every chunk, then send nothing or a byte a se
 TEST_CASE("get: holders that never answer OPEN do not keep the download's places; each is banned", "[get][stall]") {
   // One place (download_peers = 1): a holder that answers HELLO and then
   // nothing would hold it for good. Each is dropped after 4 s and banned,
-  // so the honest holder gets the place within 3 × 4 s, whatever the order.
+  // so the honest holder gets the place within 3 × 4 s, whatever the order;
+  // sooner when the coordinator names it as a tree parent (parents get a
+  // place beyond download_peers), and then a staller connected meanwhile may
+  // not reach its 4 s before the download is over: it is not banned, nor
+  // asked for anything.
   StallSwarm swarm(2 * kMiB, 83, "", FakeHolder::Behaviour::kMute, 3);
   Peer getter(swarm.co.port, "download_peers = 1\nban_after_stalls = 1\n");
   getter.Start();
@@ -141,9 +145,16 @@ TEST_CASE("get: holders that never answer OPEN do not keep the download's places
     CHECK(fake->requests() == 0);
     if (fake->connections() == 1) tried.push_back(fake);
   }
-  CHECK(end["timeouts"] == tried.size());
-  CHECK(end["banned_peers"] == tried.size());
-  CheckBannedForStalling(getter, tried);
+  CHECK(end["timeouts"] == end["banned_peers"]);
+  CHECK(end["banned_peers"].get<std::size_t>() <= tried.size());
+  if (took >= 5) CHECK(end["banned_peers"] == tried.size());  // every one it tried timed out
+  std::vector<const FakeHolder*> banned;
+  const auto status = getter.Status();
+  for (const FakeHolder* fake : tried) {
+    if (!BanOf(status, *fake).is_null()) banned.push_back(fake);
+  }
+  CHECK(banned.size() == end["banned_peers"].get<std::size_t>());
+  CheckBannedForStalling(getter, banned);
 }
 
 TEST_CASE("get: a holder sending one byte a second does not keep a download alive", "[get][stall]") {

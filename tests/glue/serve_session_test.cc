@@ -24,11 +24,19 @@ namespace {
 constexpr std::uint32_t kChunk = kMinChunkSize;
 constexpr std::uint32_t kLast = 1000;  // the short last chunk, index 3
 
+Config NoGrants() {
+  Config c;
+  c.upload_slots = 0;
+  return c;
+}
+
 // One shared file of four chunks (three whole, one short) on disk, its
 // ServeContext, and a SessionPool of ServeSessions listening on loopback.
 struct Served {
   // `held`: one character per chunk, '1' for the verified ones.
-  explicit Served(const std::string& held = "1111", Config config = {}, net::PoolLimits limits = {})
+  // `config`: NoGrants() unless a test says otherwise: these tests serve
+  // downloaders as they ask (the grants have their own test).
+  explicit Served(const std::string& held = "1111", Config config = NoGrants(), net::PoolLimits limits = {})
       : ctx(std::make_shared<ServeContext>(h.clock, config, registry)),
         pool(*h.loop, Options(), limits, [weak = std::weak_ptr<ServeContext>(ctx)](const net::SocketAddress&) {
           auto c = weak.lock();
@@ -157,7 +165,7 @@ TEST_CASE("serve: what cannot be served is REJECTed with the reason, and the ses
 }
 
 TEST_CASE("serve: requests past max_requests_per_connection queued are REJECTed busy", "[serve][limits]") {
-  Config config;
+  Config config = NoGrants();
   config.limits.max_requests_per_connection = 2;
   Served s("1111", config);
   auto c = s.Client();
@@ -222,7 +230,7 @@ TEST_CASE("serve: the upload cap holds reads until the clock has paid the debt; 
           "[serve][timeout]") {
   // 256 KiB/s with the 1 MiB burst ServeContext gives it: four chunks use
   // the burst, a fifth goes into debt, a sixth waits one second.
-  Config config;
+  Config config = NoGrants();
   config.upload_rate = kChunk;
   Served s("1111", config, {.idle_timeout = 60s});
   auto c = s.Client();

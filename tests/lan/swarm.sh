@@ -84,13 +84,13 @@ swarm_kill9_coordinator() {
   [ -n "$SWARM_COORD_PID" ] || lan_die "no coordinator runs"
   kill -KILL "$SWARM_COORD_PID"
   wait "$SWARM_COORD_PID" 2>/dev/null || true
-  # `wait` returns at once when the process is not this shell's child: its
-  # listening socket may still be there for a restart to collide with
-  # ("bind: Address already in use"), so wait for it to be gone (5 s at most).
-  local i
+  # The listening socket can outlive the reaped process for a moment (the
+  # kernel tears an io_uring ring down after the exit, and the ring holds
+  # its files), and a restart at once then fails with "bind: Address
+  # already in use": wait until nothing listens on the port (5 s at most).
+  local i port=6881  # swarm_coord_addr's
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$SWARM_COORD_PID" 2>/dev/null || break
-    [[ $(cat "/proc/$SWARM_COORD_PID/stat" 2>/dev/null) =~ ^[0-9]+\ \(.*\)\ Z ]] && break  # exited, not yet reaped
+    [ -z "$(lan_exec "$SWARM_COORD_HOST" ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
     sleep 0.05
   done
   SWARM_COORD_PID=""

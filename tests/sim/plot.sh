@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/sim/plot.sh RESULTS.jsonl OUT.png: makespan / t_min against N (log2
-# axis), one line per scenario and policy (the daemon's, or grants and
-# trees: --grant-slots with --trees), from swarm_sim's JSON lines; runs of
-# the same line and N are averaged. Needs python3 and gnuplot.
+# axis), one line per scenario and policy (the daemon's; "before grants":
+# --grant-slots 0; "trees by upload": --trees-by-upload), from swarm_sim's
+# JSON lines; runs of the same line and N are averaged. Needs python3 and
+# gnuplot.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 RESULTS.jsonl OUT.png" >&2; exit 2; }
 command -v gnuplot >/dev/null || { echo "$0: gnuplot is missing (apt-get install gnuplot-nox)" >&2; exit 1; }
@@ -16,10 +17,10 @@ with open(sys.argv[1]) as f:
         d = json.loads(line)
         if d["completed"] > 0:
             name = d["scenario"]
-            if d.get("grant_slots", 0) > 0:
-                name += ", grants" + (" and trees" if d.get("trees") else "")
-            else:
-                name += ", the daemon's policy"
+            if d.get("grant_slots", 0) == 0:
+                name += ", before grants"
+            elif d.get("trees_by_upload"):
+                name += ", trees by upload"
             runs[(name, d["n"])].append(d["ratio"])
 for scenario in sorted({s for s, _ in runs}):
     print(f'"{scenario}"')
