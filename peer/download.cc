@@ -110,18 +110,18 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
     if (s.grants == 0) return {};
     // One chunk per grant, whatever its pipeline would take, and no more
     // than max_incoming from gated peers at once.
-    // A holder much slower than the others (a weak uplink) does not fill our
-    // link: its requests do not count.
+    // Senders, not chunks, count: a holder may pipeline two (its second
+    // slot), and a holder much slower than the others (a weak uplink) does
+    // not fill our link: it does not count.
     const std::optional<Clock::Duration> median = MedianChunkTime(0);
     std::size_t incoming = 0;
     for (const auto& [key, other] : peers_) {
-      if (!other.gated) continue;
+      if (!other.gated || key == peer || other.queue.empty()) continue;
       const bool slow = median && other.chunk_time > *median * kSlowFactor / 2;
-      incoming += slow ? 0 : other.queue.size();
+      incoming += slow ? 0 : 1;
     }
     if (incoming >= options_.max_incoming) return {};
-    std::vector<std::uint32_t> out =
-        picker_.Next(peer, std::min<std::size_t>(s.grants, options_.max_incoming - incoming));
+    std::vector<std::uint32_t> out = picker_.Next(peer, s.grants);
     s.grants -= static_cast<std::uint32_t>(out.size());
     for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});
     return out;

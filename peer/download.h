@@ -44,9 +44,9 @@ struct DownloadOptions {
   std::uint64_t seed = 0;            // the picker's tie-break
   std::uint32_t pipeline = 4;        // requests in flight per peer
   int endgame_duplicates = 2;
-  // Chunks coming from gated holders at once, over all of them: more grants
-  // are passed on, so that a holder's slot goes to someone whose link is
-  // free instead of sharing ours.
+  // Gated holders sending to us at once (this one aside): a grant from one
+  // more is passed on, so that its slot goes to someone whose link is free
+  // instead of sharing ours.
   std::uint32_t max_incoming = 2;
   // The n-th failure of one chunk holds it back for min(cap, base * 2^(n-1))
   // before it is asked again; another holder is preferred meanwhile.

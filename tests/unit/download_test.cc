@@ -315,12 +315,12 @@ TEST_CASE("download: REJECT elsewhere with no other holder asks the seed again a
 
 namespace lanswarm::peer {
 
-TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming at once", "[download][grants]") {
+TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming senders at once", "[download][grants]") {
   FakeClock clock;
   DownloadOptions o = testing::Options(4);
   o.max_incoming = 2;
   Download d(10, 4s, o);
-  for (PeerKey k : {1, 2}) {
+  for (PeerKey k : {1, 2, 3}) {
     d.AddPeer(k, clock.now());
     d.OnBitfield(k, testing::All(10), /*gated=*/true);
     CHECK(d.gated(k));
@@ -329,14 +329,14 @@ TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming at 
   CHECK(d.Next(1, clock.now()).empty());  // no grant yet
   d.OnGrant(1);
   d.OnGrant(1);
-  d.OnGrant(1);
-  CHECK(d.Next(1, clock.now()).size() == 2);  // max_incoming
-  CHECK(d.grants(1) == 1);
-  d.OnGrant(2);
-  CHECK(d.Next(2, clock.now()).empty());  // still two on their way
-  CHECK(d.ReturnGrants(2) == 1);
-  CHECK(d.ReturnGrants(1) == 1);
+  CHECK(d.Next(1, clock.now()).size() == 2);  // one chunk per grant
   CHECK(d.grants(1) == 0);
+  d.OnGrant(2);
+  CHECK(d.Next(2, clock.now()).size() == 1);  // a second sender
+  d.OnGrant(3);
+  CHECK(d.Next(3, clock.now()).empty());  // a third would share our link
+  CHECK(d.ReturnGrants(3) == 1);
+  CHECK(d.ReturnGrants(1) == 0);
 }
 
 TEST_CASE("download: beside a proven gated peer, peers on probation hold four requests at most",
