@@ -155,7 +155,7 @@ bench: deps
 # The swarm simulator (doc/simulation.md): every scenario at N = 100 and
 # equal links at N = 1,000, 200 chunks of 256 KiB, for the daemon's policy
 # (grants and the coordinator's trees) and for the rule before it
-# (--grant-slots 0: every request at once): `make sim`, about 2.5 minutes
+# (--grant-slots 0: every request at once): `make sim`, about 1.5 minutes
 # here, run by CI. `make sim-large`: N = 10,000 x 1,000 chunks (tens of
 # minutes: every verified chunk is a HAVE on every connection). One JSON line per run goes
 # to $(SIM_OUT)/results.jsonl; SIM_ARGS adds swarm_sim options.
