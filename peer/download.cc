@@ -108,11 +108,11 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
   }
   if (s.gated) {
     if (s.grants == 0) return {};
-    // One chunk per grant, whatever its pipeline would take, and no more
-    // than max_incoming from gated peers at once.
-    // Senders, not chunks, count: a holder may pipeline two (its second
-    // slot), and a holder much slower than the others (a weak uplink) does
-    // not fill our link: it does not count.
+    // One chunk per grant, whatever its pipeline would take, while fewer
+    // than max_incoming other gated peers are sending to us. Senders count,
+    // not chunks (a holder may pipeline two, its second slot); one much
+    // slower than the others (a weak uplink) does not fill our link and
+    // does not count.
     const std::optional<Clock::Duration> median = MedianChunkTime(0);
     std::size_t incoming = 0;
     for (const auto& [key, other] : peers_) {

@@ -1,7 +1,5 @@
 #include "peer/upload_scheduler.h"
 
-#include <algorithm>
-
 namespace lanswarm::peer {
 
 void UploadScheduler::Enqueue(ConnKey conn, ConnState& s) {
@@ -108,17 +106,6 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     }
   }
   return out;
-}
-
-Clock::TimePoint UploadScheduler::NextExpiry() const {
-  Clock::TimePoint at = Clock::TimePoint::max();
-  for (ConnKey key : granted_) {
-    auto it = conns_.find(key);
-    if (it != conns_.end() && !it->second.granted.empty()) {
-      at = std::min(at, it->second.granted.front() + options_.grant_timeout);
-    }
-  }
-  return at;
 }
 
 }  // namespace lanswarm::peer

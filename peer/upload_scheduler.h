@@ -76,10 +76,10 @@ class UploadScheduler {
 
   // The connections to send one GRANT each now, in order; each is recorded
   // as granted at `now`. Also takes back grants older than grant_timeout.
-  // Call after any of the events above and now and then (a timer).
+  // Call after any of the events above and now and then (a timer: within
+  // grant_timeout of a grant, for it to lapse on time).
   std::vector<ConnKey> Grants(Clock::TimePoint now);
-  // When the oldest unused grant expires; TimePoint::max() when none.
-  Clock::TimePoint NextExpiry() const;
+  const UploadOptions& options() const { return options_; }
 
   static constexpr std::size_t kPerConnection = 2;
 

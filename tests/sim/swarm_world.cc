@@ -547,7 +547,7 @@ void SwarmWorld::RunGrants(std::uint32_t holder) {
     Schedule(config_.one_way, Kind::kGrant, static_cast<std::uint32_t>(c));
   }
   if (!grants.empty()) {
-    Schedule(std::chrono::nanoseconds(peer::UploadOptions{}.grant_timeout).count() + 1, Kind::kGrantCheck, holder);
+    Schedule(std::chrono::nanoseconds(h.sched->options().grant_timeout).count() + 1, Kind::kGrantCheck, holder);
   }
 }
 

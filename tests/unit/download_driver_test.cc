@@ -76,12 +76,18 @@ struct Fixture {
   Recorder actions;
   DownloadDriver driver;
 
-  // Started, holder 1 listed, connected and holding everything; its first
-  // request sent and the lines so far dropped.
-  void ConnectOne() {
+  // Started, holder 1 listed and connected (no bitfield yet); the lines so
+  // far dropped.
+  void Open() {
     driver.Start(t);
     driver.OnHolders(std::vector<proto::Holder>{At(1)}, t);
     driver.OnConnected(1, t);
+    actions.Take();
+  }
+  // Open, and holder 1 holding everything; its first request sent and the
+  // lines so far dropped.
+  void ConnectOne() {
+    Open();
     driver.OnBitfield(1, All(driver.state().chunk_count()), t);
     actions.Take();
   }
@@ -192,10 +198,7 @@ TEST_CASE("driver: REJECT of the whole file drops the holder; a lost holder's ch
 
 TEST_CASE("driver: a gated holder is asked one chunk per grant, told our interest, and given back what we cannot use") {
   Fixture f(3);
-  f.driver.Start(f.t);
-  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
-  f.driver.OnConnected(1, f.t);
-  f.actions.Take();
+  f.Open();
   f.driver.OnBitfield(1, f.All(3), f.t, /*gated=*/true);
   CHECK(f.actions.Take() == std::vector<std::string>{"interest 1 yes"});  // nothing asked before a grant
   f.driver.OnGrant(1, f.t);
@@ -221,8 +224,8 @@ TEST_CASE("driver: a gated holder is asked one chunk per grant, told our interes
   REQUIRE(lines.size() == 2);
   CHECK(lines[0].rfind("request 1 ", 0) == 0);
   CHECK(lines[1] == fmt::format("request 1 {}", first));
-  // Two chunks on their way is max_incoming: a third grant is passed back,
-  // and we rest until a request of ours ends.
+  // Both chunks left are on their way from it: a third grant finds nothing
+  // to ask, is passed back, and we rest until a request of ours ends.
   f.driver.OnGrant(1, f.t);
   CHECK(f.actions.Take() == std::vector<std::string>{"interest 1 no pass"});
   f.driver.OnHave(1, 0, f.t);
@@ -234,10 +237,7 @@ TEST_CASE("driver: a gated holder is asked one chunk per grant, told our interes
 
 TEST_CASE("driver: a holder with nothing we lack is not told we are interested") {
   Fixture f(1);
-  f.driver.Start(f.t);
-  f.driver.OnHolders(std::vector<proto::Holder>{At(1)}, f.t);
-  f.driver.OnConnected(1, f.t);
-  f.actions.Take();
+  f.Open();
   f.driver.OnBitfield(1, Bitfield(1), f.t, true);
   CHECK(f.actions.Take().empty());
   f.driver.OnHave(1, 0, f.t);

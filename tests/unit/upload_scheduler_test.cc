@@ -66,14 +66,14 @@ TEST_CASE("upload scheduler: a refused request keeps its grant; an unused grant 
   CHECK(s.Grants(t0) == Keys{1});
   CHECK(s.OnRequest(1));
   s.OnRefused(1, t0 + 1s);  // REJECT missing: 1 may ask for another chunk
-  CHECK(s.Grants(t0 + 2s).empty());
-  CHECK(s.NextExpiry() == t0 + 3s);
+  CHECK(s.Grants(t0 + 2s).empty());  // the grant stands again from t0 + 1s: not lapsed at t0 + 2s
   CHECK(s.OnRequest(1));
   s.OnRefused(1, t0 + 1s);
   // Not used within grant_timeout: the slot goes to 2, and 1 waits its turn.
   CHECK(s.Grants(t0 + 3s) == Keys{2});
   CHECK(!s.OnRequest(1));
-  CHECK(s.NextExpiry() == t0 + 5s);
+  CHECK(s.Grants(t0 + 4s).empty());  // 2's grant, from t0 + 3s, stands until t0 + 5s
+  CHECK(s.Grants(t0 + 5s) == Keys{1});
 }
 
 TEST_CASE("upload scheduler: passing or losing interest frees the slot; favoured connections first") {
