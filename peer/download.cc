@@ -110,14 +110,21 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
     if (s.grants == 0) return {};
     // One chunk per grant, whatever its pipeline would take, while fewer
     // than max_incoming other gated peers are sending to us. Senders count,
-    // not chunks (a holder may pipeline two, its second slot); one much
-    // slower than the others (a weak uplink) does not fill our link and
-    // does not count.
-    const std::optional<Clock::Duration> median = MedianChunkTime(0);
+    // not chunks (a holder's turn pipelines two); one more than twice as
+    // slow as our fastest (a weak uplink) does not fill our link and does
+    // not count. (Against the median, two weak senders in a swarm of
+    // half weak uplinks held a getter for good, turn after turn, while the
+    // seed's grants were passed on.)
+    std::optional<Clock::Duration> best;
+    for (const auto& [key, other] : peers_) {
+      if (other.gated && other.chunk_time > Clock::Duration::zero() && !banned(key)) {
+        best = best ? std::min(*best, other.chunk_time) : other.chunk_time;
+      }
+    }
     std::size_t incoming = 0;
     for (const auto& [key, other] : peers_) {
       if (!other.gated || key == peer || other.queue.empty()) continue;
-      const bool slow = median && other.chunk_time > *median * kSlowFactor / 2;
+      const bool slow = best && other.chunk_time > *best * kSlowFactor / 2;
       incoming += slow ? 0 : 1;
     }
     if (incoming >= options_.max_incoming) return {};

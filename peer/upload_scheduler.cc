@@ -1,33 +1,47 @@
 #include "peer/upload_scheduler.h"
 
+#include <algorithm>
+
 namespace lanswarm::peer {
 
 void UploadScheduler::Enqueue(ConnKey conn, ConnState& s) {
-  // In line only for a first slot: second ones go to those that hold one
-  // when nobody waits (Grants).
-  if (s.in_line || !s.interested || s.granted.size() + s.sending > 0) return;
+  if (s.in_line || !s.interested || s.turn) return;
   s.in_line = true;
   (s.favoured ? favoured_line_ : line_).push_back(conn);
 }
 
-void UploadScheduler::ReturnGrants(ConnKey conn, ConnState& s) {
-  busy_ -= static_cast<std::uint32_t>(s.granted.size());
-  s.granted.clear();
-  if (s.sending == 0) active_.erase(conn);
+void UploadScheduler::EndTurn(ConnKey conn, ConnState& s) {
+  if (!s.turn) return;
+  s.turn = false;
+  s.turn_left = 0;
+  --turns_;
+  active_.erase(conn);
+  Enqueue(conn, s);  // the back of the line, while it still wants more
+}
+
+void UploadScheduler::MaybeEndTurn(ConnKey conn, ConnState& s) {
+  if (s.turn && (s.turn_left == 0 || !s.interested) && s.granted.empty() && s.sending == 0) {
+    EndTurn(conn, s);
+  }
 }
 
 void UploadScheduler::SetInterested(ConnKey conn, bool interested, bool pass) {
   ConnState& s = conns_[conn];
   s.interested = interested;
-  if (pass || !interested) ReturnGrants(conn, s);
+  if (pass || !interested) {
+    s.granted.clear();  // its key in granted_ is skipped when reached
+    s.turn_left = 0;
+    MaybeEndTurn(conn, s);
+  }
   Enqueue(conn, s);
 }
 
 bool UploadScheduler::OnRequest(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end() || it->second.granted.empty()) return false;
-  it->second.granted.pop_front();  // the oldest grant is the one used
-  ++it->second.sending;
+  ConnState& s = it->second;
+  s.granted.pop_front();  // the oldest grant is the one used
+  ++s.sending;
   return true;
 }
 
@@ -35,30 +49,28 @@ void UploadScheduler::OnRefused(ConnKey conn, Clock::TimePoint now) {
   auto it = conns_.find(conn);
   if (it == conns_.end() || it->second.sending == 0) return;
   --it->second.sending;
+  if (it->second.granted.empty()) granted_.push_back(conn);
   it->second.granted.push_back(now);
-  granted_.push_back(conn);
 }
 
 void UploadScheduler::OnSent(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end() || it->second.sending == 0) return;
   --it->second.sending;
-  --busy_;
-  if (it->second.sending == 0 && it->second.granted.empty()) active_.erase(conn);
-  // Its turn is over: to the back of the line while it still wants more.
-  Enqueue(conn, it->second);
+  MaybeEndTurn(conn, it->second);
 }
 
 void UploadScheduler::Forget(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  busy_ -= static_cast<std::uint32_t>(it->second.granted.size()) + it->second.sending;
+  if (it->second.turn) --turns_;
   conns_.erase(it);
   active_.erase(conn);  // its keys in the lines and in granted_ are skipped when reached
 }
 
 std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint now) {
-  // At most `slots` grants exist, so this is short however many connections.
+  // Grants older than grant_timeout lapse, and with them the turn: the
+  // getter is not using it. At most slots x depth grants exist.
   std::erase_if(granted_, [&](ConnKey key) {
     auto it = conns_.find(key);
     if (it == conns_.end() || it->second.granted.empty()) return true;
@@ -66,42 +78,57 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     bool lapsed = false;
     while (!s.granted.empty() && now - s.granted.front() >= options_.grant_timeout) {
       s.granted.pop_front();
-      --busy_;
       lapsed = true;
     }
-    if (lapsed && s.granted.empty() && s.sending == 0) active_.erase(key);
-    if (lapsed) Enqueue(key, s);
+    if (lapsed) {
+      s.turn_left = 0;
+      MaybeEndTurn(key, s);
+    }
     return s.granted.empty();
   });
-  std::vector<ConnKey> out;
-  while (busy_ < options_.slots && !(line_.empty() && favoured_line_.empty())) {
-    std::deque<ConnKey>& from = favoured_line_.empty() ? line_ : favoured_line_;
-    const ConnKey key = from.front();
-    from.pop_front();
+  const auto valid = [&](ConnKey key) {
     auto it = conns_.find(key);
-    if (it == conns_.end() || !it->second.in_line) continue;
-    ConnState& s = it->second;
-    s.in_line = false;
-    if (!s.interested || s.granted.size() + s.sending > 0) continue;
-    granted_.push_back(key);
-    s.granted.push_back(now);
-    ++busy_;
-    active_.insert(key);
-    out.push_back(key);
-  }
-  // Nobody waits and slots are free: a second slot for those that hold one
-  // (a lone getter keeps the link busy across its grants' round trips).
-  if (busy_ < options_.slots && line_.empty() && favoured_line_.empty()) {
+    return it != conns_.end() && it->second.in_line && it->second.interested && !it->second.turn;
+  };
+  // Free slots to the lines, favoured first; when a favoured connection
+  // still waits, the other turns grant no more (each bound, as every
+  // cut turn is one fewer to cut).
+  for (std::size_t round = 0; round <= active_.size() + 1; ++round) {
+    while (turns_ < options_.slots && !(line_.empty() && favoured_line_.empty())) {
+      std::deque<ConnKey>& from = favoured_line_.empty() ? line_ : favoured_line_;
+      const ConnKey key = from.front();
+      from.pop_front();
+      if (!valid(key)) {
+        if (auto it = conns_.find(key); it != conns_.end() && !it->second.turn) it->second.in_line = false;
+        continue;
+      }
+      ConnState& s = conns_[key];
+      s.in_line = false;
+      s.turn = true;
+      s.turn_left = std::max<std::uint32_t>(options_.turn_chunks, 1);
+      ++turns_;
+      active_.insert(key);
+    }
+    if (std::none_of(favoured_line_.begin(), favoured_line_.end(), valid)) break;
+    bool cut = false;
     for (ConnKey key : std::vector<ConnKey>(active_.begin(), active_.end())) {
-      if (busy_ >= options_.slots) break;
-      auto it = conns_.find(key);
-      if (it == conns_.end()) continue;
-      ConnState& s = it->second;
-      const std::size_t held = s.granted.size() + s.sending;
-      if (!s.interested || held == 0 || held >= kPerConnection) continue;
+      ConnState& s = conns_[key];
+      if (s.favoured || s.turn_left == 0) continue;
+      s.turn_left = 0;
+      MaybeEndTurn(key, s);
+      cut = true;
+      break;
+    }
+    if (!cut) break;
+  }
+  std::vector<ConnKey> out;
+  const std::uint32_t depth = std::max<std::uint32_t>(options_.depth, 1);
+  for (ConnKey key : std::vector<ConnKey>(active_.begin(), active_.end())) {
+    ConnState& s = conns_[key];
+    while (s.interested && s.turn_left > 0 && s.granted.size() + s.sending < depth) {
       if (s.granted.empty()) granted_.push_back(key);
       s.granted.push_back(now);
-      ++busy_;
+      --s.turn_left;
       out.push_back(key);
     }
   }

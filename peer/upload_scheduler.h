@@ -5,23 +5,38 @@
 // ways, so each chunk reaches anyone only after N chunk times, nobody can
 // forward anything before that, and a swarm's makespan grows with N
 // (doc/simulation.md). Refusing requests past a few slots does not help
-// either (getters keep asking and are refused). With grants a node sends at
-// most `slots` chunks at once, each at a share of its link that does not
-// shrink with N; a getter asks only a holder that granted it, one chunk per
-// grant, chosen when the grant arrives (so nothing waits in a queue while it
-// could come from elsewhere); interested connections take turns.
+// either (getters keep asking and are refused). With grants a node sends to
+// at most `slots` connections at once, each at a share of its link that
+// does not shrink with N; a getter asks only a holder that granted it, one
+// chunk per grant, chosen when the grant arrives (so nothing waits in a
+// queue while it could come from elsewhere); interested connections take
+// turns.
+//
+// A turn: a connection holding a slot is granted up to turn_chunks chunks,
+// `depth` at a time, the next grant as soon as one of its chunks has left
+// (the kernel took its last byte): a connection keeps its slot for a run
+// of chunks instead of one, so the line does not turn over, and a fresh
+// grant's round trip, at every chunk. The daemon grants one at a time
+// (depth 1): its socket buffer already holds the chunk when the kernel has
+// taken it, so the next request arrives while that chunk still drains,
+// and a second chunk queued behind it only delays what a tree child
+// forwards (measured: N = 16 at 1.22 x T_min with depth 1, 1.25-1.27 with
+// 2, 1.35-1.37 with 3 or 4). The simulator, without socket buffers, needs
+// depth 2 for the same. The turn ends, and its slot
+// goes to the next in line, once its chunks are granted and have left (a
+// slot is one flow: ending a turn with a chunk still on its way let flows
+// pile up without bound); also when the getter passes, loses interest or
+// lets a grant lapse. When a favoured connection waits, other turns are
+// cut short (granted no more).
+// A connection whose turn ended waits at the back of the line; when nobody
+// waits, that is a new turn at once.
 //
 // The contract per connection: the getter says whether it wants anything
-// this node has (SetInterested); the scheduler grants an interested
-// connection one chunk when a slot is free, in turn (least recently granted
-// first; a connection gets a second slot, kPerConnection at most, only
-// after every other that waits has had one, so a lone getter keeps the
-// link busy across the grants' round trips); each grant is used by one
-// REQUEST (OnRequest), which then holds the slot until the chunk has left
-// (OnSent); a request the holder refuses (REJECT) leaves the grant in place
-// for another request; grants unused after grant_timeout, returned (the
-// getter passes: SetInterested with pass), or on a closed connection, free
-// their slots.
+// this node has (SetInterested); each grant is used by one REQUEST
+// (OnRequest), which then counts until the chunk has left (OnSent); a
+// request the holder refuses (REJECT) leaves the grant in place for another
+// request; grants unused after grant_timeout, returned (the getter passes:
+// SetInterested with pass), or on a closed connection, end the turn.
 //
 // Pure: connections are the caller's keys, time an argument.
 #pragma once
@@ -38,10 +53,13 @@
 namespace lanswarm::peer {
 
 struct UploadOptions {
-  // Chunks on their way (or granted) at once over all connections. Two keep
-  // the link busy across a grant's round trip: while one slot waits for its
-  // request, the other's flow takes the whole link.
+  // Connections sent to at once. Two flows at half the link each: a tree
+  // node's two children, or two getters in turn.
   std::uint32_t slots = 2;
+  // Chunks per turn before the slot goes to the next that waits.
+  std::uint32_t turn_chunks = 8;
+  // Grants and requests a connection in its turn holds at once (1 or more).
+  std::uint32_t depth = 1;
   Clock::Duration grant_timeout = std::chrono::seconds(2);
 };
 
@@ -52,16 +70,15 @@ class UploadScheduler {
   explicit UploadScheduler(UploadOptions options = {}) : options_(options) {}
 
   // The getter on `conn` wants something we have (or no longer does). With
-  // `pass`, it keeps its interest but returns its grant (it had nothing to
-  // ask for now): it goes to the back of the line.
+  // `pass`, it returns its grants (it had nothing to ask for now).
   void SetInterested(ConnKey conn, bool interested, bool pass = false);
 
   // A favoured connection (the getter is one of ours in a structure) is
-  // granted before any other that waits.
+  // granted before any other that waits, and cuts other turns short.
   void SetFavoured(ConnKey conn, bool favoured) { conns_[conn].favoured = favoured; }
 
   // A REQUEST arrived on `conn`. True when a grant covers it: the request
-  // now holds the grant's slot until OnSent. False when `conn` has no
+  // now counts against the turn until OnSent. False when `conn` has no
   // grant: the caller serves it outside the slots (a peer that does not
   // take grants) or refuses it.
   bool OnRequest(ConnKey conn);
@@ -69,21 +86,20 @@ class UploadScheduler {
   // the grant stands again, for another request, from `now`.
   void OnRefused(ConnKey conn, Clock::TimePoint now);
   // The granted chunk on `conn` has left, or was abandoned (CANCEL, a read
-  // error): its slot is free.
+  // error).
   void OnSent(ConnKey conn);
-  // The connection closed: its grant, slot and place in line go.
+  // The connection closed: its grants, turn and place in line go.
   void Forget(ConnKey conn);
 
-  // The connections to send one GRANT each now, in order; each is recorded
-  // as granted at `now`. Also takes back grants older than grant_timeout.
-  // Call after any of the events above and now and then (a timer: within
-  // grant_timeout of a grant, for it to lapse on time).
+  // The connections to send one GRANT each now, in order (a key twice for
+  // two grants); each is recorded as granted at `now`. Also takes back
+  // grants older than grant_timeout. Call after any of the events above and
+  // now and then (a timer: within grant_timeout of a grant, for it to lapse
+  // on time).
   std::vector<ConnKey> Grants(Clock::TimePoint now);
   const UploadOptions& options() const { return options_; }
 
-  static constexpr std::size_t kPerConnection = 2;
-
-  std::uint32_t busy() const { return busy_; }
+  std::uint32_t busy() const { return turns_; }  // slots held by turns
   std::uint32_t slots() const { return options_.slots; }
   std::size_t waiting() const { return line_.size() + favoured_line_.size(); }
 
@@ -92,19 +108,24 @@ class UploadScheduler {
     bool interested = false;
     bool favoured = false;
     bool in_line = false;
+    bool turn = false;                     // holds a slot
+    std::uint32_t turn_left = 0;           // grants the turn may still give
     std::deque<Clock::TimePoint> granted;  // unused grants, oldest first
     std::uint32_t sending = 0;             // requests granted and not yet sent
   };
   void Enqueue(ConnKey conn, ConnState& s);
-  void ReturnGrants(ConnKey conn, ConnState& s);
+  // Ends the turn when nothing more is to be granted in it and nothing of it
+  // is on its way, and frees the slot.
+  void MaybeEndTurn(ConnKey conn, ConnState& s);
+  void EndTurn(ConnKey conn, ConnState& s);
 
   UploadOptions options_;
   std::unordered_map<ConnKey, ConnState> conns_;
-  std::deque<ConnKey> line_;  // interested, no slot; may hold stale keys (checked on use)
+  std::deque<ConnKey> line_;  // interested, no turn; may hold stale keys (checked on use)
   std::deque<ConnKey> favoured_line_;  // the same for favoured connections
   std::vector<ConnKey> granted_;  // holding unused grants (or stale: checked on use)
-  std::set<ConnKey> active_;  // holding a slot (granted or sending), by key: slots at most
-  std::uint32_t busy_ = 0;        // slots granted or sending
+  std::set<ConnKey> active_;      // in a turn, by key: slots at most
+  std::uint32_t turns_ = 0;
 };
 
 }  // namespace lanswarm::peer

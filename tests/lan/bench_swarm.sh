@@ -26,6 +26,7 @@
 # BENCH_CHUNK (256K: lanswarm's chunks, the torrent's pieces), BENCH_OUT
 # (build/bench-swarm), SWARM_LATENCY_MS (1: lanswarm's simulated latency),
 # BENCH_BT_UTP (0: libtorrent over TCP only; 1: its default, uTP and TCP).
+# BENCH_KEEP=1 keeps the work directory in /dev/shm (logs, JSON events).
 # Writes points.tsv, times.tsv, runs.tsv, hosts.tsv, then (bench_report.sh)
 # summary.md, swarm.png and, with two N or more, curve.png, into BENCH_OUT.
 set -euo pipefail
@@ -89,7 +90,8 @@ work=$(mktemp -d /dev/shm/lanswarm-bench-XXXXXX)
 # nginx's workers and opentracker drop privileges: they must be able to read it.
 chmod 755 "$work"
 LAN_ON_EXIT=remove_work
-remove_work() { rm -rf "$work"; }
+# BENCH_KEEP=1 keeps the work directory (the daemons' logs, every get's JSON events).
+remove_work() { if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 file=$work/data/f.bin
 mkdir -p "$work/data"
 

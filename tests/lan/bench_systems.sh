@@ -37,7 +37,7 @@ run_lanswarm() {
   swarm_stop
   lan_kill_all
   reap_getters
-  rm -rf "$work/lanswarm"
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work/lanswarm"
 }
 
 http_getter() {

@@ -38,6 +38,9 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"download_peers", p.download_peers},
           {"goodput", p.goodput},
           {"grant_slots", p.grant_slots},
+          {"turn_chunks", p.turn_chunks},
+          {"turn_depth", p.turn_depth},
+          {"socket_kib", p.socket_kib},
           {"max_incoming", p.max_incoming},
           {"trees_by_upload", p.trees_by_upload},
           {"t_min_s", s.t_min_s},
@@ -84,7 +87,16 @@ int main(int argc, char** argv) {
   app.add_option("--latency-ms", latency_ms, "one-way latency of every message")->check(CLI::NonNegativeNumber);
   app.add_option("--download-peers", base.download_peers, "the peer's download_peers")->check(CLI::Range(1u, 1000u));
   app.add_option("--grant-slots", base.grant_slots,
-                 "the daemon's upload_slots: chunks a holder grants at once (0: every request at once, the old rule)");
+                 "the daemon's upload_slots: getters a holder sends to at once (0: every request at once, the old rule)");
+  app.add_option("--turn-chunks", base.turn_chunks,
+                 "chunks a holder grants a connection per turn (UploadOptions::turn_chunks)")
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--turn-depth", base.turn_depth,
+                 "grants a connection holds at once in its turn (UploadOptions::depth)")
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--socket-kib", base.socket_kib,
+                 "KiB of a chunk a holder's kernel takes before they leave (its socket buffer)")
+      ->check(CLI::Range(0u, 16384u));
   app.add_option("--max-incoming", base.max_incoming, "a getter's chunks from granting holders at once");
   app.add_flag("--trees-by-upload", base.trees_by_upload,
                "tree parents from the hosts' uploads, not the coordinator's report order (an experiment)");

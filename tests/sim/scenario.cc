@@ -65,6 +65,9 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   c.download_peers = p.download_peers;
   c.grants = p.grant_slots > 0;
   c.grant_slots = p.grant_slots;
+  c.turn_chunks = p.turn_chunks;
+  c.turn_depth = p.turn_depth;
+  c.socket_buffer = p.socket_kib * 1024;
   c.max_incoming = p.max_incoming;
   c.trees_by_upload = p.trees_by_upload;
   c.seed = p.seed;

@@ -24,6 +24,9 @@ struct ScenarioParams {
   // The daemon's upload_slots: holders grant this many chunks at once; 0,
   // the rule before grants: every request at once.
   std::uint32_t grant_slots = 2;
+  std::uint32_t turn_chunks = peer::UploadOptions{}.turn_chunks;
+  std::uint32_t turn_depth = peer::UploadOptions{}.depth;
+  std::uint32_t socket_kib = 128;
   std::uint32_t max_incoming = 2;  // DownloadOptions::max_incoming
   // An experiment: the trees built from the hosts' uploads (weak uplinks
   // leaves), as a coordinator could if peers reported an upload figure;

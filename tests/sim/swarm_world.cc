@@ -1,107 +1,10 @@
 #include "tests/sim/swarm_world.h"
 
 #include <algorithm>
-#include <cstring>
 
+#include "tests/sim/swarm_world_internal.h"
 
 namespace lanswarm::sim {
-
-namespace {
-constexpr std::uint16_t kPort = 7000;
-
-PeerId IdOf(std::uint32_t node) {
-  PeerId id{};
-  std::memcpy(id.data(), &node, sizeof node);
-  id[15] = 0x5a;  // never all zero
-  return id;
-}
-std::uint32_t NodeOf(const PeerId& id) {
-  std::uint32_t node;
-  std::memcpy(&node, id.data(), sizeof node);
-  return node;
-}
-proto::Endpoint EndpointOf(std::uint32_t node) {
-  proto::Endpoint e;
-  e.family = 4;
-  e.address = {10, static_cast<std::uint8_t>(1 + (node >> 16)), static_cast<std::uint8_t>(node >> 8),
-               static_cast<std::uint8_t>(node)};
-  e.port = kPort;
-  return e;
-}
-}  // namespace
-
-enum class SwarmWorld::Kind : std::uint8_t {
-  kStart,          // a = node: a getter is released
-  kKill,           // a = node
-  kTick,           // a = node: its driver's periodic tick
-  kReport,         // a = node: its periodic REPORT is due
-  kReportArrives,  // a = node, b = state: the coordinator files it
-  kQueryArrives,   // a = node
-  kHolders,        // a = node, b = answers_ index
-  kConnected,      // a = conn: handshake done, OPEN goes out
-  kRefused,        // a = conn: the holder is not there
-  kOpen,           // a = conn: OPEN at the holder
-  kBitfield,       // a = conn, b = bitfields_ index
-  kHave,           // a = conn, b = index
-  kRequest,        // a = conn, b = index
-  kCancel,         // a = conn, b = index
-  kReject,         // a = conn, b = index, c = reason
-  kChunk,          // a = conn, b = index: its last byte arrived
-  kClosedAtGetter, // a = conn
-  kClosedAtHolder, // a = conn
-  kInterest,       // a = conn, b = proto::Interest's flags: at the holder
-  kGrant,          // a = conn: at the getter
-  kGrantCheck,     // a = holder: unused grants may have lapsed
-  kSettleAll,
-};
-
-struct SwarmWorld::Conn {
-  std::uint32_t getter = 0, holder = 0;
-  peer::PeerKey key = 0;
-  bool connected = false, closed = false, open_at_holder = false;
-  // Holder side: requests in the order they arrived, the one being sent.
-  std::deque<std::uint32_t> queue;
-  FlowId flow = kNoFlow;
-  std::uint32_t sending = 0;
-  std::uint32_t sending_length = 0;
-  std::uint32_t reported = 0;  // bytes of the chunk being sent that the getter has seen (ticks)
-  std::vector<std::uint32_t> spread_sent;
-};
-
-class SwarmWorld::Actions final : public peer::DriverActions {
- public:
-  Actions(SwarmWorld& w, std::uint32_t node) : w_(w), node_(node) {}
-  void Query() override { w_.Query(node_); }
-  void Connect(peer::PeerKey key, const peer::HolderSet::Holder& h) override { w_.Connect(node_, key, h.id); }
-  void Request(peer::PeerKey key, const std::vector<std::uint32_t>& chunks) override {
-    w_.Request(node_, key, chunks);
-  }
-  void CancelRequest(peer::PeerKey key, std::uint32_t index) override { w_.CancelRequest(node_, key, index); }
-  void Interest(peer::PeerKey key, std::uint8_t flags) override { w_.Interest(node_, key, flags); }
-  void Close(peer::PeerKey key, const Status& why) override { w_.CloseFromGetter(node_, key, why); }
-  void Verified(std::uint32_t index) override { w_.Verified(node_, index); }
-  void Finished(const Status& why) override { w_.Finished(node_, why); }
-
- private:
-  SwarmWorld& w_;
-  std::uint32_t node_;
-};
-
-struct SwarmWorld::Node {
-  HostId host = 0;
-  bool getter = false, alive = true, whole = false;
-  Bitfield have;
-  Bitfield delivered;  // a seed's chunks that reached a getter, for seed_leaves_after_one_copy
-  std::uint32_t delivered_count = 0;
-  std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
-  std::optional<peer::UploadScheduler> sched;  // WorldConfig::grants
-  peer::BanList bans;
-  std::unique_ptr<Actions> actions;
-  std::unique_ptr<peer::DownloadDriver> driver;
-  std::unordered_map<peer::PeerKey, std::uint32_t> out;  // the driver's key -> conn
-  std::vector<std::uint32_t> in;                         // conns it serves
-  GetterOutcome outcome;
-};
 
 SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(config_.seed) {
   table_ = std::make_unique<coordinator::AvailabilityTable>(
@@ -113,7 +16,10 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
     auto n = std::make_unique<Node>();
     n->host = net_.AddHost(spec.up, spec.down);
     n->getter = getter;
-    if (config_.grants) n->sched.emplace(peer::UploadOptions{.slots = config_.grant_slots});
+    if (config_.grants) {
+      n->sched.emplace(peer::UploadOptions{
+          .slots = config_.grant_slots, .turn_chunks = config_.turn_chunks, .depth = config_.turn_depth});
+    }
     n->have = Bitfield(chunk_count_);
     n->delivered = Bitfield(chunk_count_);
     n->outcome.start = spec.start;
@@ -280,6 +186,7 @@ void SwarmWorld::Dispatch(const Event& e) {
       return;
     }
     case Kind::kChunk: return OnChunkArrived(e.a, e.b, e.c);
+    case Kind::kTaken: return OnTaken(e.a);
     case Kind::kClosedAtGetter: {
       Conn& c = conns_[e.a];
       Node& g = *nodes_[c.getter];
@@ -347,7 +254,7 @@ void SwarmWorld::Tick(std::uint32_t index) {
   for (const auto& [key, id] : n.out) {
     Conn& c = conns_[id];
     if (c.flow == kNoFlow || c.closed) continue;
-    const auto sent = static_cast<std::uint32_t>(net_.Sent(c.flow, now_));
+    const auto sent = static_cast<std::uint32_t>(net_.Sent(c.flow, now_)) + (c.tail ? c.head_bytes : 0);
     if (sent > c.reported) {
       n.driver->OnData(key, sent - c.reported, Time());
       c.reported = sent;
@@ -442,112 +349,6 @@ void SwarmWorld::OnChunkArrived(std::uint32_t conn, std::uint32_t index, std::ui
     d.OnChunk(c.key, index, true, Time());
   } else {
     ++counts_.duplicates;
-  }
-}
-
-// --- Holder side -------------------------------------------------------
-
-void SwarmWorld::OnOpen(std::uint32_t conn) {
-  Conn& c = conns_[conn];
-  if (c.closed) return;
-  c.open_at_holder = true;
-  bitfields_.push_back(nodes_[c.holder]->have);
-  Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
-}
-
-void SwarmWorld::Pump(std::uint32_t conn) {
-  Conn& c = conns_[conn];
-  Node& h = *nodes_[c.holder];
-  while (!c.closed && c.flow == kNoFlow && !c.queue.empty()) {
-    const std::uint32_t index = c.queue.front();
-    if (index >= chunk_count_ || !h.have.has(index)) {
-      c.queue.pop_front();
-      if (h.sched) h.sched->OnRefused(conn, Time());
-      Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
-      continue;
-    }
-    c.queue.pop_front();
-    if (h.spread && !h.spread->ShouldSend(index)) {
-      if (h.sched) h.sched->OnRefused(conn, Time());
-      Schedule(config_.one_way, Kind::kReject, conn, index,
-               static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
-      continue;
-    }
-    if (h.spread && !h.spread->spread()) {
-      h.spread->OnSent(index);
-      c.spread_sent.push_back(index);
-    }
-    const std::uint64_t at = static_cast<std::uint64_t>(index) * config_.chunk_size;
-    const std::uint64_t length = std::min(config_.chunk_size, config_.file_size - at);
-    c.sending = index;
-    c.sending_length = static_cast<std::uint32_t>(length);
-    c.reported = 0;
-    c.flow = net_.Start(h.host, nodes_[c.getter]->host, static_cast<double>(length), now_);
-    flow_conn_[c.flow] = conn;
-  }
-}
-
-void SwarmWorld::OnFlowDone(FlowId flow) {
-  net_.Finish(flow, now_);
-  auto it = flow_conn_.find(flow);
-  const std::uint32_t conn = it->second;
-  flow_conn_.erase(it);
-  Conn& c = conns_[conn];
-  c.flow = kNoFlow;
-  Schedule(config_.one_way, Kind::kChunk, conn, c.sending, c.sending_length - std::min(c.reported, c.sending_length));
-  Node& h = *nodes_[c.holder];
-  Pump(conn);
-  if (h.sched) {
-    h.sched->OnSent(conn);
-    RunGrants(c.holder);
-  }
-}
-
-void SwarmWorld::ForgetServing(Conn& c) {
-  Node& h = *nodes_[c.holder];
-  if (h.spread) {
-    for (std::uint32_t index : c.spread_sent) h.spread->OnLost(index);
-  }
-  c.spread_sent.clear();
-  const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
-  std::erase(h.in, conn);
-  if (h.alive && h.sched) {
-    h.sched->Forget(conn);
-    RunGrants(c.holder);
-  }
-}
-
-// The table flags the asker's tree parents in its answer (report order);
-// with trees_by_upload they come from the scenario's host list (their
-// uploads) instead, so the answer is amended: those parents first, flagged.
-void SwarmWorld::MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const {
-  for (auto& h : answer) h.flags = 0;
-  std::vector<proto::Holder> parents;
-  for (int t = 0; t < 2; ++t) {
-    const std::uint32_t p = TreeParent(asker, t);
-    if (!nodes_[p]->alive || (t == 1 && TreeParent(asker, 0) == p)) continue;
-    std::erase_if(answer, [&](const proto::Holder& h) { return h.peer == IdOf(p); });
-    const proto::FileState state = nodes_[p]->getter && !nodes_[p]->whole ? proto::FileState::kPartial
-                                                                           : proto::FileState::kWhole;
-    parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), state, proto::kHolderParent});
-  }
-  answer.insert(answer.begin(), parents.begin(), parents.end());
-}
-
-std::uint32_t SwarmWorld::TreeParent(std::uint32_t getter, int t) const {
-  const auto seeds = static_cast<std::uint32_t>(config_.seeds.size());
-  const std::uint32_t p = tree_->Parent(getter - seeds, t);
-  return p == SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
-}
-
-void SwarmWorld::RunGrants(std::uint32_t holder) {
-  Node& h = *nodes_[holder];
-  const std::vector<peer::UploadScheduler::ConnKey> grants = h.sched->Grants(Time());
-  for (peer::UploadScheduler::ConnKey c : grants) {
-    Schedule(config_.one_way, Kind::kGrant, static_cast<std::uint32_t>(c));
-  }
-  if (!grants.empty()) {
-    Schedule(std::chrono::nanoseconds(h.sched->options().grant_timeout).count() + 1, Kind::kGrantCheck, holder);
   }
 }
 

@@ -52,7 +52,12 @@ struct WorldConfig {
   // at once; grant_slots is UploadOptions::slots.
   bool grants = false;
   std::uint32_t grant_slots = 2;
+  std::uint32_t turn_chunks = peer::UploadOptions{}.turn_chunks;
   std::uint32_t max_incoming = 2;
+  std::uint32_t turn_depth = peer::UploadOptions{}.depth;
+  // The bytes of a chunk a holder's kernel takes before they leave (its
+  // socket buffer): the slot is free when the rest has left.
+  std::uint32_t socket_buffer = 128 * 1024;
   // The tree parents the coordinator names (common/swarm_tree) come from
   // the real table, in report order; with this, from the getters' uploads
   // instead (ScenarioParams::trees_by_upload).
@@ -127,6 +132,7 @@ class SwarmWorld {
   void OnOpen(std::uint32_t conn);
   void Pump(std::uint32_t conn);
   void OnFlowDone(FlowId flow);
+  void OnTaken(std::uint32_t conn);
   void ForgetServing(Conn& c);
   // A getter's parent in tree t (0 or 1): a node index.
   std::uint32_t TreeParent(std::uint32_t getter, int t) const;

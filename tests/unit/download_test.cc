@@ -339,6 +339,42 @@ TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming sen
   CHECK(d.ReturnGrants(1) == 0);
 }
 
+TEST_CASE("download: gated senders more than twice as slow as the fastest do not count against max_incoming",
+          "[download][grants]") {
+  FakeClock clock;
+  DownloadOptions o = testing::Options(4);
+  o.max_incoming = 2;
+  Download d(20, 4s, o);
+  for (PeerKey k : {1, 2, 3}) {
+    d.AddPeer(k, clock.now());
+    d.OnBitfield(k, testing::All(20), /*gated=*/true);
+  }
+  // 1 and 2 (weak uplinks) take 400 ms a chunk, 3 takes 100 ms.
+  const auto deliver = [&](PeerKey k, Clock::Duration took) {
+    d.OnGrant(k);
+    const Picks p = d.Next(k, clock.now());
+    REQUIRE(p.size() == 1);
+    CHECK(d.OnChunk(k, p[0], true, clock.now() + took).verified);
+  };
+  deliver(3, 100ms);
+  deliver(1, 400ms);
+  deliver(2, 400ms);
+  // Both weak ones sending: a grant from the fast one is still used...
+  d.OnGrant(1);
+  d.OnGrant(2);
+  REQUIRE(d.Next(1, clock.now()).size() == 1);
+  REQUIRE(d.Next(2, clock.now()).size() == 1);
+  d.OnGrant(3);
+  CHECK(d.Next(3, clock.now()).size() == 1);
+  // ... while with the fast one and a weak one sending, a second weak one's is not.
+  d.AddPeer(4, clock.now());
+  d.OnBitfield(4, testing::All(20), true);
+  d.OnGrant(4);
+  CHECK(d.Next(4, clock.now()).size() == 1);  // unknown speed: 3 counts, 1 and 2 do not
+  d.OnGrant(1);
+  CHECK(d.Next(1, clock.now()).empty());  // 3 and 4 (unknown) fill the link
+}
+
 TEST_CASE("download: beside a proven gated peer, peers on probation hold four requests at most",
           "[download][grants]") {
   FakeClock clock;

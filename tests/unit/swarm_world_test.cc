@@ -60,7 +60,7 @@ TEST_CASE("sim: every getter of a small swarm completes near the bound") {
   const RunSummary s = RunIt(Small("equal", 8));
   CHECK(s.completed == 8);
   CHECK(s.ratio >= 1.0);
-  CHECK(s.ratio < 1.5);
+  CHECK(s.ratio < 1.6);
   // The seed sent each chunk at least once, and not the whole file to everyone.
   CHECK(s.seed_upload_bytes >= 40.0 * 256 * 1024);
   CHECK(s.seed_upload_bytes < 8 * 40.0 * 256 * 1024);
@@ -94,13 +94,14 @@ TEST_CASE("sim: with grants and the coordinator's trees every getter completes, 
     CHECK(a.events == b.events);
     if (std::string(name) == "equal") {
       // 40 chunks, 20 getters: the trees' depth (about 2 chunk times for
-      // each of log2(20) levels) is a fifth of the file's time, and the
-      // first answers name parents from a table still filling. Still ahead
-      // of the rule before grants (every request at once) on the same run.
+      // each of log2(20) levels) is a fifth of the file's time, a holder's
+      // turn (8 chunks) another fifth, and the first answers name parents
+      // from a table still filling. Still ahead of the rule before grants
+      // (every request at once) on the same run.
       ScenarioParams old = p;
       old.grant_slots = 0;
       const RunSummary before = RunIt(old);
-      CHECK(s.ratio < 1.5);
+      CHECK(s.ratio < 1.6);
       CHECK(s.ratio < before.ratio);
     }
   }

@@ -1,0 +1,128 @@
+// SwarmWorld, the holder side: OPEN answered with a BITFIELD, requests
+// served in order one chunk at a time per connection (as
+// peer/serve_session), the grants of a holder's scheduler, and the trees'
+// parents when they come from the hosts' uploads.
+#include "tests/sim/swarm_world_internal.h"
+
+namespace lanswarm::sim {
+
+void SwarmWorld::OnOpen(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  if (c.closed) return;
+  c.open_at_holder = true;
+  bitfields_.push_back(nodes_[c.holder]->have);
+  Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
+}
+
+void SwarmWorld::Pump(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  Node& h = *nodes_[c.holder];
+  while (!c.closed && c.flow == kNoFlow && !c.queue.empty()) {
+    const std::uint32_t index = c.queue.front();
+    if (index >= chunk_count_ || !h.have.has(index)) {
+      c.queue.pop_front();
+      if (h.sched) h.sched->OnRefused(conn, Time());
+      Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
+      continue;
+    }
+    c.queue.pop_front();
+    if (h.spread && !h.spread->ShouldSend(index)) {
+      if (h.sched) h.sched->OnRefused(conn, Time());
+      Schedule(config_.one_way, Kind::kReject, conn, index,
+               static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
+      continue;
+    }
+    if (h.spread && !h.spread->spread()) {
+      h.spread->OnSent(index);
+      c.spread_sent.push_back(index);
+    }
+    const std::uint64_t at = static_cast<std::uint64_t>(index) * config_.chunk_size;
+    const std::uint64_t length = std::min(config_.chunk_size, config_.file_size - at);
+    c.sending = index;
+    c.sending_length = static_cast<std::uint32_t>(length);
+    c.reported = 0;
+    c.head_bytes = static_cast<std::uint32_t>(length > config_.socket_buffer ? length - config_.socket_buffer : 0);
+    c.tail = c.head_bytes == 0;
+    c.flow = net_.Start(h.host, nodes_[c.getter]->host, static_cast<double>(c.tail ? length : c.head_bytes), now_);
+    // Small enough for the buffer: taken at once.
+    if (c.tail) Schedule(0, Kind::kTaken, conn);
+    flow_conn_[c.flow] = conn;
+  }
+}
+
+void SwarmWorld::OnFlowDone(FlowId flow) {
+  net_.Finish(flow, now_);
+  auto it = flow_conn_.find(flow);
+  const std::uint32_t conn = it->second;
+  flow_conn_.erase(it);
+  Conn& c = conns_[conn];
+  if (!c.tail) {
+    // The kernel has taken the last byte; the buffered rest goes on.
+    c.tail = true;
+    const double rest = c.sending_length - c.head_bytes;
+    c.flow = net_.Start(nodes_[c.holder]->host, nodes_[c.getter]->host, rest, now_);
+    flow_conn_[c.flow] = conn;
+    return OnTaken(conn);
+  }
+  c.flow = kNoFlow;
+  Schedule(config_.one_way, Kind::kChunk, conn, c.sending, c.sending_length - std::min(c.reported, c.sending_length));
+  Pump(conn);
+}
+
+void SwarmWorld::OnTaken(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  Node& h = *nodes_[c.holder];
+  if (c.closed || !h.alive || !h.sched) return;
+  h.sched->OnSent(conn);
+  RunGrants(c.holder);
+}
+
+void SwarmWorld::ForgetServing(Conn& c) {
+  Node& h = *nodes_[c.holder];
+  if (h.spread) {
+    for (std::uint32_t index : c.spread_sent) h.spread->OnLost(index);
+  }
+  c.spread_sent.clear();
+  const auto conn = static_cast<std::uint32_t>(&c - conns_.data());
+  std::erase(h.in, conn);
+  if (h.alive && h.sched) {
+    h.sched->Forget(conn);
+    RunGrants(c.holder);
+  }
+}
+
+// The table flags the asker's tree parents in its answer (report order);
+// with trees_by_upload they come from the scenario's host list (their
+// uploads) instead, so the answer is amended: those parents first, flagged.
+void SwarmWorld::MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const {
+  for (auto& h : answer) h.flags = 0;
+  std::vector<proto::Holder> parents;
+  for (int t = 0; t < 2; ++t) {
+    const std::uint32_t p = TreeParent(asker, t);
+    if (!nodes_[p]->alive || (t == 1 && TreeParent(asker, 0) == p)) continue;
+    std::erase_if(answer, [&](const proto::Holder& h) { return h.peer == IdOf(p); });
+    const proto::FileState state = nodes_[p]->getter && !nodes_[p]->whole ? proto::FileState::kPartial
+                                                                           : proto::FileState::kWhole;
+    parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), state, proto::kHolderParent});
+  }
+  answer.insert(answer.begin(), parents.begin(), parents.end());
+}
+
+std::uint32_t SwarmWorld::TreeParent(std::uint32_t getter, int t) const {
+  const auto seeds = static_cast<std::uint32_t>(config_.seeds.size());
+  const std::uint32_t p = tree_->Parent(getter - seeds, t);
+  return p == SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
+}
+
+void SwarmWorld::RunGrants(std::uint32_t holder) {
+  Node& h = *nodes_[holder];
+  const std::vector<peer::UploadScheduler::ConnKey> grants = h.sched->Grants(Time());
+  for (peer::UploadScheduler::ConnKey c : grants) {
+    Schedule(config_.one_way, Kind::kGrant, static_cast<std::uint32_t>(c));
+  }
+  if (!grants.empty()) {
+    Schedule(std::chrono::nanoseconds(h.sched->options().grant_timeout).count() + 1, Kind::kGrantCheck, holder);
+  }
+}
+
+}  // namespace lanswarm::sim
