@@ -163,7 +163,7 @@ SIM_SCENARIOS := equal,fast-seed,slow-seed,weak-uplinks,slow-getters,churn,seed-
 sim: deps
 	@$(SUBMAKE) MODE=release $(SIM)
 	@mkdir -p $(SIM_OUT)
-	@echo "The daemon's policy: holders grant two chunks at a time, tree children first:"
+	@echo "The daemon's policy: holders grant two getters at a time, in turns of chunks, tree children first:"
 	@$(SIM) --scenario $(SIM_SCENARIOS) --n 100 --chunks 200 --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
 	@$(SIM) --scenario equal --n 1000 --chunks 200 --out $(SIM_OUT)/results.jsonl $(SIM_ARGS)
 	@echo "The rule before grants (--grant-slots 0: every request at once):"

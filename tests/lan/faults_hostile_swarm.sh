@@ -12,15 +12,17 @@
 # (hosts 3-5) fetch a 32 MiB file (FAULTS_HOSTILE_MIB) at once, first
 # without the stallers (the baseline, on the same links, in the same run),
 # then with them. Checked:
-# every copy byte-exact both times; every getter connected to the stallers
-# and asked them for chunks; and the swarm's time (its slowest getter) with
-# the stallers within 2x of the baseline's.
+# every copy byte-exact both times; every getter connected to at least 20
+# stallers and asked them for 10 chunks or more, 60 or more together (a
+# getter that has its chunks from granting holders sooner asks fewer: one
+# run in four of the turns' version asked 14); and the swarm's time (its
+# slowest getter) with the stallers within 2x of the baseline's.
 hostile_fakes_silent=32
 hostile_fakes_trickle=8
 hostile_mib=${FAULTS_HOSTILE_MIB:-32}
 scenario_hostile_swarm() {
   local f=$SWARM_DIR/h.bin h fakes=$((hostile_fakes_silent + hostile_fakes_trickle)) stall_pid base hostile ratio
-  local conns fakes_seen asked
+  local conns fakes_seen asked asked_all=0
   swarm_random_file "$f" "$hostile_mib"
   swarm_coordinator 1
   swarm_peer 2
@@ -48,8 +50,10 @@ scenario_hostile_swarm() {
     fakes_seen=$(grep -oE "fake [0-9]+: connection from $(lan_ip "$h"):" "$SWARM_DIR/stall.log" | sort -u | wc -l)
     asked=$(grep -cE "REQUEST for chunk [0-9]+ from $(lan_ip "$h"):" "$SWARM_DIR/stall.log" || true)
     echo "   host $h: $conns connections to $fakes_seen of the $fakes stallers, $asked chunks asked of them"
-    ((fakes_seen >= 20 && asked >= 20)) || lan_die "host $h hardly met the stallers: the scenario proves nothing"
+    ((fakes_seen >= 20 && asked >= 10)) || lan_die "host $h hardly met the stallers: the scenario proves nothing"
+    asked_all=$((asked_all + asked))
   done
+  ((asked_all >= 60)) || lan_die "the getters asked the stallers for $asked_all chunks in all: the scenario proves nothing"
   echo "   stall_peer $(grep -oE 'totals: .*' "$SWARM_DIR/stall.log" || echo 'printed no totals')"
   ratio=$(awk -v a="$hostile" -v b="$base" 'BEGIN { printf "%.2f", a / b }')
   echo "   the swarm (its slowest getter): $base s without the stallers, $hostile s with them: ${ratio}x"

@@ -21,8 +21,9 @@ struct ScenarioParams {
   std::uint64_t chunk_size = 256 * 1024;
   Nanos one_way = 1'000'000;
   std::uint32_t download_peers = 32;
-  // The daemon's upload_slots: holders grant this many chunks at once; 0,
-  // the rule before grants: every request at once.
+  // The daemon's upload_slots: holders send to this many getters at once;
+  // 0, the rule before grants: every request at once. Turns as
+  // UploadOptions; socket_kib as WorldConfig::socket_buffer.
   std::uint32_t grant_slots = 2;
   std::uint32_t turn_chunks = peer::UploadOptions{}.turn_chunks;
   std::uint32_t turn_depth = peer::UploadOptions{}.depth;
