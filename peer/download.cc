@@ -110,14 +110,20 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
     if (s.grants == 0) return {};
     // One chunk per grant, whatever its pipeline would take, while fewer
     // than max_incoming other gated peers are sending to us. Senders count,
-    // not chunks (a holder's turn pipelines two); one more than twice as
-    // slow as our fastest (a weak uplink) does not fill our link and does
-    // not count. (Against the median, two weak senders in a swarm of
-    // half weak uplinks held a getter for good, turn after turn, while the
-    // seed's grants were passed on.)
+    // not chunks; one more than twice as slow as the fastest of those
+    // sending and this one (a weak uplink next to the seed) does not fill
+    // our link and does not count. (Against the median of all peers, two
+    // weak senders in a swarm of half weak uplinks held a getter for good
+    // while the seed's grants were passed on.) Only current senders and
+    // this one set the mark: an idle peer's time, measured when our link
+    // was free, would make every sender look slow. Twice max_incoming
+    // senders at most, slow or not.
     std::optional<Clock::Duration> best;
+    std::size_t senders = 0;
     for (const auto& [key, other] : peers_) {
-      if (other.gated && other.chunk_time > Clock::Duration::zero() && !banned(key)) {
+      if (!other.gated || banned(key) || (key != peer && other.queue.empty())) continue;
+      if (key != peer) ++senders;
+      if (other.chunk_time > Clock::Duration::zero()) {
         best = best ? std::min(*best, other.chunk_time) : other.chunk_time;
       }
     }
@@ -127,7 +133,7 @@ std::vector<std::uint32_t> Download::Next(PeerKey peer, Clock::TimePoint now) {
       const bool slow = best && other.chunk_time > *best * kSlowFactor / 2;
       incoming += slow ? 0 : 1;
     }
-    if (incoming >= options_.max_incoming) return {};
+    if (incoming >= options_.max_incoming || senders >= 2 * options_.max_incoming) return {};
     std::vector<std::uint32_t> out = picker_.Next(peer, s.grants);
     s.grants -= static_cast<std::uint32_t>(out.size());
     for (std::uint32_t index : out) s.queue.push_back(Sent{index, now});

@@ -190,7 +190,13 @@ void ServeSession::OnRequest(const proto::Request& r) {
     queue_.push_back(p);
     return Pump();
   }
-  Refused(p);
+  if (why == proto::RejectReason::kBusy && p.granted) {
+    // The getter does not keep a grant refused as busy: it is used up.
+    ctx_->grants->OnSent(KeyOf(p.slot));
+    ctx_->RunGrants();
+  } else {
+    Refused(p);
+  }
   Reject(r.slot, r.index, why);
 }
 

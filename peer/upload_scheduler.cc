@@ -1,6 +1,7 @@
 #include "peer/upload_scheduler.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace lanswarm::peer {
 
@@ -23,6 +24,17 @@ void UploadScheduler::MaybeEndTurn(ConnKey conn, ConnState& s) {
   if (s.turn && (s.turn_left == 0 || !s.interested) && s.granted.empty() && s.sending == 0) {
     EndTurn(conn, s);
   }
+}
+
+void UploadScheduler::SetFavoured(ConnKey conn, bool favoured) {
+  ConnState& s = conns_[conn];
+  if (s.favoured == favoured) return;
+  s.favoured = favoured;
+  if (!s.in_line) return;
+  // Waiting: to the back of the other line (the flag changes rarely).
+  std::deque<ConnKey>& from = favoured ? line_ : favoured_line_;
+  std::erase(from, conn);
+  (favoured ? favoured_line_ : line_).push_back(conn);
 }
 
 void UploadScheduler::SetInterested(ConnKey conn, bool interested, bool pass) {
@@ -90,9 +102,10 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     auto it = conns_.find(key);
     return it != conns_.end() && it->second.in_line && it->second.interested && !it->second.turn;
   };
-  // Free slots to the lines, favoured first; when a favoured connection
-  // still waits, the other turns grant no more (each bound, as every
-  // cut turn is one fewer to cut).
+  // Free slots to the lines, favoured first; for each favoured connection
+  // that still waits, one other turn grants no more (the one with least on
+  // its way, which frees its slot soonest). Bounded: every round cuts a
+  // turn or stops.
   for (std::size_t round = 0; round <= active_.size() + 1; ++round) {
     while (turns_ < options_.slots && !(line_.empty() && favoured_line_.empty())) {
       std::deque<ConnKey>& from = favoured_line_.empty() ? line_ : favoured_line_;
@@ -109,17 +122,25 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
       ++turns_;
       active_.insert(key);
     }
-    if (std::none_of(favoured_line_.begin(), favoured_line_.end(), valid)) break;
-    bool cut = false;
-    for (ConnKey key : std::vector<ConnKey>(active_.begin(), active_.end())) {
-      ConnState& s = conns_[key];
-      if (s.favoured || s.turn_left == 0) continue;
-      s.turn_left = 0;
-      MaybeEndTurn(key, s);
-      cut = true;
-      break;
+    const auto waiting = static_cast<std::size_t>(std::count_if(favoured_line_.begin(), favoured_line_.end(), valid));
+    std::size_t ending = 0;  // other turns cut already, their slots soon free
+    std::optional<ConnKey> cut;
+    std::size_t least = 0;
+    for (ConnKey key : active_) {
+      const ConnState& s = conns_[key];
+      if (s.favoured) continue;
+      const std::size_t held = s.granted.size() + s.sending;
+      if (s.turn_left == 0) {
+        ++ending;
+      } else if (!cut || held < least) {
+        cut = key;
+        least = held;
+      }
     }
-    if (!cut) break;
+    if (waiting <= ending || !cut) break;
+    ConnState& s = conns_[*cut];
+    s.turn_left = 0;
+    MaybeEndTurn(*cut, s);
   }
   std::vector<ConnKey> out;
   const std::uint32_t depth = std::max<std::uint32_t>(options_.depth, 1);

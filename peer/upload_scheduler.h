@@ -75,7 +75,7 @@ class UploadScheduler {
 
   // A favoured connection (the getter is one of ours in a structure) is
   // granted before any other that waits, and cuts other turns short.
-  void SetFavoured(ConnKey conn, bool favoured) { conns_[conn].favoured = favoured; }
+  void SetFavoured(ConnKey conn, bool favoured);
 
   // A REQUEST arrived on `conn`. True when a grant covers it: the request
   // now counts against the turn until OnSent. False when `conn` has no

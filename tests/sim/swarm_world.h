@@ -133,6 +133,7 @@ class SwarmWorld {
   void Pump(std::uint32_t conn);
   void OnFlowDone(FlowId flow);
   void OnTaken(std::uint32_t conn);
+  void Refused(std::uint32_t conn);
   void ForgetServing(Conn& c);
   // A getter's parent in tree t (0 or 1): a node index.
   std::uint32_t TreeParent(std::uint32_t getter, int t) const;

@@ -21,13 +21,13 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     const std::uint32_t index = c.queue.front();
     if (index >= chunk_count_ || !h.have.has(index)) {
       c.queue.pop_front();
-      if (h.sched) h.sched->OnRefused(conn, Time());
+      if (h.sched) Refused(conn);
       Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
       continue;
     }
     c.queue.pop_front();
     if (h.spread && !h.spread->ShouldSend(index)) {
-      if (h.sched) h.sched->OnRefused(conn, Time());
+      if (h.sched) Refused(conn);
       Schedule(config_.one_way, Kind::kReject, conn, index,
                static_cast<std::uint32_t>(proto::RejectReason::kElsewhere));
       continue;
@@ -48,6 +48,15 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     if (c.tail) Schedule(0, Kind::kTaken, conn);
     flow_conn_[c.flow] = conn;
   }
+}
+
+// As peer/serve_session: a refused granted request keeps its grant, which
+// may lapse unused.
+void SwarmWorld::Refused(std::uint32_t conn) {
+  Conn& c = conns_[conn];
+  Node& h = *nodes_[c.holder];
+  h.sched->OnRefused(conn, Time());
+  Schedule(std::chrono::nanoseconds(h.sched->options().grant_timeout).count() + 1, Kind::kGrantCheck, c.holder);
 }
 
 void SwarmWorld::OnFlowDone(FlowId flow) {

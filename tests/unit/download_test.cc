@@ -375,6 +375,34 @@ TEST_CASE("download: gated senders more than twice as slow as the fastest do not
   CHECK(d.Next(1, clock.now()).empty());  // 3 and 4 (unknown) fill the link
 }
 
+TEST_CASE("download: an idle peer's old, fast chunk time does not make the current senders look slow",
+          "[download][grants]") {
+  FakeClock clock;
+  DownloadOptions o = testing::Options(4);
+  o.max_incoming = 2;
+  Download d(20, 4s, o);
+  for (PeerKey k : {1, 2, 3, 4}) {
+    d.AddPeer(k, clock.now());
+    d.OnBitfield(k, testing::All(20), /*gated=*/true);
+  }
+  const auto deliver = [&](PeerKey k, Clock::Duration took) {
+    d.OnGrant(k);
+    const Picks p = d.Next(k, clock.now());
+    REQUIRE(p.size() == 1);
+    CHECK(d.OnChunk(k, p[0], true, clock.now() + took).verified);
+  };
+  deliver(1, 50ms);  // alone on our link: fast; idle from now on
+  deliver(2, 200ms);  // 2 and 3 share the link now: four times as long
+  deliver(3, 200ms);
+  d.OnGrant(2);
+  d.OnGrant(3);
+  REQUIRE(d.Next(2, clock.now()).size() == 1);
+  REQUIRE(d.Next(3, clock.now()).size() == 1);
+  // 4 (unknown) would be a third sender: 2 and 3 count, whatever 1 once did.
+  d.OnGrant(4);
+  CHECK(d.Next(4, clock.now()).empty());
+}
+
 TEST_CASE("download: beside a proven gated peer, peers on probation hold four requests at most",
           "[download][grants]") {
   FakeClock clock;

@@ -3,6 +3,8 @@
 // connections in turn, favoured ones first (cutting other turns short), a
 // refused request keeping its grant, unused grants lapsing, a pass ending
 // the turn.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "peer/upload_scheduler.h"
@@ -93,7 +95,7 @@ TEST_CASE("upload scheduler: a request without a grant is not counted, one grant
 }
 
 TEST_CASE("upload scheduler: a refused request keeps its grant; an unused grant lapses, and the turn with it") {
-  UploadScheduler s(UploadOptions{.slots = 1, .turn_chunks = 1, .grant_timeout = 2s});
+  UploadScheduler s(UploadOptions{.slots = 1, .turn_chunks = 4, .grant_timeout = 2s});
   s.SetInterested(1, true);
   s.SetInterested(2, true);
   CHECK(s.Grants(t0) == Keys{1});
@@ -102,7 +104,8 @@ TEST_CASE("upload scheduler: a refused request keeps its grant; an unused grant 
   CHECK(s.Grants(t0 + 2s).empty());  // the grant stands again from t0 + 1s: not lapsed at t0 + 2s
   CHECK(s.OnRequest(1));
   s.OnRefused(1, t0 + 1s);
-  // Not used within grant_timeout: the slot goes to 2, and 1 waits its turn.
+  // Not used within grant_timeout: the turn ends (three chunks short), the
+  // slot goes to 2, and 1 waits its turn.
   CHECK(s.Grants(t0 + 3s) == Keys{2});
   CHECK(!s.OnRequest(1));
   CHECK(s.Grants(t0 + 4s).empty());  // 2's grant, from t0 + 3s, stands until t0 + 5s
@@ -151,4 +154,52 @@ TEST_CASE("upload scheduler: a favoured connection that waits cuts another turn 
   Drain(s, 2, 2);
   CHECK(s.Grants(t0) == Keys{2, 2});
 }
+TEST_CASE("upload scheduler: one waiting child cuts one turn, the one with least on its way") {
+  UploadScheduler s(UploadOptions{.slots = 2, .turn_chunks = 8});
+  s.SetInterested(1, true);
+  s.SetInterested(2, true);
+  CHECK(s.Grants(t0) == Keys{1, 2});
+  REQUIRE(s.OnRequest(1));  // 1 has a chunk on its way; 2 only an unused grant
+  REQUIRE(s.OnRequest(2));
+  s.OnRefused(2, t0);       // 2's grant stands again: one outstanding each
+  s.SetFavoured(3, true);
+  s.SetInterested(3, true);
+  CHECK(s.Grants(t0).empty());
+  // Exactly one turn is cut: the other is granted on after its chunk.
+  s.OnSent(1);
+  REQUIRE(s.OnRequest(2));
+  s.OnSent(2);
+  const Keys next = s.Grants(t0);
+  CHECK(next.size() == 2);
+  CHECK(std::count(next.begin(), next.end(), 3) == 1);
+  CHECK(s.busy() == 2);
+}
+
+TEST_CASE("upload scheduler: a connection that becomes favoured while it waits moves to the favoured line") {
+  UploadScheduler s(UploadOptions{.slots = 1, .turn_chunks = 1});
+  s.SetInterested(1, true);
+  CHECK(s.Grants(t0) == Keys{1});
+  s.SetInterested(2, true);
+  s.SetInterested(3, true);
+  s.SetFavoured(3, true);  // behind 2 until now
+  Drain(s, 1, 1);
+  CHECK(s.Grants(t0) == Keys{3});
+  s.SetFavoured(3, false);
+  Drain(s, 3, 1);
+  CHECK(s.Grants(t0) == Keys{2});  // 3 is no longer ahead of anyone
+}
+
+TEST_CASE("upload scheduler: losing interest with a chunk on its way ends the turn once it has left") {
+  UploadScheduler s(UploadOptions{.slots = 1, .turn_chunks = 8});
+  s.SetInterested(1, true);
+  s.SetInterested(2, true);
+  CHECK(s.Grants(t0) == Keys{1});
+  REQUIRE(s.OnRequest(1));
+  s.SetInterested(1, false);
+  CHECK(s.Grants(t0).empty());  // the slot is 1's until its chunk has left
+  s.OnSent(1);
+  CHECK(s.Grants(t0) == Keys{2});
+  CHECK(s.waiting() == 0);
+}
+
 }  // namespace lanswarm::peer
