@@ -21,13 +21,13 @@
 // taken it, so the next request arrives while that chunk still drains,
 // and a second chunk queued behind it only delays what a tree child
 // forwards (measured: N = 16 at 1.22 x T_min with depth 1, 1.25-1.27 with
-// 2, 1.35-1.37 with 3 or 4). The simulator, without socket buffers, needs
-// depth 2 for the same. The turn ends, and its slot
-// goes to the next in line, once its chunks are granted and have left (a
+// 2, 1.35-1.37 with 3 or 4; the simulator models the socket buffer to run
+// the same depth). The turn ends, and its slot goes to the next in line,
+// once its chunks are granted and have left (a
 // slot is one flow: ending a turn with a chunk still on its way let flows
 // pile up without bound); also when the getter passes, loses interest or
-// lets a grant lapse. When a favoured connection waits, other turns are
-// cut short (granted no more).
+// lets a grant lapse. For each favoured connection that waits, one other
+// turn is cut short (granted no more): the one with least on its way.
 // A connection whose turn ended waits at the back of the line; when nobody
 // waits, that is a new turn at once.
 //
@@ -74,7 +74,8 @@ class UploadScheduler {
   void SetInterested(ConnKey conn, bool interested, bool pass = false);
 
   // A favoured connection (the getter is one of ours in a structure) is
-  // granted before any other that waits, and cuts other turns short.
+  // granted before any other that waits, and while it waits one other turn
+  // is cut short. A change moves a waiting connection to the other line.
   void SetFavoured(ConnKey conn, bool favoured);
 
   // A REQUEST arrived on `conn`. True when a grant covers it: the request
