@@ -339,68 +339,69 @@ TEST_CASE("download: gated peers are asked one chunk per grant, max_incoming sen
   CHECK(d.ReturnGrants(1) == 0);
 }
 
-TEST_CASE("download: gated senders more than twice as slow as the fastest do not count against max_incoming",
-          "[download][grants]") {
-  FakeClock clock;
-  DownloadOptions o = testing::Options(4);
-  o.max_incoming = 2;
-  Download d(20, 4s, o);
-  for (PeerKey k : {1, 2, 3}) {
+namespace {
+// A download of 20 chunks from gated peers that hold them all, two senders
+// at most (max_incoming); Deliver gives a peer the chunk time `took`.
+struct GatedSenders {
+  explicit GatedSenders(std::initializer_list<PeerKey> keys) : d(20, 4s, Opts()) {
+    for (PeerKey k : keys) Add(k);
+  }
+  static DownloadOptions Opts() {
+    DownloadOptions o = testing::Options(4);
+    o.max_incoming = 2;
+    return o;
+  }
+  void Add(PeerKey k) {
     d.AddPeer(k, clock.now());
     d.OnBitfield(k, testing::All(20), /*gated=*/true);
   }
-  // 1 and 2 (weak uplinks) take 400 ms a chunk, 3 takes 100 ms.
-  const auto deliver = [&](PeerKey k, Clock::Duration took) {
+  // One granted chunk from k, arriving `took` after it was asked.
+  void Deliver(PeerKey k, Clock::Duration took) {
     d.OnGrant(k);
     const Picks p = d.Next(k, clock.now());
     REQUIRE(p.size() == 1);
     CHECK(d.OnChunk(k, p[0], true, clock.now() + took).verified);
-  };
-  deliver(3, 100ms);
-  deliver(1, 400ms);
-  deliver(2, 400ms);
+  }
+  // Whether a grant from k is used now (one chunk asked) or passed on.
+  bool Granted(PeerKey k) {
+    d.OnGrant(k);
+    const std::size_t asked = d.Next(k, clock.now()).size();
+    REQUIRE(asked <= 1);
+    return asked == 1;
+  }
+  FakeClock clock;
+  Download d;
+};
+}  // namespace
+
+TEST_CASE("download: gated senders more than twice as slow as the fastest do not count against max_incoming",
+          "[download][grants]") {
+  GatedSenders g({1, 2, 3});
+  // 1 and 2 (weak uplinks) take 400 ms a chunk, 3 takes 100 ms.
+  g.Deliver(3, 100ms);
+  g.Deliver(1, 400ms);
+  g.Deliver(2, 400ms);
   // Both weak ones sending: a grant from the fast one is still used...
-  d.OnGrant(1);
-  d.OnGrant(2);
-  REQUIRE(d.Next(1, clock.now()).size() == 1);
-  REQUIRE(d.Next(2, clock.now()).size() == 1);
-  d.OnGrant(3);
-  CHECK(d.Next(3, clock.now()).size() == 1);
-  // ... while with the fast one and a weak one sending, a second weak one's is not.
-  d.AddPeer(4, clock.now());
-  d.OnBitfield(4, testing::All(20), true);
-  d.OnGrant(4);
-  CHECK(d.Next(4, clock.now()).size() == 1);  // unknown speed: 3 counts, 1 and 2 do not
-  d.OnGrant(1);
-  CHECK(d.Next(1, clock.now()).empty());  // 3 and 4 (unknown) fill the link
+  REQUIRE(g.Granted(1));
+  REQUIRE(g.Granted(2));
+  CHECK(g.Granted(3));
+  // ... and one from a new peer of unknown speed: of 1, 2 and 3 only 3 counts.
+  g.Add(4);
+  CHECK(g.Granted(4));
+  // Now 3 and 4 (unknown) fill the link: a grant from weak 1 is passed on.
+  CHECK_FALSE(g.Granted(1));
 }
 
 TEST_CASE("download: an idle peer's old, fast chunk time does not make the current senders look slow",
           "[download][grants]") {
-  FakeClock clock;
-  DownloadOptions o = testing::Options(4);
-  o.max_incoming = 2;
-  Download d(20, 4s, o);
-  for (PeerKey k : {1, 2, 3, 4}) {
-    d.AddPeer(k, clock.now());
-    d.OnBitfield(k, testing::All(20), /*gated=*/true);
-  }
-  const auto deliver = [&](PeerKey k, Clock::Duration took) {
-    d.OnGrant(k);
-    const Picks p = d.Next(k, clock.now());
-    REQUIRE(p.size() == 1);
-    CHECK(d.OnChunk(k, p[0], true, clock.now() + took).verified);
-  };
-  deliver(1, 50ms);  // alone on our link: fast; idle from now on
-  deliver(2, 200ms);  // 2 and 3 share the link now: four times as long
-  deliver(3, 200ms);
-  d.OnGrant(2);
-  d.OnGrant(3);
-  REQUIRE(d.Next(2, clock.now()).size() == 1);
-  REQUIRE(d.Next(3, clock.now()).size() == 1);
+  GatedSenders g({1, 2, 3, 4});
+  g.Deliver(1, 50ms);   // alone on our link: fast; idle from now on
+  g.Deliver(2, 200ms);  // 2 and 3 share the link now: four times as long
+  g.Deliver(3, 200ms);
+  REQUIRE(g.Granted(2));
+  REQUIRE(g.Granted(3));
   // 4 (unknown) would be a third sender: 2 and 3 count, whatever 1 once did.
-  d.OnGrant(4);
-  CHECK(d.Next(4, clock.now()).empty());
+  CHECK_FALSE(g.Granted(4));
 }
 
 TEST_CASE("download: beside a proven gated peer, peers on probation hold four requests at most",
