@@ -26,8 +26,8 @@
 // once its chunks are granted and have left (a
 // slot is one flow: ending a turn with a chunk still on its way let flows
 // pile up without bound); also when the getter passes, loses interest or
-// lets a grant lapse. For each favoured connection that waits, one other
-// turn is cut short (granted no more): the one with least on its way.
+// lets a grant lapse. While a favoured connection waits, every other
+// turn is cut short (granted no more), so the first slot to free is its.
 // A connection whose turn ended waits at the back of the line; when nobody
 // waits, that is a new turn at once.
 //
@@ -74,8 +74,8 @@ class UploadScheduler {
   void SetInterested(ConnKey conn, bool interested, bool pass = false);
 
   // A favoured connection (the getter is one of ours in a structure) is
-  // granted before any other that waits, and while it waits one other turn
-  // is cut short. A change moves a waiting connection to the other line.
+  // granted before any other that waits, and while it waits every other
+  // turn is cut short. A change moves a waiting connection to the other line.
   void SetFavoured(ConnKey conn, bool favoured);
 
   // A REQUEST arrived on `conn`. True when a grant covers it: the request
