@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <optional>
 
 #include "common/sodium_init.h"
 #include "common/swarm_tree.h"
@@ -102,6 +103,7 @@ void AvailabilityTable::RemoveHolder(std::uint32_t file, std::uint32_t slot) {
   if (holders.empty()) {
     file_index_.erase(files_[file].id);
     free_files_.push_back(file);
+    trees_.erase(file);
   }
 }
 
@@ -133,7 +135,8 @@ void AvailabilityTable::Release(const Peer& peer) {
 }
 
 Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint& endpoint,
-                                 std::span<const proto::ReportEntry> files, const proto::Endpoint& source) {
+                                 std::span<const proto::ReportEntry> files, const proto::Endpoint& source,
+                                 std::uint64_t upload_bytes_per_second) {
   if (files.size() > limits_.max_files_per_report) {
     return Status::ResourceExhausted(fmt::format("report lists {} files, the limit is {}", files.size(),
                                                  limits_.max_files_per_report));
@@ -176,6 +179,7 @@ Status AvailabilityTable::Report(const proto::PeerId& id, const proto::Endpoint&
   Peer& peer = peers_[p];
   peer.endpoint = endpoint;
   peer.last_report = clock_.now();
+  peer.upload = upload_bytes_per_second;
   LinkNewest(p);
   ++reports_;
 
@@ -247,13 +251,47 @@ std::vector<proto::Holder> AvailabilityTable::Query(const FileId& file, const pr
       // (10,000 holders in about 10 us).
       std::vector<std::uint32_t> members;
       std::uint32_t rank = 0;
+      std::vector<std::uint64_t> known;  // the uploads reported
       for (std::size_t k = 0; k < n; ++k) {
         if (StateOf(holders[k]) != proto::FileState::kPartial) continue;
         if (k == mine->slot) rank = static_cast<std::uint32_t>(members.size());
         members.push_back(holders[k]);
+        if (const std::uint64_t u = peers_[IndexOf(holders[k])].upload; u != 0) known.push_back(u);
+      }
+      // Weak means under half the median of the reported uploads, not of the
+      // fastest: one member claiming a huge figure must not make everyone
+      // else weak and take both roots. Every other member, unknown ones
+      // too, is strong, and the strong are equal (slot order, so that noise
+      // in the figures does not reshape the trees at each report); only a
+      // swarm with weak members pays for building the trees (a sort).
+      const SwarmTree* by_upload = nullptr;
+      if (!known.empty()) {
+        std::nth_element(known.begin(), known.begin() + known.size() / 2, known.end());
+        const std::uint64_t median = known[known.size() / 2];
+        const auto weak = [&](std::uint32_t m) {
+          const std::uint64_t u = peers_[IndexOf(m)].upload;
+          return u != 0 && u < median / 2;
+        };
+        if (std::any_of(members.begin(), members.end(), weak)) {
+          std::vector<double> uploads;
+          uploads.reserve(members.size());
+          for (std::uint32_t m : members) {
+            uploads.push_back(weak(m) ? static_cast<double>(peers_[IndexOf(m)].upload) / static_cast<double>(median) : 1.0);
+          }
+          // The same members and figures as the last query: the same trees
+          // (two compares instead of a sort of 10,000 members per query).
+          TreeCache& cache = trees_[file_index];
+          if (!cache.tree || cache.members != members || cache.uploads != uploads) {
+            cache.tree.emplace(uploads);
+            cache.members = members;
+            cache.uploads = std::move(uploads);
+          }
+          by_upload = &*cache.tree;
+        }
       }
       for (int t = 0; t < 2; ++t) {
-        const std::uint32_t p = SwarmTree::EqualParent(rank, static_cast<std::uint32_t>(members.size()), t);
+        const std::uint32_t p = by_upload ? by_upload->Parent(rank, t)
+                                          : SwarmTree::EqualParent(rank, static_cast<std::uint32_t>(members.size()), t);
         std::uint32_t chosen = kNone;
         if (p != SwarmTree::kSource) {
           chosen = members[p];

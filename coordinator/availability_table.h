@@ -14,6 +14,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "common/file_id.h"
 #include "common/proto/messages.h"
 #include "common/status.h"
+#include "common/swarm_tree.h"
 #include "coordinator/holder_list.h"
 
 namespace lanswarm::coordinator {
@@ -62,16 +64,23 @@ class AvailabilityTable {
   // is the address the report came from (its port is ignored); the 3-form
   // takes `endpoint`'s. Errors (the table is unchanged): more files than
   // max_files_per_report, a new peer or new entries beyond max_peers /
-  // max_entries, or beyond the quotas of `source`.
+  // max_entries, or beyond the quotas of `source`. `upload_bytes_per_second`
+  // is the peer's own figure for its uplink (0: not known), which orders the
+  // trees of Query.
   Status Report(const proto::PeerId& peer, const proto::Endpoint& endpoint,
-                std::span<const proto::ReportEntry> files, const proto::Endpoint& source);
+                std::span<const proto::ReportEntry> files, const proto::Endpoint& source,
+                std::uint64_t upload_bytes_per_second = 0);
   Status Report(const proto::PeerId& peer, const proto::Endpoint& endpoint,
                 std::span<const proto::ReportEntry> files) {
     return Report(peer, endpoint, files, endpoint);
   }
 
   // Holders of `file` that are alive, whole copies before partial ones, at
-  // most max_holders_per_answer, never `asker`. Successive queries start at
+  // most max_holders_per_answer, never `asker`; the asker's two tree parents
+  // first (flagged). The trees are common/swarm_tree's over the file's
+  // partial holders: in slot order while no member reported an upload under
+  // half the fastest one's (unknown counts as the fastest), by upload
+  // otherwise, so that weak uplinks are leaves. Successive queries start at
   // rotating offsets, so a popular file's load spreads over its holders.
   std::vector<proto::Holder> Query(const FileId& file, const proto::PeerId& asker);
 
@@ -112,6 +121,7 @@ class AvailabilityTable {
     proto::Endpoint endpoint;
     Source source{};
     Clock::TimePoint last_report{};
+    std::uint64_t upload = 0;     // bytes/s as reported; 0 = not known
     std::vector<PeerFile> files;  // sorted by file index
     std::uint32_t older = kNone, newer = kNone;  // the list ordered by last report
   };
@@ -152,6 +162,13 @@ class AvailabilityTable {
   std::unordered_map<FileId, std::uint32_t, KeyedHash> file_index_;
   std::uint32_t oldest_ = kNone, newest_ = kNone;
   std::map<Source, SourceUse> sources_;  // one per address with live peers
+  // The trees by upload of files with weak members, as last built (Query).
+  struct TreeCache {
+    std::vector<std::uint32_t> members;  // packed holders, in slot order
+    std::vector<double> uploads;
+    std::optional<SwarmTree> tree;
+  };
+  std::unordered_map<std::uint32_t, TreeCache> trees_;  // by file index
 
   std::uint64_t entries_ = 0;
   std::uint64_t reports_ = 0, queries_ = 0, expired_ = 0;

@@ -72,7 +72,7 @@ class Server::Session : public net::SessionHandler {
     if (!where.ok()) return s.Fail(proto::ErrorCode::kProtocol, where.status().message());
     // Under the id the session proved, and counted against the address the
     // connection comes from (not the one it advertises).
-    Status st = core_->table.Report(s.theirs().peer_id, *where, r.files, s.peer().ToEndpoint());
+    Status st = core_->table.Report(s.theirs().peer_id, *where, r.files, s.peer().ToEndpoint(), r.upload_bytes_per_second);
     if (!st.ok()) s.Fail(proto::ErrorCode::kLimit, st.message());
   }
 

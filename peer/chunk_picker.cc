@@ -47,14 +47,16 @@ void ChunkPicker::OnPeerBitfield(PeerKey peer, const Bitfield& has) {
   if (has.size() != count_) info.useful = 0;
 }
 
-void ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
-  if (index >= count_) return;
+bool ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
+  if (index >= count_) return false;
   PeerInfo& info = peers_[peer];
   if (info.has.size() != count_) info.has = Bitfield(count_);
-  if (info.has.has(index)) return;
+  if (info.has.has(index)) return false;
   info.has.set(index);
   ++availability_[index];
-  if (state_[index] != State::kVerified) ++info.useful;
+  if (state_[index] == State::kVerified) return false;
+  ++info.useful;
+  return true;
 }
 
 void ChunkPicker::OnPeerGone(PeerKey peer) {

@@ -35,7 +35,9 @@ class ChunkPicker {
   void MarkVerified(std::uint32_t index);
 
   void OnPeerBitfield(PeerKey peer, const Bitfield& has);
-  void OnPeerHave(PeerKey peer, std::uint32_t index);
+  // True when the chunk is new from this peer and we still need it: only
+  // then can the HAVE change what we ask the peer for.
+  bool OnPeerHave(PeerKey peer, std::uint32_t index);
   // Forgets the peer's bitfield; its requests in flight go back to needed
   // and count as failed by it (kept if the same key comes back).
   void OnPeerGone(PeerKey peer);

@@ -159,7 +159,10 @@ Status Daemon::Setup() {
   if (!bound.ok()) return bound.status();
   bound_ = *bound;
   link_ = std::make_unique<CoordinatorLink>(*loop_, coordinator_, self, shared_keys, config_.report_interval,
-                                            [this] { return BuildReport(node_->registry(), bound_.port()); });
+                                            [this] {
+                                              return BuildReport(node_->registry(), bound_.port(),
+                                                                 upload_capacity_.bytes_per_second());
+                                            });
   StartTimers();
   return StartControlServer(*loop_, paths_.socket, [this](const nlohmann::json& req) { return Dispatch(req); });
 }
@@ -168,12 +171,16 @@ void Daemon::StartTimers() {
   loop_->AddPeriodic(config_.report_interval, [this] {
     if (node_->CheckDisk()) ReportNow();
   });
-  // Housekeeping once a second: the upload rate's sample, bans whose
-  // cool-down is over (the pool enforces the serving timeouts itself).
+  // Housekeeping once a second: the upload rate's sample, the uplink's
+  // (a report at once when it grew: the coordinator's trees use it), bans
+  // whose cool-down is over (the pool enforces the serving timeouts itself).
   loop_->AddPeriodic(std::chrono::seconds(1), [this] {
     const Clock::TimePoint now = loop_->clock().now();
     upload_rate_.Add(now, serving_->uploaded_bytes);
     serving_->RunGrants();  // grants unused for UploadOptions::grant_timeout lapse
+    if (serving_->grants && upload_capacity_.Sample(serving_->uploaded_bytes, serving_->grants->busy_time())) {
+      ReportNow();
+    }
     for (const Ban& b : node_->bans().Expire(now)) {
       spdlog::info("the ban of peer {} for {} has ended", b.address, b.file_name);
     }

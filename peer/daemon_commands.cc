@@ -59,6 +59,7 @@ nlohmann::json Daemon::CmdStatus(const nlohmann::json&) {
           {"evicted_connections", pool_->evicted()},
           {"uploaded_bytes", serving_->uploaded_bytes},
           {"upload_rate_bytes_per_second", static_cast<std::uint64_t>(upload_rate_.PerSecond())},
+          {"upload_capacity_bytes_per_second", upload_capacity_.bytes_per_second()},
           {"files", std::move(files)}, {"downloads", std::move(gets)}, {"bans", std::move(banned)}};
 }
 

@@ -24,6 +24,7 @@
 #include "peer/downloader.h"
 #include "peer/node.h"
 #include "peer/serve_session.h"
+#include "peer/upload_capacity.h"
 
 namespace lanswarm::peer {
 
@@ -84,6 +85,7 @@ class Daemon final : private NodeEvents {
   // can still be read, until the same path is asked for again.
   std::map<std::string, std::shared_ptr<Downloader>> downloads_;
   RateWindow upload_rate_{std::chrono::seconds(5)};  // of bytes served
+  UploadCapacity upload_capacity_;                    // what REPORT says of our uplink
   bool stopping_ = false;
 };
 

@@ -63,9 +63,9 @@ std::uint32_t Download::grants(PeerKey peer) const {
   return it == peers_.end() ? 0 : it->second.grants;
 }
 
-void Download::OnHave(PeerKey peer, std::uint32_t index) {
-  if (peers_.count(peer) == 0 || index >= picker_.chunk_count()) return;
-  picker_.OnPeerHave(peer, index);
+bool Download::OnHave(PeerKey peer, std::uint32_t index) {
+  if (peers_.count(peer) == 0 || index >= picker_.chunk_count()) return false;
+  return picker_.OnPeerHave(peer, index);
 }
 
 void Download::OnProgress(PeerKey peer, std::uint64_t bytes) {

@@ -134,7 +134,8 @@ class Download {
   // `gated`: the peer sends only what it granted (peer/upload_scheduler):
   // it is asked for one chunk per GRANT, and only then.
   void OnBitfield(PeerKey peer, const Bitfield& has, bool gated = false);
-  void OnHave(PeerKey peer, std::uint32_t index);
+  // True when the HAVE may change what we ask this peer for (ChunkPicker::OnPeerHave).
+  bool OnHave(PeerKey peer, std::uint32_t index);
   // A gated peer granted one chunk.
   void OnGrant(PeerKey peer);
   // Gives back the gated peer's unused grants (we pass: nothing to ask of

@@ -146,10 +146,10 @@ void DownloadDriver::OnBitfield(PeerKey key, const Bitfield& has, Clock::TimePoi
 }
 
 void DownloadDriver::OnHave(PeerKey key, std::uint32_t index, Clock::TimePoint now) {
-  // Only this peer has something new to offer: HAVEs arrive from every
-  // peer for every chunk, so pumping them all here would cost the most.
-  state_.OnHave(key, index);
-  Pump(key, now);
+  // Only this peer has something new to offer, and only if we still need
+  // the chunk: HAVEs arrive from every peer for every chunk (half of them
+  // for chunks we hold already), so pumping on each would cost the most.
+  if (state_.OnHave(key, index)) Pump(key, now);
 }
 
 void DownloadDriver::OnChunk(PeerKey key, std::uint32_t index, bool good, Clock::TimePoint now) {

@@ -101,9 +101,10 @@ SharedFile* Registry::Find(const FileId& id) {
   return nullptr;
 }
 
-proto::Report BuildReport(const Registry& registry, std::uint16_t listen_port) {
+proto::Report BuildReport(const Registry& registry, std::uint16_t listen_port, std::uint64_t upload_bytes_per_second) {
   proto::Report r;
   r.listen = proto::Endpoint{0, {}, listen_port};
+  r.upload_bytes_per_second = upload_bytes_per_second;
   for (const SharedFile& f : registry.files()) r.files.push_back({f.info.id, f.state()});
   return r;
 }

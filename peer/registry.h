@@ -64,6 +64,7 @@ class Registry {
 // The REPORT for everything in `registry`: every file with its state (2
 // whole, 1 some chunks, 0 vanished or changed). `listen_port` is where this
 // peer serves; the coordinator takes the address from the connection.
-proto::Report BuildReport(const Registry& registry, std::uint16_t listen_port);
+// `upload_bytes_per_second`: peer/upload_capacity's figure (0: not known).
+proto::Report BuildReport(const Registry& registry, std::uint16_t listen_port, std::uint64_t upload_bytes_per_second = 0);
 
 }  // namespace lanswarm::peer

@@ -81,6 +81,10 @@ void UploadScheduler::Forget(ConnKey conn) {
 }
 
 std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint now) {
+  // Grants runs after every change, so the state seen at its last call
+  // held until now.
+  if (was_busy_ && now > last_grants_) busy_time_ += now - last_grants_;
+  last_grants_ = now;
   // Grants older than grant_timeout lapse, and with them the turn: the
   // getter is not using it. At most slots x depth grants exist.
   std::erase_if(granted_, [&](ConnKey key) {
@@ -151,6 +155,7 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
       out.push_back(key);
     }
   }
+  was_busy_ = turns_ > 0;
   return out;
 }
 

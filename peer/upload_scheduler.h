@@ -101,6 +101,9 @@ class UploadScheduler {
   const UploadOptions& options() const { return options_; }
 
   std::uint32_t busy() const { return turns_; }  // slots held by turns
+  // How long some turn was running, up to the last Grants(now): what the
+  // bytes served are divided by for the uplink's rate (peer/upload_capacity).
+  Clock::Duration busy_time() const { return busy_time_; }
   std::uint32_t slots() const { return options_.slots; }
   std::size_t waiting() const { return line_.size() + favoured_line_.size(); }
 
@@ -127,6 +130,9 @@ class UploadScheduler {
   std::vector<ConnKey> granted_;  // holding unused grants (or stale: checked on use)
   std::set<ConnKey> active_;      // in a turn, by key: slots at most
   std::uint32_t turns_ = 0;
+  Clock::Duration busy_time_{};
+  Clock::TimePoint last_grants_{};
+  bool was_busy_ = false;  // turns_ > 0 at the last Grants
 };
 
 }  // namespace lanswarm::peer

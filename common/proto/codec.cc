@@ -58,6 +58,7 @@ void EncodePayload(const Auth& m, Bytes* out) {
 void EncodePayload(const Report& m, Bytes* out) {
   [[maybe_unused]] const std::size_t start = out->size();
   PutEndpoint(out, m.listen);
+  PutU64(out, m.upload_bytes_per_second);
   PutU32(out, static_cast<std::uint32_t>(m.files.size()));
   for (const auto& f : m.files) {
     PutFileId(out, f.file);
@@ -253,6 +254,7 @@ Why Decode(ByteReader& r, Error* m) {
 
 Why Decode(ByteReader& r, Report* m) {
   LANSWARM_TRY(ReadEndpoint(r, &m->listen));
+  if (!r.ReadU64(&m->upload_bytes_per_second)) return Truncated("REPORT");
   std::uint32_t count;
   if (!r.ReadU32(&count)) return Truncated("REPORT");
   LANSWARM_TRY(CheckCount(r, count, kReportEntryBytes, "REPORT file"));

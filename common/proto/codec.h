@@ -17,7 +17,7 @@ namespace lanswarm::proto {
 // and by limits computed elsewhere, such as the largest REPORT that a
 // coordinator's max_message_bytes admits.
 inline constexpr std::size_t kEndpointBytes = 1 + 16 + 2;              // family, address, port
-inline constexpr std::size_t kReportHeaderBytes = kEndpointBytes + 4;  // listen, file count
+inline constexpr std::size_t kReportHeaderBytes = kEndpointBytes + 8 + 4;  // listen, upload, file count
 inline constexpr std::size_t kReportEntryBytes = FileId::kSize + 1;    // file id, state
 
 // The payload bytes of a REPORT of `files` entries.

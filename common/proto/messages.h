@@ -20,7 +20,7 @@ namespace lanswarm::proto {
 
 // "LSWM" read as a little-endian u32.
 inline constexpr std::uint32_t kMagic = 0x4D57534C;
-inline constexpr std::uint16_t kProtocolVersion = 3;
+inline constexpr std::uint16_t kProtocolVersion = 4;
 // [u32 payload length][u8 type]
 inline constexpr std::size_t kFrameHeaderSize = 5;
 // Hard ceiling on a frame's payload; connections may set lower limits.
@@ -146,6 +146,9 @@ struct ReportEntry {
 struct Report {
   Endpoint listen;
   std::vector<ReportEntry> files;
+  // The peer's upload capacity as it measured it (peer/upload_capacity): the
+  // coordinator makes weak uplinks leaves of the trees. 0: not known yet.
+  std::uint64_t upload_bytes_per_second = 0;
   friend bool operator==(const Report&, const Report&) = default;
 };
 

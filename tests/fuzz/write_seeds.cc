@@ -65,7 +65,7 @@ std::vector<Message> Samples() {
       Auth{Bytes(kSignatureSize, 0x43), {}},
       Report{Endpoint{}, {}},
       Report{V4(6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
-      Report{V6(1), {{Id(4), FileState::kWhole}}},
+      Report{V6(1), {{Id(4), FileState::kWhole}}, 125000000},
       Query{42, Id(9)},
       Holders{7, Id(3), {}},
       Holders{7, Id(3), {{PeerId{1}, V4(6882), FileState::kWhole}, {PeerId{2}, V6(6883), FileState::kPartial}}},

@@ -42,7 +42,6 @@ nlohmann::json Line(const ScenarioParams& p, const lanswarm::sim::RunSummary& s,
           {"turn_depth", p.turn_depth},
           {"socket_kib", p.socket_kib},
           {"max_incoming", p.max_incoming},
-          {"trees_by_upload", p.trees_by_upload},
           {"t_min_s", s.t_min_s},
           {"makespan_s", s.makespan_s},
           {"p50_s", s.p50_s},
@@ -98,8 +97,6 @@ int main(int argc, char** argv) {
                  "KiB of a chunk a holder's kernel takes before they leave (its socket buffer)")
       ->check(CLI::Range(0u, 16384u));
   app.add_option("--max-incoming", base.max_incoming, "a getter's chunks from granting holders at once");
-  app.add_flag("--trees-by-upload", base.trees_by_upload,
-               "tree parents from the hosts' uploads, not the coordinator's report order (an experiment)");
   app.add_option("--goodput", base.goodput, "the share of a link's rate TCP carries (1448/1514)")
       ->check(CLI::Range(0.1, 1.0));
   app.add_option("--out", out, "append one JSON line per run to this file");

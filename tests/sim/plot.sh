@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/sim/plot.sh RESULTS.jsonl OUT.png: makespan / t_min against N (log2
 # axis), one line per scenario and policy (the daemon's; "before grants":
-# --grant-slots 0; "trees by upload": --trees-by-upload), from swarm_sim's
+# --grant-slots 0), from swarm_sim's
 # JSON lines; runs of the same line and N are averaged. Needs python3 and
 # gnuplot.
 set -euo pipefail
@@ -19,8 +19,6 @@ with open(sys.argv[1]) as f:
             name = d["scenario"]
             if d.get("grant_slots", 0) == 0:
                 name += ", before grants"
-            elif d.get("trees_by_upload"):
-                name += ", trees by upload"
             runs[(name, d["n"])].append(d["ratio"])
 for scenario in sorted({s for s, _ in runs}):
     print(f'"{scenario}"')

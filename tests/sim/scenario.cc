@@ -69,7 +69,6 @@ Result<WorldConfig> BuildScenario(const ScenarioParams& p) {
   c.turn_depth = p.turn_depth;
   c.socket_buffer = p.socket_kib * 1024;
   c.max_incoming = p.max_incoming;
-  c.trees_by_upload = p.trees_by_upload;
   c.seed = p.seed;
   HostSpec seed{.up = u, .down = u};
   if (p.name == "fast-seed") seed.up = seed.down = 4 * u;

@@ -29,10 +29,6 @@ struct ScenarioParams {
   std::uint32_t turn_depth = peer::UploadOptions{}.depth;
   std::uint32_t socket_kib = 128;
   std::uint32_t max_incoming = 2;  // DownloadOptions::max_incoming
-  // An experiment: the trees built from the hosts' uploads (weak uplinks
-  // leaves), as a coordinator could if peers reported an upload figure;
-  // without it the parents are the coordinator's, from the real table.
-  bool trees_by_upload = false;
   // What TCP/IPv4 over Ethernet carries of a link's rate: a 1448-byte
   // segment payload (MSS with timestamps) per 1514-byte frame. Capacities
   // are the rate times this; t_min stays at the nominal rate, as the

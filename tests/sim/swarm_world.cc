@@ -39,11 +39,6 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
   for (const HostSpec& s : config_.seeds) add(s, false);
   for (const HostSpec& s : config_.getters) add(s, true);
   open_getters_ = static_cast<std::uint32_t>(config_.getters.size());
-  if (config_.trees_by_upload) {
-    std::vector<double> uploads;
-    for (const HostSpec& g : config_.getters) uploads.push_back(g.up);
-    tree_.emplace(uploads);
-  }
   Schedule(100'000'000, Kind::kSettleAll, 0);
 }
 
@@ -107,13 +102,13 @@ void SwarmWorld::Dispatch(const Event& e) {
       // may land, and would expire after k x N as this peer does.
       if (!n.alive) return;
       const proto::ReportEntry entry{file_, static_cast<proto::FileState>(e.b)};
-      (void)table_->Report(IdOf(e.a), EndpointOf(e.a), std::span(&entry, 1));
+      (void)table_->Report(IdOf(e.a), EndpointOf(e.a), std::span(&entry, 1), EndpointOf(e.a),
+                           n.capacity.bytes_per_second());
       return;
     }
     case Kind::kQueryArrives: {
       SyncTable();
       answers_.push_back(table_->Query(file_, IdOf(e.a)));
-      if (config_.trees_by_upload) MarkParents(e.a, answers_.back());
       Schedule(config_.one_way, Kind::kHolders, e.a, static_cast<std::uint32_t>(answers_.size() - 1));
       return;
     }
@@ -217,6 +212,7 @@ void SwarmWorld::Dispatch(const Event& e) {
       return;
     case Kind::kSettleAll:
       net_.Settle(now_, true);
+      if (++settles_ % 10 == 0) SampleUploads();
       Schedule(100'000'000, Kind::kSettleAll, 0);
       return;
   }
@@ -398,6 +394,13 @@ void SwarmWorld::Report(std::uint32_t index) {
   const Node& n = *nodes_[index];
   const proto::FileState state = n.whole ? proto::FileState::kWhole : proto::FileState::kPartial;
   Schedule(config_.one_way, Kind::kReportArrives, index, static_cast<std::uint32_t>(state));
+}
+
+void SwarmWorld::SampleUploads() {
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = *nodes_[i];
+    if (n.alive && n.sched && n.capacity.Sample(n.served, n.sched->busy_time())) Report(i);
+  }
 }
 
 void SwarmWorld::Query(std::uint32_t node) { Schedule(config_.one_way, Kind::kQueryArrives, node); }

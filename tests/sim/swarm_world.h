@@ -58,10 +58,6 @@ struct WorldConfig {
   // The bytes of a chunk a holder's kernel takes before they leave (its
   // socket buffer): the slot is free when the rest has left.
   std::uint32_t socket_buffer = 128 * 1024;
-  // The tree parents the coordinator names (common/swarm_tree) come from
-  // the real table, in report order; with this, from the getters' uploads
-  // instead (ScenarioParams::trees_by_upload).
-  bool trees_by_upload = false;
   std::chrono::seconds report_interval{10};
   std::uint32_t expiry_multiple = 3;
   bool seed_leaves_after_one_copy = false;
@@ -135,10 +131,9 @@ class SwarmWorld {
   void OnTaken(std::uint32_t conn);
   void Refused(std::uint32_t conn);
   void ForgetServing(Conn& c);
-  // A getter's parent in tree t (0 or 1): a node index.
-  std::uint32_t TreeParent(std::uint32_t getter, int t) const;
-  void MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const;
-  std::optional<SwarmTree> tree_;  // WorldConfig::trees_by_upload; members are getters in node order
+  // Every node's UploadCapacity takes a sample (as the daemon's once a
+  // second); a node whose figure grew reports at once.
+  void SampleUploads();
   // Sends the GRANTs the holder's scheduler gives now.
   void RunGrants(std::uint32_t holder);
 
@@ -162,7 +157,7 @@ class SwarmWorld {
   std::vector<Bitfield> bitfields_;                      // BITFIELDs in flight, by event payload
   std::vector<std::vector<proto::Holder>> answers_;      // HOLDERS in flight
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
-  std::uint64_t seq_ = 0, dispatched_ = 0;
+  std::uint64_t seq_ = 0, dispatched_ = 0, settles_ = 0;
   Nanos now_ = 0;
   std::mt19937_64 rng_;
   std::uint32_t open_getters_ = 0;  // neither done nor dead

@@ -40,6 +40,7 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     const std::uint64_t length = std::min(config_.chunk_size, config_.file_size - at);
     c.sending = index;
     c.sending_length = static_cast<std::uint32_t>(length);
+    h.served += length;  // counted when handed on, as ServeSession does
     c.reported = 0;
     c.head_bytes = static_cast<std::uint32_t>(length > config_.socket_buffer ? length - config_.socket_buffer : 0);
     c.tail = c.head_bytes == 0;
@@ -98,29 +99,6 @@ void SwarmWorld::ForgetServing(Conn& c) {
     h.sched->Forget(conn);
     RunGrants(c.holder);
   }
-}
-
-// The table flags the asker's tree parents in its answer (report order);
-// with trees_by_upload they come from the scenario's host list (their
-// uploads) instead, so the answer is amended: those parents first, flagged.
-void SwarmWorld::MarkParents(std::uint32_t asker, std::vector<proto::Holder>& answer) const {
-  for (auto& h : answer) h.flags = 0;
-  std::vector<proto::Holder> parents;
-  for (int t = 0; t < 2; ++t) {
-    const std::uint32_t p = TreeParent(asker, t);
-    if (!nodes_[p]->alive || (t == 1 && TreeParent(asker, 0) == p)) continue;
-    std::erase_if(answer, [&](const proto::Holder& h) { return h.peer == IdOf(p); });
-    const proto::FileState state = nodes_[p]->getter && !nodes_[p]->whole ? proto::FileState::kPartial
-                                                                           : proto::FileState::kWhole;
-    parents.push_back(proto::Holder{IdOf(p), EndpointOf(p), state, proto::kHolderParent});
-  }
-  answer.insert(answer.begin(), parents.begin(), parents.end());
-}
-
-std::uint32_t SwarmWorld::TreeParent(std::uint32_t getter, int t) const {
-  const auto seeds = static_cast<std::uint32_t>(config_.seeds.size());
-  const std::uint32_t p = tree_->Parent(getter - seeds, t);
-  return p == SwarmTree::kSource ? 0 : seeds + p;  // the source: the first seed
 }
 
 void SwarmWorld::RunGrants(std::uint32_t holder) {

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "peer/upload_capacity.h"
 #include "tests/sim/swarm_world.h"
 
 namespace lanswarm::sim {
@@ -104,6 +105,8 @@ struct SwarmWorld::Node {
   std::uint32_t delivered_count = 0;
   std::optional<peer::SpreadTracker> spread;  // a whole copy shared from the start
   std::optional<peer::UploadScheduler> sched;  // WorldConfig::grants
+  std::uint64_t served = 0;                    // chunk bytes handed on, as ServeSession's uploaded_bytes
+  peer::UploadCapacity capacity;
   peer::BanList bans;
   std::unique_ptr<Actions> actions;
   std::unique_ptr<peer::DownloadDriver> driver;

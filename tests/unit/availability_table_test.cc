@@ -112,6 +112,45 @@ TEST_CASE("table: a getter's two tree parents come first, flagged; roots get a w
   CHECK(parents(99).empty());
 }
 
+TEST_CASE("table: a weak uplink is a leaf of both trees; a huge claim makes nobody weak", "[table]") {
+  Fixture t;
+  auto report = [&](std::uint8_t peer, proto::ReportEntry e, std::uint64_t upload) {
+    return t.table->Report(Peer(peer), Addr(peer), std::span(&e, 1), Addr(peer), upload);
+  };
+  auto parents_of = [&](std::uint8_t asker) {
+    std::vector<int> out;
+    for (const auto& h : t.table->Query(File(7), Peer(asker))) {
+      if (h.flags & proto::kHolderParent) out.push_back(h.peer[0]);
+    }
+    return out;
+  };
+  auto anyone_under = [&](int parent) {
+    for (std::uint8_t g = 2; g <= 9; ++g) {
+      for (int p : parents_of(g)) {
+        if (p == parent) return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(report(1, Whole(7), 0).ok());
+  // Members 2..9 in slot order; 2 (first: a root by slot order) and 5 are
+  // weak, 4 has not measured yet (counts as strong).
+  for (std::uint8_t g = 2; g <= 9; ++g) {
+    const std::uint64_t up = g == 2 || g == 5 ? 1'000'000 : g == 4 ? 0 : 12'000'000;
+    REQUIRE(report(g, Partial(7), up).ok());
+  }
+  CHECK_FALSE(anyone_under(2));
+  CHECK_FALSE(anyone_under(5));
+  CHECK(anyone_under(4));
+  CHECK(parents_of(2).size() == 2);  // a leaf still has its parents
+  // One member claiming far more than the rest: the median decides, so
+  // nobody else turns weak and the placement is the even one (by slot).
+  for (std::uint8_t g = 2; g <= 9; ++g) REQUIRE(report(g, Partial(7), g == 3 ? 1'000'000'000'000 : 12'000'000).ok());
+  CHECK(parents_of(2) == std::vector<int>{1, 6});  // root of tree 0; under 6 in tree 1
+  CHECK(parents_of(3) == std::vector<int>{2, 7});
+  CHECK(anyone_under(2));
+}
+
 TEST_CASE("table: a report replaces the previous one whole", "[table]") {
   Fixture t;
   REQUIRE(t.Report(1, {Whole(1), Whole(2), Partial(3)}).ok());

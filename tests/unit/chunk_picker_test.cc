@@ -74,11 +74,11 @@ TEST_CASE("picker: HAVE raises availability and makes a chunk pickable", "[picke
   ChunkPicker p(3, 1);
   p.OnPeerBitfield(1, Bits("000"));
   CHECK(p.Next(1, 3).empty());
-  p.OnPeerHave(1, 2);
-  p.OnPeerHave(1, 2);  // twice counts once
+  CHECK(p.OnPeerHave(1, 2));         // new, and needed here
+  CHECK_FALSE(p.OnPeerHave(1, 2));   // twice counts once
   CHECK(p.availability(2) == 1);
   CHECK(p.Next(1, 3) == Picks{2});
-  p.OnPeerHave(1, 77);  // out of range: ignored
+  CHECK_FALSE(p.OnPeerHave(1, 77));  // out of range: ignored
 }
 
 TEST_CASE("picker: a failed chunk is retried, elsewhere when possible", "[picker]") {
@@ -209,8 +209,11 @@ TEST_CASE("picker: a peer is useful while it has a chunk not verified here", "[p
   p.MarkVerified(0);
   p.OnPeerBitfield(7, Bits("1100"));
   CHECK(p.useful(7) == 1);  // chunk 1
-  p.OnPeerHave(7, 2);
-  p.OnPeerHave(7, 2);  // twice counts once
+  CHECK(p.OnPeerHave(7, 2));
+  CHECK_FALSE(p.OnPeerHave(7, 2));  // twice counts once
+  CHECK(p.useful(7) == 2);
+  CHECK_FALSE(p.OnPeerHave(7, 0));  // verified here: counted, but nothing to ask for
+  CHECK(p.availability(0) == 1);
   CHECK(p.useful(7) == 2);
   p.OnPeerBitfield(8, Bits("0110"));
   CHECK(p.useful(8) == 2);

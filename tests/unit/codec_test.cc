@@ -55,7 +55,7 @@ std::vector<Message> Samples() {
       Auth{Bytes(kSignatureSize, 0x41), Bytes(32, 0x42)},
       Auth{Bytes(kSignatureSize, 0x43), {}},  // open cluster: the identity signature only
       Report{V4(10, 0, 0, 1, 6882), {{Id(1), FileState::kWhole}, {Id(2), FileState::kPartial}, {Id(3), FileState::kGone}}},
-      Report{Endpoint{0, {}, 6882}, {}},
+      Report{Endpoint{0, {}, 6882}, {}, 12500000},
       Query{42, Id(9)},
       holders,
       StatsRequest{5},
@@ -216,7 +216,8 @@ TEST_CASE("malformed: count x size overflow is refused before allocating", "[cod
   PutU8(&report, 0);
   PutBytes(&report, Bytes(16, 0));
   PutU16(&report, 0);
-  PutU32(&report, 0xFFFFFFFF);  // 4 billion files of 17 bytes in a 23-byte payload
+  PutU64(&report, 0);           // upload
+  PutU32(&report, 0xFFFFFFFF);  // 4 billion files of 17 bytes in a 31-byte payload
   CHECK(Has(ErrorOf(RawFrame(16, report)), "REPORT file count 4294967295 x 17 bytes exceeds the 0 bytes left"));
 
   Bytes holders;

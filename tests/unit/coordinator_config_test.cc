@@ -26,8 +26,8 @@ TEST_CASE("coordinator config: max_files_per_report must fit max_message_bytes, 
 
   c.table.max_files_per_report = 1001;
   const Status s = ValidateConfig(c);
-  CHECK(Has(s, "limits.max_files_per_report = 1001 needs messages of 17040 bytes"));
-  CHECK(Has(s, "limits.max_message_bytes is 17023"));
+  CHECK(Has(s, "limits.max_files_per_report = 1001 needs messages of 17048 bytes"));
+  CHECK(Has(s, "limits.max_message_bytes is 17031"));
 }
 
 TEST_CASE("coordinator config: allow_advertised_addresses is off unless set to true", "[config]") {

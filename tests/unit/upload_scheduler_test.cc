@@ -204,4 +204,23 @@ TEST_CASE("upload scheduler: losing interest with a chunk on its way ends the tu
   CHECK(s.waiting() == 0);
 }
 
+TEST_CASE("upload scheduler: busy time counts while a turn runs, not while idle") {
+  UploadScheduler s(UploadOptions{.slots = 1, .turn_chunks = 1});
+  CHECK(s.Grants(t0).empty());
+  CHECK(s.Grants(t0 + 5s).empty());  // idle
+  CHECK(s.busy_time() == Clock::Duration{});
+  s.SetInterested(1, true);
+  CHECK(s.Grants(t0 + 5s) == Keys{1});
+  REQUIRE(s.OnRequest(1));
+  s.OnSent(1);                         // the turn's one chunk has left
+  CHECK(s.Grants(t0 + 5s + 300ms) == Keys{1});  // next turn at once: nobody else waits
+  CHECK(s.busy_time() == 300ms);
+  s.SetInterested(1, false);
+  s.Forget(1);
+  CHECK(s.Grants(t0 + 6s).empty());
+  CHECK(s.busy_time() == 1s);
+  CHECK(s.Grants(t0 + 9s).empty());
+  CHECK(s.busy_time() == 1s);
+}
+
 }  // namespace lanswarm::peer
