@@ -17,6 +17,7 @@
 #include "common/hex.h"
 #include "common/net/stop_signals.h"
 #include "common/sodium_init.h"
+#include "common/units.h"
 #include "peer/control.h"
 #include "peer/daemon_impl.h"
 #include "peer/state_dir.h"
@@ -179,6 +180,8 @@ void Daemon::StartTimers() {
     upload_rate_.Add(now, serving_->uploaded_bytes);
     serving_->RunGrants();  // grants unused for UploadOptions::grant_timeout lapse
     if (serving_->grants && upload_capacity_.Sample(serving_->uploaded_bytes, serving_->grants->busy_time())) {
+      spdlog::info("uplink measured at {}/s while sending; reporting it",
+                   FormatBytes(upload_capacity_.bytes_per_second()));
       ReportNow();
     }
     for (const Ban& b : node_->bans().Expire(now)) {
