@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <optional>
 
 #include "common/sodium_init.h"
 #include "common/swarm_tree.h"

@@ -79,8 +79,8 @@ class AvailabilityTable {
   // most max_holders_per_answer, never `asker`; the asker's two tree parents
   // first (flagged). The trees are common/swarm_tree's over the file's
   // partial holders: in slot order while no member reported an upload under
-  // half the fastest one's (unknown counts as the fastest), by upload
-  // otherwise, so that weak uplinks are leaves. Successive queries start at
+  // half the median of the reported figures (unknown is not weak), by
+  // upload otherwise, so that weak uplinks are leaves. Successive queries start at
   // rotating offsets, so a popular file's load spreads over its holders.
   std::vector<proto::Holder> Query(const FileId& file, const proto::PeerId& asker);
 

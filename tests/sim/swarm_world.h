@@ -30,7 +30,6 @@
 #include "peer/ban_list.h"
 #include "peer/download_driver.h"
 #include "peer/spread_tracker.h"
-#include "common/swarm_tree.h"
 #include "peer/upload_scheduler.h"
 #include "tests/sim/flow_network.h"
 
