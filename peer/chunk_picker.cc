@@ -49,7 +49,9 @@ void ChunkPicker::OnPeerBitfield(PeerKey peer, const Bitfield& has) {
 
 bool ChunkPicker::OnPeerHave(PeerKey peer, std::uint32_t index) {
   if (index >= count_) return false;
-  PeerInfo& info = peers_[peer];
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  PeerInfo& info = it->second;
   if (info.has.size() != count_) info.has = Bitfield(count_);
   if (info.has.has(index)) return false;
   info.has.set(index);

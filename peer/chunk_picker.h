@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/bitfield.h"
+#include "common/flat_map.h"
 
 namespace lanswarm::peer {
 
@@ -36,7 +37,9 @@ class ChunkPicker {
 
   void OnPeerBitfield(PeerKey peer, const Bitfield& has);
   // True when the chunk is new from this peer and we still need it: only
-  // then can the HAVE change what we ask the peer for.
+  // then can the HAVE change what we ask the peer for. A HAVE from a peer
+  // whose bitfield has not come (or that is gone) is ignored: on a
+  // connection the BITFIELD comes first.
   bool OnPeerHave(PeerKey peer, std::uint32_t index);
   // Forgets the peer's bitfield; its requests in flight go back to needed
   // and count as failed by it (kept if the same key comes back).
@@ -103,7 +106,7 @@ class ChunkPicker {
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
   std::vector<std::uint8_t> late_;        // of those, the ones whose request is late
   std::vector<std::uint8_t> held_;
-  std::unordered_map<PeerKey, PeerInfo> peers_;
+  FlatMap<PeerKey, PeerInfo> peers_;
   // Chunks each peer failed to deliver; outlives a disconnect.
   std::unordered_map<PeerKey, std::unordered_set<std::uint32_t>> failed_;
   std::uint32_t verified_count_ = 0;

@@ -29,8 +29,9 @@ Download::Download(std::uint32_t chunk_count, Clock::Duration request_timeout, c
 void Download::MarkVerified(std::uint32_t index) { picker_.MarkVerified(index); }
 
 void Download::AddPeer(PeerKey peer, Clock::TimePoint now) {
-  peers_[peer] = PeerState{};
-  peers_[peer].added = now;
+  PeerState& s = peers_[peer];
+  s = PeerState{};
+  s.added = now;
   banned_.erase(peer);
 }
 
@@ -58,13 +59,24 @@ bool Download::gated(PeerKey peer) const {
   return it != peers_.end() && it->second.gated;
 }
 
+Download::Turn Download::TurnOf(PeerKey peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return Turn::kGone;
+  const PeerState& s = it->second;
+  // As Next: a peer not ready or banned is asked for nothing either, but
+  // goes the long way (rare).
+  return s.gated && s.grants == 0 && s.rate_started && s.ready && !banned(peer) ? Turn::kWaiting : Turn::kOther;
+}
+
 std::uint32_t Download::grants(PeerKey peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? 0 : it->second.grants;
 }
 
 bool Download::OnHave(PeerKey peer, std::uint32_t index) {
-  if (peers_.count(peer) == 0 || index >= picker_.chunk_count()) return false;
+  // The picker knows only connected peers that sent their bitfield (our
+  // OnBitfield, OnPeerGone): no lookup here first. HAVEs are the most
+  // frequent message.
   return picker_.OnPeerHave(peer, index);
 }
 
@@ -341,7 +353,7 @@ std::vector<Download::Moved> Download::Rebalance(Clock::TimePoint now) {
 }
 
 void Download::Ban(PeerKey peer) {
-  if (banned_.insert(peer).second) ++stats_.banned_peers;
+  if (banned_.insert(peer)) ++stats_.banned_peers;
 }
 
 std::size_t Download::active_peers() const {

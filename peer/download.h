@@ -30,11 +30,11 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "common/bitfield.h"
 #include "common/clock.h"
+#include "common/flat_map.h"
 #include "common/rate_window.h"
 #include "peer/chunk_picker.h"
 
@@ -142,6 +142,11 @@ class Download {
   // it now); returns how many there were.
   std::uint32_t ReturnGrants(PeerKey peer);
   bool gated(PeerKey peer) const;
+  // What a call of Next for `peer` can do: nothing (kGone: not connected);
+  // nothing but wait for a grant (kWaiting: gated, none left, and seen by
+  // Next before, so calling it would change nothing); or anything (kOther).
+  enum class Turn : std::uint8_t { kGone, kWaiting, kOther };
+  Turn TurnOf(PeerKey peer) const;
   std::uint32_t grants(PeerKey peer) const;
   // Whether the peer has any chunk not verified here.
   bool Interesting(PeerKey peer) const { return picker_.useful(peer) > 0; }
@@ -257,9 +262,9 @@ class Download {
   ChunkPicker picker_;
   Clock::Duration timeout_;
   DownloadOptions options_;
-  std::map<PeerKey, PeerState> peers_;  // connected peers
-  std::set<PeerKey> banned_;
-  std::map<PeerKey, std::uint32_t> late_probes_;  // per peer, across its connections
+  FlatMap<PeerKey, PeerState> peers_;  // connected peers
+  FlatSet<PeerKey> banned_;
+  FlatMap<PeerKey, std::uint32_t> late_probes_;  // per peer, across its connections
   std::vector<std::uint32_t> failures_;          // per chunk
   std::multimap<Clock::TimePoint, std::uint32_t> retry_at_;  // held chunks, by release time
   DownloadStats stats_;

@@ -83,6 +83,7 @@ void DownloadDriver::OnHolders(const Result<std::vector<proto::Holder>>& holders
   holders_.OnQueryAnswered(answer, state_.active_peers(), now);
   if (!answer.ok()) return;
   holders_.OnHolders(*holders);
+  for (auto& [key, gate] : gates_) gate.parent = ParentFlag(key);  // the trees may have changed
   ConnectMore(now);
 }
 
@@ -91,7 +92,8 @@ void DownloadDriver::ConnectMore(Clock::TimePoint now) {
   const auto banned = [&](const proto::PeerId& id) { return bans_.Banned(options_.file, id, now); };
   for (PeerKey key : holders_.NextToConnect(now, banned)) {
     holders_.OnConnecting(key);
-    actions_.Connect(key, *holders_.Find(key));
+    const HolderSet::Holder holder = *holders_.Find(key);  // a copy: Connect may change the set
+    actions_.Connect(key, holder);
   }
 }
 
@@ -101,32 +103,53 @@ void DownloadDriver::PumpAll(Clock::TimePoint now) {
 }
 
 void DownloadDriver::Pump(PeerKey key, Clock::TimePoint now) {
-  if (finished_ || !state_.connected(key)) return;
+  if (finished_) return;
+  const Download::Turn turn = state_.TurnOf(key);
+  if (turn == Download::Turn::kGone) return;
+  // A gated holder waiting for a grant (most of them, most of the time):
+  // Next would ask it for nothing, so only our interest can be news to it.
+  if (turn == Download::Turn::kWaiting) return SyncInterest(key);
   std::vector<std::uint32_t> next = state_.Next(key, now);
   if (!next.empty()) actions_.Request(key, next);
-  if (state_.gated(key)) UpdateInterest(key);
-}
-
-void DownloadDriver::UpdateInterest(PeerKey key) {
-  auto [it, fresh] = interest_.try_emplace(key, 0);  // a new holder starts out thinking we want nothing
-  const HolderSet::Holder* h = holders_.Find(key);
-  const std::uint8_t parent = h != nullptr && h->preferred ? proto::kParent : 0;
+  if (!state_.gated(key)) return;
   if (state_.ReturnGrants(key) > 0) {
     // A grant we cannot use now (our link is full, or all it has is on its
     // way from others): given back, and no more until something of ours
     // ends (Wake). Staying interested would have it grant us again at once.
-    it->second = parent;
-    resting_.insert(key);
-    return actions_.Interest(key, proto::kPass | parent);
+    Gate& gate = GateOf(key);
+    gate.sent = gate.parent;
+    if (!gate.resting) ++resting_;
+    gate.resting = true;
+    return actions_.Interest(key, proto::kPass | gate.parent);
   }
-  if (resting_.count(key) != 0) return;
-  const std::uint8_t flags = (state_.Interesting(key) ? proto::kInterested : 0) | parent;
-  if (it->second == flags) return;
-  it->second = flags;
+  SyncInterest(key);
+}
+
+DownloadDriver::Gate& DownloadDriver::GateOf(PeerKey key) {
+  auto [it, fresh] = gates_.try_emplace(key);  // a new holder starts out thinking we want nothing
+  if (fresh) it->second.parent = ParentFlag(key);
+  return it->second;
+}
+
+std::uint8_t DownloadDriver::ParentFlag(PeerKey key) const {
+  const HolderSet::Holder* h = holders_.Find(key);
+  return h != nullptr && h->preferred ? proto::kParent : 0;
+}
+
+void DownloadDriver::SyncInterest(PeerKey key) {
+  Gate& gate = GateOf(key);
+  if (gate.resting) return;
+  const std::uint8_t flags = (state_.Interesting(key) ? proto::kInterested : 0) | gate.parent;
+  if (gate.sent == flags) return;
+  gate.sent = flags;
   actions_.Interest(key, flags);
 }
 
-void DownloadDriver::Wake() { resting_.clear(); }
+void DownloadDriver::Wake() {
+  if (resting_ == 0) return;
+  for (auto& [key, gate] : gates_) gate.resting = false;
+  resting_ = 0;
+}
 
 void DownloadDriver::OnGrant(PeerKey key, Clock::TimePoint now) {
   if (finished_) return;
@@ -203,8 +226,10 @@ void DownloadDriver::OnReject(PeerKey key, std::uint32_t index, proto::RejectRea
 void DownloadDriver::OnClosed(PeerKey key, const Status& why, bool was_connected, Clock::TimePoint now) {
   if (holders_.Find(key) == nullptr || finished_) return;
   state_.OnPeerGone(key);
-  interest_.erase(key);
-  resting_.erase(key);
+  if (auto it = gates_.find(key); it != gates_.end()) {
+    resting_ -= it->second.resting ? 1 : 0;
+    gates_.erase(it);
+  }
   Wake();
   holders_.OnClosed(key, why, now);
   if (options_.log) {

@@ -13,14 +13,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "common/bitfield.h"
 #include "common/clock.h"
 #include "common/file_id.h"
+#include "common/flat_map.h"
 #include "common/proto/messages.h"
 #include "common/status.h"
 #include "peer/ban_list.h"
@@ -116,10 +115,10 @@ class DownloadDriver {
   void Query(Clock::TimePoint now);
   void ConnectMore(Clock::TimePoint now);
   void PumpAll(Clock::TimePoint now);
+  // Asks `key` for what Next gives; a gated holder gets back grants we
+  // cannot use, and learns when our interest changes (SyncInterest).
   void Pump(PeerKey key, Clock::TimePoint now);
-  // A gated holder learns when our interest changes, and gets back grants
-  // we cannot use.
-  void UpdateInterest(PeerKey key);
+  void SyncInterest(PeerKey key);
   // A request of ours ended: holders we passed may be of use again.
   void Wake();
   void Drop(PeerKey key, const std::string& why);
@@ -134,8 +133,17 @@ class DownloadDriver {
   DriverActions& actions_;
   Download state_;
   HolderSet holders_;
-  std::map<PeerKey, std::uint8_t> interest_;  // the flags each gated holder was sent last
-  std::set<PeerKey> resting_;         // gated holders we passed a grant of
+  // What each gated holder was told last: the INTEREST flags, and whether
+  // we passed a grant of it (resting: no more interest until Wake).
+  struct Gate {
+    std::uint8_t sent = 0;
+    bool resting = false;
+    std::uint8_t parent = 0;  // kParent when it is our tree parent (HolderSet), kept here for SyncInterest
+  };
+  Gate& GateOf(PeerKey key);  // made on first use
+  std::uint8_t ParentFlag(PeerKey key) const;
+  FlatMap<PeerKey, Gate> gates_;
+  std::size_t resting_ = 0;  // gates resting
   Clock::TimePoint idle_since_{};
   bool finished_ = false;
   const char* phase_ = "starting";

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/flat_map.h"
 #include "common/peer_id.h"
 #include "common/proto/messages.h"
 #include "common/status.h"
@@ -116,7 +117,7 @@ class HolderSet {
   std::uint32_t max_peers_;
   std::mt19937_64 rng_;
 
-  std::map<PeerKey, Holder> holders_;  // ordered: the shuffle and GiveUpReason depend on it
+  FlatMap<PeerKey, Holder> holders_;  // ordered: the shuffle and GiveUpReason depend on it
   std::vector<PeerKey> parents_;       // the preferred ones (two at most)
   std::map<PeerId, PeerKey> keys_;
   PeerKey next_key_ = 1;

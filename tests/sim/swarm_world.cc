@@ -10,6 +10,11 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
   table_ = std::make_unique<coordinator::AvailabilityTable>(
       table_clock_, config_.report_interval * config_.expiry_multiple,
       coordinator::TableLimits{.max_peers_per_address = 1}, std::array<std::uint8_t, 16>{1, 2, 3});
+  // The delays most events take (messages, ticks): FIFO lanes (event_queue.h).
+  for (Nanos d : {config_.one_way, 2 * config_.one_way, 3 * config_.one_way,
+                  Nanos{std::chrono::nanoseconds(peer::DownloadDriver::kTick).count()}}) {
+    events_.AddLane(d);
+  }
   chunk_count_ = static_cast<std::uint32_t>((config_.file_size + config_.chunk_size - 1) / config_.chunk_size);
   for (std::size_t i = 0; i < file_.bytes.size(); ++i) file_.bytes[i] = static_cast<std::uint8_t>(rng_());
   auto add = [&](const HostSpec& spec, bool getter) {
@@ -45,7 +50,7 @@ SwarmWorld::SwarmWorld(WorldConfig config) : config_(std::move(config)), rng_(co
 SwarmWorld::~SwarmWorld() = default;
 
 void SwarmWorld::Schedule(Nanos delay, Kind kind, std::uint32_t a, std::uint32_t b, std::uint32_t c) {
-  events_.push(Event{now_ + delay, seq_++, kind, a, b, c});
+  events_.Push(delay, Event{now_ + delay, seq_++, kind, a, b, c});
 }
 
 WorldResult SwarmWorld::Run() {
@@ -146,7 +151,7 @@ void SwarmWorld::Dispatch(const Event& e) {
     }
     case Kind::kHave: {
       Conn& c = conns_[e.a];
-      if (!c.closed) nodes_[c.getter]->driver->OnHave(c.key, e.b, Time());
+      if (!c.closed) c.driver->OnHave(c.key, e.b, Time());
       return;
     }
     case Kind::kRequest: {
@@ -267,6 +272,7 @@ void SwarmWorld::Connect(std::uint32_t node, peer::PeerKey key, const PeerId& ho
   c.getter = node;
   c.holder = h;
   c.key = key;
+  c.driver = nodes_[node]->driver.get();
   conns_.push_back(std::move(c));
   nodes_[node]->out[key] = id;
   // TCP's handshake and HELLO/AUTH: one and a half round trips; a dead

@@ -18,7 +18,6 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -31,6 +30,7 @@
 #include "peer/download_driver.h"
 #include "peer/spread_tracker.h"
 #include "peer/upload_scheduler.h"
+#include "tests/sim/event_queue.h"
 #include "tests/sim/flow_network.h"
 
 namespace lanswarm::sim {
@@ -155,7 +155,7 @@ class SwarmWorld {
   std::unordered_map<FlowId, std::uint32_t> flow_conn_;
   std::vector<Bitfield> bitfields_;                      // BITFIELDs in flight, by event payload
   std::vector<std::vector<proto::Holder>> answers_;      // HOLDERS in flight
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  EventQueue<Event> events_;
   std::uint64_t seq_ = 0, dispatched_ = 0, settles_ = 0;
   Nanos now_ = 0;
   std::mt19937_64 rng_;

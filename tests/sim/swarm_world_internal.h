@@ -63,6 +63,9 @@ struct SwarmWorld::Conn {
   std::uint32_t getter = 0, holder = 0;
   peer::PeerKey key = 0;
   bool connected = false, closed = false, open_at_holder = false;
+  // The getter's driver, which outlives the connection: a HAVE, the most
+  // frequent event, reaches it from here without touching the Node.
+  peer::DownloadDriver* driver = nullptr;
   // Holder side: requests in the order they arrived, the one being sent.
   std::deque<std::uint32_t> queue;
   FlowId flow = kNoFlow;
