@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <utility>
+#include <vector>
 
 #include "common/clock.h"
 
@@ -19,7 +19,9 @@ class RateWindow {
   // but two are always kept so there is a rate to give.
   void Add(Clock::TimePoint now, std::uint64_t total) {
     samples_.emplace_back(now, total);
-    while (samples_.size() > 2 && now - samples_.front().first > window_) samples_.pop_front();
+    std::size_t old = 0;
+    while (samples_.size() - old > 2 && now - samples_[old].first > window_) ++old;
+    samples_.erase(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(old));
   }
 
   // Per second between the oldest and newest sample; 0 before two samples.
@@ -32,7 +34,9 @@ class RateWindow {
 
  private:
   Clock::Duration window_;
-  std::deque<std::pair<Clock::TimePoint, std::uint64_t>> samples_;
+  // A vector, not a deque: tens of samples, and one of these per peer of
+  // every download (a deque allocates 512 bytes at construction).
+  std::vector<std::pair<Clock::TimePoint, std::uint64_t>> samples_;
 };
 
 }  // namespace lanswarm

@@ -14,14 +14,31 @@ ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endg
       requesters_(chunk_count, 0),
       late_(chunk_count, 0),
       held_(chunk_count, 0),
+      open_(Bitfield(chunk_count, true).bytes()),
       needed_count_(chunk_count) {
   std::iota(rank_.begin(), rank_.end(), 0u);
   std::mt19937_64 rng(seed);
   std::shuffle(rank_.begin(), rank_.end(), rng);
 }
 
+void ChunkPicker::Hold(std::uint32_t index) {
+  held_[index] = 1;
+  SetOpen(index, false);
+}
+
+void ChunkPicker::Unhold(std::uint32_t index) {
+  held_[index] = 0;
+  SetOpen(index, state_[index] != State::kVerified);
+}
+
+void ChunkPicker::SetOpen(std::uint32_t index, bool open) {
+  const auto mask = static_cast<std::uint8_t>(1u << (index % 8));
+  open_[index / 8] = static_cast<std::uint8_t>(open ? open_[index / 8] | mask : open_[index / 8] & ~mask);
+}
+
 void ChunkPicker::MarkVerified(std::uint32_t index) {
   if (state_[index] == State::kVerified) return;
+  SetOpen(index, false);
   if (state_[index] == State::kNeeded) --needed_count_;
   state_[index] = State::kVerified;
   ++verified_count_;
@@ -120,17 +137,24 @@ std::vector<std::uint32_t> ChunkPicker::Next(PeerKey peer, std::size_t n) {
   auto failed_it = failed_.find(peer);
   const std::unordered_set<std::uint32_t>* failed = failed_it == failed_.end() ? nullptr : &failed_it->second;
   std::vector<std::uint32_t> fresh, retried, stuck;
-  for (std::uint32_t i = 0; i < count_; ++i) {
-    if (held_[i] || !info.has.has(i)) continue;
+  auto consider = [&](std::uint32_t i) {
     const int on_time = requesters_[i] - late_[i];
     if (endgame) {
-      if (state_[i] != State::kInFlight || on_time >= endgame_duplicates_ || info.requested.count(i)) continue;
+      if (state_[i] != State::kInFlight || on_time >= endgame_duplicates_ || info.requested.count(i)) return;
     } else if (state_[i] != State::kNeeded) {
       // In flight only from late peers: after the needed chunks.
       if (state_[i] == State::kInFlight && on_time == 0 && !info.requested.count(i)) stuck.push_back(i);
-      continue;
+      return;
     }
     (failed != nullptr && failed->count(i) ? retried : fresh).push_back(i);
+  };
+  // Only the chunks it has that are neither verified nor held here
+  // (open_), ascending, eight at a time.
+  const Bytes& has = info.has.bytes();
+  for (std::size_t byte = 0; byte < open_.size(); ++byte) {
+    for (unsigned bits = has[byte] & open_[byte]; bits != 0; bits &= bits - 1) {
+      consider(static_cast<std::uint32_t>(byte * 8 + static_cast<unsigned>(__builtin_ctz(bits))));
+    }
   }
   auto order = [this](std::uint32_t a, std::uint32_t b) { return Before(a, b); };
   auto take = [&](std::vector<std::uint32_t>& from) {
@@ -165,6 +189,7 @@ std::vector<PeerKey> ChunkPicker::OnVerified(std::uint32_t index, PeerKey peer) 
   if (state_[index] != State::kVerified) {
     if (state_[index] == State::kNeeded) --needed_count_;
     state_[index] = State::kVerified;
+    SetOpen(index, false);
     ++verified_count_;
     Unuseful(index);
   }

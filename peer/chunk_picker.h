@@ -64,8 +64,8 @@ class ChunkPicker {
 
   // A held chunk stays needed but is not picked until released: the retry
   // queue's backoff after repeated failures.
-  void Hold(std::uint32_t index) { held_[index] = 1; }
-  void Unhold(std::uint32_t index) { held_[index] = 0; }
+  void Hold(std::uint32_t index);
+  void Unhold(std::uint32_t index);
 
   bool complete() const { return verified_count_ == count_; }
   std::uint32_t verified_count() const { return verified_count_; }
@@ -97,6 +97,7 @@ class ChunkPicker {
   bool Before(std::uint32_t a, std::uint32_t b) const;
   void Request(std::uint32_t index, PeerKey peer, PeerInfo& info);
   void Release(std::uint32_t index, PeerKey peer);
+  void SetOpen(std::uint32_t index, bool open);
 
   std::uint32_t count_;
   int endgame_duplicates_;
@@ -106,6 +107,10 @@ class ChunkPicker {
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
   std::vector<std::uint8_t> late_;        // of those, the ones whose request is late
   std::vector<std::uint8_t> held_;
+  // Bit i (as a Bitfield's bytes) set while chunk i is neither verified nor
+  // held: Next ANDs it with a peer's bitfield a byte at a time, so its scan
+  // skips what we have, which is most of the file for most of a download.
+  Bytes open_;
   FlatMap<PeerKey, PeerInfo> peers_;
   // Chunks each peer failed to deliver; outlives a disconnect.
   std::unordered_map<PeerKey, std::unordered_set<std::uint32_t>> failed_;

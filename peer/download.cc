@@ -175,7 +175,21 @@ std::vector<PeerKey> Download::PumpOrder() const {
     PeerKey key;
     auto operator<=>(const Rank&) const = default;
   };
+  // Usually no peer was ever late: those that delivered, then those on
+  // probation, each in key order (the table's), with nothing to sort.
+  if (late_probes_.empty()) {
+    std::vector<PeerKey> order;
+    order.reserve(peers_.size());
+    for (const auto& [key, s] : peers_) {
+      if (s.delivered_count > 0) order.push_back(key);
+    }
+    for (const auto& [key, s] : peers_) {
+      if (s.delivered_count == 0) order.push_back(key);
+    }
+    return order;
+  }
   std::vector<Rank> ranks;
+  ranks.reserve(peers_.size());
   for (const auto& [key, s] : peers_) {
     auto late = late_probes_.find(key);
     ranks.push_back(Rank{s.delivered_count == 0, late == late_probes_.end() ? 0 : late->second, key});

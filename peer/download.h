@@ -27,7 +27,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -229,7 +228,7 @@ class Download {
     bool gated = false;             // asked only within its grants
     std::uint32_t grants = 0;       // granted and not yet used
     bool stalled = false;           // reported by Tick; the caller is dropping it
-    std::deque<Sent> queue;         // its requests in flight, in the order sent
+    std::vector<Sent> queue;        // its requests in flight, in the order sent (a pipeline: 16 at most)
     Clock::TimePoint last_delivery{};
     Clock::Duration chunk_time{0};  // smoothed time per chunk at the head of its queue; 0: unknown
     bool squeezed = false;          // its waiting requests were moved: one at a time until it delivers

@@ -52,7 +52,7 @@ bool UploadScheduler::OnRequest(ConnKey conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end() || it->second.granted.empty()) return false;
   ConnState& s = it->second;
-  s.granted.pop_front();  // the oldest grant is the one used
+  s.granted.erase(s.granted.begin());  // the oldest grant is the one used
   ++s.sending;
   return true;
 }
@@ -93,7 +93,7 @@ std::vector<UploadScheduler::ConnKey> UploadScheduler::Grants(Clock::TimePoint n
     ConnState& s = it->second;
     bool lapsed = false;
     while (!s.granted.empty() && now - s.granted.front() >= options_.grant_timeout) {
-      s.granted.pop_front();
+      s.granted.erase(s.granted.begin());
       lapsed = true;
     }
     if (lapsed) {

@@ -45,10 +45,10 @@
 #include <cstdint>
 #include <deque>
 #include <set>
-#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/flat_map.h"
 
 namespace lanswarm::peer {
 
@@ -114,7 +114,7 @@ class UploadScheduler {
     bool in_line = false;
     bool turn = false;                     // holds a slot
     std::uint32_t turn_left = 0;           // grants the turn may still give
-    std::deque<Clock::TimePoint> granted;  // unused grants, oldest first
+    std::vector<Clock::TimePoint> granted;  // unused grants, oldest first (a turn's few)
     std::uint32_t sending = 0;             // requests granted and not yet sent
   };
   void Enqueue(ConnKey conn, ConnState& s);
@@ -124,7 +124,7 @@ class UploadScheduler {
   void EndTurn(ConnKey conn, ConnState& s);
 
   UploadOptions options_;
-  std::unordered_map<ConnKey, ConnState> conns_;
+  FlatMap<ConnKey, ConnState> conns_;
   std::deque<ConnKey> line_;  // interested, no turn; may hold stale keys (checked on use)
   std::deque<ConnKey> favoured_line_;  // the same for favoured connections
   std::vector<ConnKey> granted_;  // holding unused grants (or stale: checked on use)

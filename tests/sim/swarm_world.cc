@@ -223,6 +223,11 @@ void SwarmWorld::Dispatch(const Event& e) {
   }
 }
 
+void SwarmWorld::SetFlowConn(FlowId flow, std::uint32_t conn) {
+  if (flow >= flow_conn_.size()) flow_conn_.resize(flow + 1);
+  flow_conn_[flow] = conn;
+}
+
 void SwarmWorld::SyncTable() {
   table_clock_.Advance(std::chrono::nanoseconds(now_ - table_at_));
   table_at_ = now_;
@@ -362,7 +367,6 @@ void SwarmWorld::CloseConn(std::uint32_t conn, bool tell_getter, bool tell_holde
   c.closed = true;
   if (c.flow != kNoFlow) {
     net_.Stop(c.flow, now_);
-    flow_conn_.erase(c.flow);
     c.flow = kNoFlow;
   }
   c.queue.clear();

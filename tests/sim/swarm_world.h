@@ -109,6 +109,7 @@ class SwarmWorld {
   // take a zero time point as "never".
   Clock::TimePoint Time() const { return Clock::TimePoint(std::chrono::hours(1000) + std::chrono::nanoseconds(now_)); }
   void SyncTable();  // the coordinator's clock to now
+  void SetFlowConn(FlowId flow, std::uint32_t conn);
 
   // Getter side.
   void StartGetter(std::uint32_t node);
@@ -152,7 +153,7 @@ class SwarmWorld {
   std::uint32_t chunk_count_ = 0;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Conn> conns_;
-  std::unordered_map<FlowId, std::uint32_t> flow_conn_;
+  std::vector<std::uint32_t> flow_conn_;  // by FlowId (FlowNetwork reuses ids): the conn it carries
   std::vector<Bitfield> bitfields_;                      // BITFIELDs in flight, by event payload
   std::vector<std::vector<proto::Holder>> answers_;      // HOLDERS in flight
   EventQueue<Event> events_;

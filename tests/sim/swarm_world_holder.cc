@@ -20,12 +20,12 @@ void SwarmWorld::Pump(std::uint32_t conn) {
   while (!c.closed && c.flow == kNoFlow && !c.queue.empty()) {
     const std::uint32_t index = c.queue.front();
     if (index >= chunk_count_ || !h.have.has(index)) {
-      c.queue.pop_front();
+      c.queue.erase(c.queue.begin());
       if (h.sched) Refused(conn);
       Schedule(config_.one_way, Kind::kReject, conn, index, static_cast<std::uint32_t>(proto::RejectReason::kMissing));
       continue;
     }
-    c.queue.pop_front();
+    c.queue.erase(c.queue.begin());
     if (h.spread && !h.spread->ShouldSend(index)) {
       if (h.sched) Refused(conn);
       Schedule(config_.one_way, Kind::kReject, conn, index,
@@ -47,7 +47,7 @@ void SwarmWorld::Pump(std::uint32_t conn) {
     c.flow = net_.Start(h.host, nodes_[c.getter]->host, static_cast<double>(c.tail ? length : c.head_bytes), now_);
     // Small enough for the buffer: taken at once.
     if (c.tail) Schedule(0, Kind::kTaken, conn);
-    flow_conn_[c.flow] = conn;
+    SetFlowConn(c.flow, conn);
   }
 }
 
@@ -62,16 +62,14 @@ void SwarmWorld::Refused(std::uint32_t conn) {
 
 void SwarmWorld::OnFlowDone(FlowId flow) {
   net_.Finish(flow, now_);
-  auto it = flow_conn_.find(flow);
-  const std::uint32_t conn = it->second;
-  flow_conn_.erase(it);
+  const std::uint32_t conn = flow_conn_[flow];
   Conn& c = conns_[conn];
   if (!c.tail) {
     // The kernel has taken the last byte; the buffered rest goes on.
     c.tail = true;
     const double rest = c.sending_length - c.head_bytes;
     c.flow = net_.Start(nodes_[c.holder]->host, nodes_[c.getter]->host, rest, now_);
-    flow_conn_[c.flow] = conn;
+    SetFlowConn(c.flow, conn);
     return OnTaken(conn);
   }
   c.flow = kNoFlow;

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "common/flat_map.h"
 #include "peer/upload_capacity.h"
 #include "tests/sim/swarm_world.h"
 
@@ -67,7 +68,7 @@ struct SwarmWorld::Conn {
   // frequent event, reaches it from here without touching the Node.
   peer::DownloadDriver* driver = nullptr;
   // Holder side: requests in the order they arrived, the one being sent.
-  std::deque<std::uint32_t> queue;
+  std::vector<std::uint32_t> queue;  // a vector: a deque allocates 512 bytes per connection
   FlowId flow = kNoFlow;
   std::uint32_t sending = 0;
   std::uint32_t sending_length = 0;
@@ -113,7 +114,7 @@ struct SwarmWorld::Node {
   peer::BanList bans;
   std::unique_ptr<Actions> actions;
   std::unique_ptr<peer::DownloadDriver> driver;
-  std::unordered_map<peer::PeerKey, std::uint32_t> out;  // the driver's key -> conn
+  FlatMap<peer::PeerKey, std::uint32_t> out;  // the driver's key -> conn
   std::vector<std::uint32_t> in;                         // conns it serves
   GetterOutcome outcome;
 };

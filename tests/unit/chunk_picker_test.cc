@@ -225,4 +225,31 @@ TEST_CASE("picker: a peer is useful while it has a chunk not verified here", "[p
   CHECK(p.useful(9) == 0);  // unknown
 }
 
+TEST_CASE("picker: a held chunk waits until released; a verified one stays out even then", "[picker]") {
+  // 20 chunks: the scan goes eight at a time, so 9 and 17 sit in later bytes.
+  ChunkPicker p(20, 1);
+  p.OnPeerBitfield(1, Bitfield(20, true));
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    if (i != 9 && i != 17) p.MarkVerified(i);
+  }
+  p.Hold(9);
+  p.Hold(17);
+  CHECK(p.Next(1, 5).empty());
+  p.Unhold(17);
+  CHECK(p.Next(1, 5) == Picks{17});
+  p.OnVerified(17, 1);
+  p.Unhold(17);  // released after it was verified: still nothing to ask for
+  p.Unhold(9);
+  CHECK(p.Next(1, 5) == Picks{9});
+}
+
+TEST_CASE("picker: a HAVE before the peer's bitfield is ignored", "[picker]") {
+  ChunkPicker p(3, 1);
+  CHECK_FALSE(p.OnPeerHave(4, 1));
+  CHECK(p.availability(1) == 0);
+  p.OnPeerBitfield(4, Bits("000"));
+  CHECK(p.OnPeerHave(4, 1));
+  CHECK(p.availability(1) == 1);
+}
+
 }  // namespace lanswarm::peer
