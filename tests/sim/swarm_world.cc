@@ -149,9 +149,16 @@ void SwarmWorld::Dispatch(const Event& e) {
       if (!c.closed) nodes_[c.getter]->driver->OnBitfield(c.key, has, Time(), nodes_[c.holder]->sched.has_value());
       return;
     }
-    case Kind::kHave: {
-      Conn& c = conns_[e.a];
-      if (!c.closed) c.driver->OnHave(c.key, e.b, Time());
+    case Kind::kHaves: {
+      // One HAVE per connection, in the order the holder's conns were
+      // made, to those that had sent OPEN when it was sent and are still
+      // open: what one event per connection, scheduled together and so
+      // dispatched together, gave, at a twenty-sixth of the events.
+      const Node& h = *nodes_[e.a];
+      for (std::size_t i = 0; i < h.in.size(); ++i) {  // by index: nothing here adds to it, but if it did
+        const Conn& c = conns_[h.in[i]];
+        if (c.open_at_holder && c.open_order < e.c && !c.closed) c.driver->OnHave(c.key, e.b, Time());
+      }
       return;
     }
     case Kind::kRequest: {
@@ -315,9 +322,7 @@ void SwarmWorld::CloseFromGetter(std::uint32_t node, peer::PeerKey key, const St
 void SwarmWorld::Verified(std::uint32_t node, std::uint32_t index) {
   Node& n = *nodes_[node];
   n.have.set(index);
-  for (std::uint32_t c : n.in) {
-    if (conns_[c].open_at_holder && !conns_[c].closed) Schedule(config_.one_way, Kind::kHave, c, index);
-  }
+  Schedule(config_.one_way, Kind::kHaves, node, index, n.opened);
 }
 
 void SwarmWorld::Finished(std::uint32_t node, const Status& why) {

@@ -10,6 +10,7 @@ void SwarmWorld::OnOpen(std::uint32_t conn) {
   Conn& c = conns_[conn];
   if (c.closed) return;
   c.open_at_holder = true;
+  c.open_order = nodes_[c.holder]->opened++;
   bitfields_.push_back(nodes_[c.holder]->have);
   Schedule(config_.one_way, Kind::kBitfield, conn, static_cast<std::uint32_t>(bitfields_.size() - 1));
 }

@@ -46,7 +46,7 @@ enum class SwarmWorld::Kind : std::uint8_t {
   kRefused,        // a = conn: the holder is not there
   kOpen,           // a = conn: OPEN at the holder
   kBitfield,       // a = conn, b = bitfields_ index
-  kHave,           // a = conn, b = index
+  kHaves,          // a = holder, b = index, c = its `opened` when sent: HAVE on each conn open then
   kRequest,        // a = conn, b = index
   kCancel,         // a = conn, b = index
   kReject,         // a = conn, b = index, c = reason
@@ -64,6 +64,7 @@ struct SwarmWorld::Conn {
   std::uint32_t getter = 0, holder = 0;
   peer::PeerKey key = 0;
   bool connected = false, closed = false, open_at_holder = false;
+  std::uint32_t open_order = 0;  // the holder's `opened` count when it got this conn's OPEN
   // The getter's driver, which outlives the connection: a HAVE, the most
   // frequent event, reaches it from here without touching the Node.
   peer::DownloadDriver* driver = nullptr;
@@ -115,7 +116,8 @@ struct SwarmWorld::Node {
   std::unique_ptr<Actions> actions;
   std::unique_ptr<peer::DownloadDriver> driver;
   FlatMap<peer::PeerKey, std::uint32_t> out;  // the driver's key -> conn
-  std::vector<std::uint32_t> in;                         // conns it serves
+  std::vector<std::uint32_t> in;                         // conns it serves, in the order made
+  std::uint32_t opened = 0;                              // OPENs it has had
   GetterOutcome outcome;
 };
 
