@@ -112,6 +112,16 @@ class DownloadDriver {
   std::string HolderName(PeerKey key) const;
 
  private:
+  // What each gated holder was told last: the INTEREST flags, and whether
+  // we passed a grant of it (resting: no more interest until Wake).
+  struct Gate {
+    std::uint8_t sent = 0;
+    bool resting = false;
+    std::uint8_t parent = 0;  // kParent when it is our tree parent (HolderSet), kept here for SyncInterest
+  };
+  Gate& GateOf(PeerKey key);  // made on first use
+  std::uint8_t ParentFlag(PeerKey key) const;
+
   void Query(Clock::TimePoint now);
   void ConnectMore(Clock::TimePoint now);
   void PumpAll(Clock::TimePoint now);
@@ -133,15 +143,6 @@ class DownloadDriver {
   DriverActions& actions_;
   Download state_;
   HolderSet holders_;
-  // What each gated holder was told last: the INTEREST flags, and whether
-  // we passed a grant of it (resting: no more interest until Wake).
-  struct Gate {
-    std::uint8_t sent = 0;
-    bool resting = false;
-    std::uint8_t parent = 0;  // kParent when it is our tree parent (HolderSet), kept here for SyncInterest
-  };
-  Gate& GateOf(PeerKey key);  // made on first use
-  std::uint8_t ParentFlag(PeerKey key) const;
   FlatMap<PeerKey, Gate> gates_;
   std::size_t resting_ = 0;  // gates resting
   Clock::TimePoint idle_since_{};
