@@ -13,7 +13,6 @@ ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endg
       rank_(chunk_count),
       requesters_(chunk_count, 0),
       late_(chunk_count, 0),
-      held_(chunk_count, 0),
       open_(Bitfield(chunk_count, true).bytes()),
       needed_count_(chunk_count) {
   std::iota(rank_.begin(), rank_.end(), 0u);
@@ -21,15 +20,9 @@ ChunkPicker::ChunkPicker(std::uint32_t chunk_count, std::uint64_t seed, int endg
   std::shuffle(rank_.begin(), rank_.end(), rng);
 }
 
-void ChunkPicker::Hold(std::uint32_t index) {
-  held_[index] = 1;
-  SetOpen(index, false);
-}
+void ChunkPicker::Hold(std::uint32_t index) { SetOpen(index, false); }
 
-void ChunkPicker::Unhold(std::uint32_t index) {
-  held_[index] = 0;
-  SetOpen(index, state_[index] != State::kVerified);
-}
+void ChunkPicker::Unhold(std::uint32_t index) { SetOpen(index, state_[index] != State::kVerified); }
 
 void ChunkPicker::SetOpen(std::uint32_t index, bool open) {
   const auto mask = static_cast<std::uint8_t>(1u << (index % 8));

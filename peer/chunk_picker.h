@@ -106,10 +106,10 @@ class ChunkPicker {
   std::vector<std::uint32_t> rank_;  // a seeded permutation: the tie-break
   std::vector<std::uint8_t> requesters_;  // peers a chunk is in flight from
   std::vector<std::uint8_t> late_;        // of those, the ones whose request is late
-  std::vector<std::uint8_t> held_;
   // Bit i (as a Bitfield's bytes) set while chunk i is neither verified nor
-  // held: Next ANDs it with a peer's bitfield a byte at a time, so its scan
-  // skips what we have, which is most of the file for most of a download.
+  // held (Hold): Next ANDs it with a peer's bitfield a byte at a time, so
+  // its scan skips what we have, which is most of the file for most of a
+  // download.
   Bytes open_;
   FlatMap<PeerKey, PeerInfo> peers_;
   // Chunks each peer failed to deliver; outlives a disconnect.
