@@ -206,7 +206,6 @@ class Download {
   bool Wanted(std::uint32_t index) const { return !picker_.verified(index); }
   bool complete() const { return picker_.complete(); }
   bool banned(PeerKey peer) const { return banned_.count(peer) != 0; }
-  bool connected(PeerKey peer) const { return peers_.count(peer) != 0; }
   std::uint32_t verified_count() const { return picker_.verified_count(); }
   std::uint32_t chunk_count() const { return picker_.chunk_count(); }
   std::size_t in_flight(PeerKey peer) const { return picker_.in_flight(peer); }
